@@ -1,0 +1,39 @@
+"""spikestream: event-camera data from any file, dataset or live stream to a trained spiking
+network, and live inference."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import (
+    ChecksumError,
+    ConfigError,
+    DatasetError,
+    FormatError,
+    SpikestreamError,
+    StreamError,
+    UnknownFormatError,
+    UnsafeArchiveError,
+    ValidationError,
+)
+from .events import EVENT_DTYPE, Recording, as_events, make_events
+
+try:
+    __version__ = version("spikestream")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "EVENT_DTYPE",
+    "ChecksumError",
+    "ConfigError",
+    "DatasetError",
+    "FormatError",
+    "Recording",
+    "SpikestreamError",
+    "StreamError",
+    "UnknownFormatError",
+    "UnsafeArchiveError",
+    "ValidationError",
+    "__version__",
+    "as_events",
+    "make_events",
+]

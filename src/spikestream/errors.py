@@ -1,0 +1,84 @@
+"""The error hierarchy. Every error spikestream raises on bad input is a `SpikestreamError`.
+
+Each subclass also derives from the builtin a caller would naturally catch (``ValueError``,
+``OSError``), so code written against plain Python exceptions keeps working.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class SpikestreamError(Exception):
+    """Root of every error raised by spikestream on bad input or bad configuration."""
+
+
+class ValidationError(SpikestreamError, ValueError):
+    """Event data breaks an invariant (unsorted time, coordinate outside the sensor, bad polarity).
+
+    ``index`` is the first offending event (or None when the problem is not per-event) and
+    ``field`` the offending field name.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, field: str | None = None):
+        super().__init__(message)
+        self.index = index
+        self.field = field
+
+
+class FormatError(SpikestreamError, ValueError):
+    """A file or byte stream does not follow its format. Names the file and the byte offset."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        offset: int | None = None,
+    ):
+        self.path = None if path is None else os.fspath(path)
+        self.offset = offset
+        where = []
+        if self.path is not None:
+            where.append(self.path)
+        if offset is not None:
+            where.append(f"byte {offset}")
+        super().__init__(f"{': '.join(where)}: {message}" if where else message)
+        self.reason = message
+
+
+class UnknownFormatError(FormatError):
+    """No reader or writer is registered under the requested format id, or detection failed."""
+
+
+class DatasetError(SpikestreamError):
+    """A dataset is missing, incomplete, or cannot be downloaded or converted."""
+
+
+class ChecksumError(DatasetError, ValueError):
+    """A downloaded or local archive does not match its recorded checksum."""
+
+
+class UnsafeArchiveError(DatasetError, ValueError):
+    """An archive member would escape the target folder (absolute path, '..', link, device)."""
+
+
+class ConfigError(SpikestreamError, ValueError):
+    """An argument or configuration value is invalid."""
+
+
+class StreamError(SpikestreamError, OSError):
+    """A live source or network stream failed or sent a malformed packet."""
+
+
+__all__ = [
+    "ChecksumError",
+    "ConfigError",
+    "DatasetError",
+    "FormatError",
+    "SpikestreamError",
+    "StreamError",
+    "UnknownFormatError",
+    "UnsafeArchiveError",
+    "ValidationError",
+]
