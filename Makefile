@@ -18,9 +18,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/spikestream demo
 
-test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+test: lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -29,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -10,11 +10,13 @@ from .errors import (
     FormatError,
     SpikestreamError,
     StreamError,
+    TruncatedRecordingWarning,
     UnknownFormatError,
     UnsafeArchiveError,
     ValidationError,
 )
 from .events import EVENT_DTYPE, Recording, as_events, make_events
+from .io import iter_chunks, open_writer, read, write
 
 try:
     __version__ = version("spikestream")
@@ -30,10 +32,15 @@ __all__ = [
     "Recording",
     "SpikestreamError",
     "StreamError",
+    "TruncatedRecordingWarning",
     "UnknownFormatError",
     "UnsafeArchiveError",
     "ValidationError",
     "__version__",
     "as_events",
+    "iter_chunks",
     "make_events",
+    "open_writer",
+    "read",
+    "write",
 ]

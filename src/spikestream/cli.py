@@ -1,7 +1,8 @@
 """The ``spikestream`` command. Each subcommand is a thin layer over the Python API.
 
 Subcommands are registered in `COMMANDS` as (module, help); each module defines
-``configure(parser)`` and ``run(args) -> int`` and is imported only when its command runs.
+``configure(parser)`` and ``run(args) -> int``; modules are imported when the parser is built,
+so they keep heavy imports inside ``run``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from . import __version__
 from .errors import SpikestreamError
 
 #: name -> (module implementing configure/run, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("spikestream.commands.demo", "decode, summarise and re-encode the real recordings"),
+    "info": ("spikestream.commands.info", "summarise event files: format, size, counts, rates"),
+    "convert": ("spikestream.commands.convert", "convert an event file to another format"),
+    "formats": ("spikestream.commands.formats", "list the readable and writable formats"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"spikestream {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(_module=module)
         importlib.import_module(module).configure(p)
     return parser

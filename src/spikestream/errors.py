@@ -71,6 +71,10 @@ class StreamError(SpikestreamError, OSError):
     """A live source or network stream failed or sent a malformed packet."""
 
 
+class TruncatedRecordingWarning(UserWarning):
+    """A recording ends in the middle of a record; the complete records were returned."""
+
+
 __all__ = [
     "ChecksumError",
     "ConfigError",
@@ -78,6 +82,7 @@ __all__ = [
     "FormatError",
     "SpikestreamError",
     "StreamError",
+    "TruncatedRecordingWarning",
     "UnknownFormatError",
     "UnsafeArchiveError",
     "ValidationError",

@@ -1,0 +1,371 @@
+"""AEDAT 4.0 (DV): ``#!AER-DAT4.0\\r\\n``, a uint32 length and an IOHeader flatbuffer
+(compression, file data table position, XML stream description), then packets
+``int32 stream id, int32 size, size bytes`` up to the data table (or the end of the file).
+
+Each packet is one LZ4 or Zstd frame (or raw bytes) holding a size-prefixed flatbuffer whose file
+identifier names its type: ``EVTS`` (events), ``FRME`` (frames), ``IMUS``, ``TRIG``. An ``EVTS``
+packet is a vector of 16-byte structs ``{int64 t, int16 x, int16 y, bool on}`` - the same layout
+as the canonical event dtype, so decoding a packet is one copy. Other streams are counted in the
+metadata and skipped. Decompressed packets are capped (``max_packet_bytes``) against bombs.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import lz4.frame
+import numpy as np
+import zstandard
+
+from ..errors import ConfigError, FormatError
+from ..events import EVENT_DTYPE, Recording
+from . import flatbuf
+from .base import EventFormat, EventWriter, PathLike, compact, warn_truncated
+
+MAGIC = b"#!AER-DAT4.0\r\n"
+COMPRESSION = {"none": 0, "lz4": 1, "lz4_high": 2, "zstd": 3, "zstd_high": 4}
+_DV_EVENT = np.dtype(
+    {
+        "names": ["t", "x", "y", "p"],
+        "formats": ["<i8", "<i2", "<i2", "u1"],
+        "offsets": [0, 8, 10, 12],
+        "itemsize": 16,
+    }
+)
+MAX_HEADER_BYTES = 1 << 24
+MAX_PACKET_BYTES = 1 << 28
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One output stream declared in the XML description."""
+
+    stream_id: int
+    type_id: str
+    name: str
+    size: tuple[int, int] | None
+    source: str | None
+
+
+@dataclass
+class _Layout:
+    compression: int
+    data_start: int
+    data_end: int
+    streams: dict[int, Stream]
+
+
+def _parse_description(xml: str, path: PathLike) -> dict[int, Stream]:
+    if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
+        raise FormatError("stream description contains a DOCTYPE/ENTITY (refused)", path=path)
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as exc:
+        raise FormatError(f"stream description is not valid XML: {exc}", path=path) from exc
+    streams: dict[int, Stream] = {}
+    for out in root.iter("node"):
+        if out.get("name") != "outInfo":
+            continue
+        for node in out.findall("node"):
+            if not (node.get("name") or "").isdigit():
+                continue
+            attrs = {a.get("key"): (a.text or "") for a in node.findall("attr")}
+            info = next((n for n in node.findall("node") if n.get("name") == "info"), None)
+            iattrs = {a.get("key"): (a.text or "") for a in info.findall("attr")} if info else {}
+            size = None
+            if iattrs.get("sizeX", "").isdigit() and iattrs.get("sizeY", "").isdigit():
+                size = (int(iattrs["sizeX"]), int(iattrs["sizeY"]))
+            sid = int(node.get("name", "0"))
+            streams[sid] = Stream(
+                sid,
+                attrs.get("typeIdentifier", ""),
+                attrs.get("originalOutputName", ""),
+                size,
+                iattrs.get("source"),
+            )
+    return streams
+
+
+def _layout(buf: mmap.mmap | bytes, path: PathLike) -> _Layout:
+    if len(buf) < len(MAGIC) + 4 or bytes(buf[: len(MAGIC)]) != MAGIC:
+        raise FormatError("not an AEDAT 4.0 file (no #!AER-DAT4.0 magic)", path=path, offset=0)
+    (length,) = struct.unpack_from("<I", buf, len(MAGIC))
+    start = len(MAGIC) + 4
+    if length > MAX_HEADER_BYTES or start + length > len(buf):
+        raise FormatError(
+            f"IOHeader claims {length} bytes, file has {len(buf) - start} after the magic",
+            path=path,
+            offset=len(MAGIC),
+        )
+    table = flatbuf.FlatTable.root(bytes(buf[start : start + length]), 0, "IOHeader", start)
+    compression = table.scalar(0, "<i", 0)
+    data_position = table.scalar(1, "<q", -1)
+    description = table.string(2) or ""
+    if compression not in COMPRESSION.values():
+        raise FormatError(f"unknown compression id {compression}", path=path, offset=start)
+    end = len(buf)
+    if 0 < data_position <= len(buf) and data_position >= start + length:
+        end = data_position
+    return _Layout(compression, start + length, end, _parse_description(description, path))
+
+
+def content_size(data: bytes, compression: int) -> int | None:
+    """The decompressed size a packet's frame header declares (None when it declares none)."""
+    try:
+        if compression == 0:
+            return len(data)
+        if compression in (1, 2):
+            size = lz4.frame.get_frame_info(data)["content_size"]
+        else:
+            size = zstandard.frame_content_size(data)
+    except (RuntimeError, zstandard.ZstdError, ValueError):
+        return None  # decompress() reports the corruption with its offset
+    return size if size > 0 else None
+
+
+def decompress(data: bytes, compression: int, limit: int, path: PathLike, offset: int) -> bytes:
+    """One packet's payload, refusing corrupt frames and anything that expands past ``limit``
+    (the declared size is trusted only up to ``limit``; a frame that decodes to more than it
+    declared is corrupt)."""
+    declared = content_size(data, compression)
+    if declared is not None and declared > limit:
+        raise FormatError(
+            f"packet declares {declared} decompressed bytes, past the {limit}-byte limit "
+            "(raise max_packet_bytes to allow)",
+            path=path,
+            offset=offset,
+        )
+    try:
+        if compression == 0:
+            out = bytes(data)
+        elif compression in (1, 2):
+            d = lz4.frame.LZ4FrameDecompressor()
+            out = d.decompress(data, max_length=declared if declared is not None else limit + 1)
+            if not d.eof and len(out) <= limit:
+                raise FormatError(
+                    "corrupt compressed packet: LZ4 frame truncated or larger than declared",
+                    path=path,
+                    offset=offset,
+                )
+        elif declared is not None:
+            out = zstandard.ZstdDecompressor().decompress(data)
+        else:
+            with zstandard.ZstdDecompressor().stream_reader(data) as reader:
+                out = reader.read(limit + 1)
+    except (RuntimeError, zstandard.ZstdError, ValueError) as exc:
+        raise FormatError(f"corrupt compressed packet: {exc}", path=path, offset=offset) from exc
+    if len(out) > limit:
+        raise FormatError(
+            f"packet decompresses past the {limit}-byte limit (raise max_packet_bytes to allow)",
+            path=path,
+            offset=offset,
+        )
+    return out
+
+
+class Aedat4Format(EventFormat):
+    format_id = "aedat4"
+    extensions = (".aedat4",)
+    description = "AEDAT 4.0 (DV): LZ4/Zstd packets, event stream decoded"
+    read_options = {"sensor_size": None, "stream": None, "max_packet_bytes": MAX_PACKET_BYTES}
+    write_options = {"compression": "lz4", "packet_events": 1 << 15, "source": "spikestream"}
+
+    def sniff(self, head: bytes) -> bool:
+        return head.startswith(MAGIC)
+
+    def streams(self, path: PathLike) -> dict[int, Stream]:
+        """The streams a file declares (id -> `Stream`)."""
+        with open(path, "rb") as f, _mapped(f) as buf:
+            return _layout(buf, path).streams
+
+    def _scan(
+        self, buf: mmap.mmap | bytes, path: PathLike, opts: dict[str, Any]
+    ) -> tuple[_Layout, dict[str, Any], list[tuple[int, int]]]:
+        """Walk the packet headers: the layout, file-level facts, and (offset, size) of every
+        packet of the wanted event stream. Stops with a warning at a cut-short packet."""
+        lay = _layout(buf, path)
+        event_ids = [s for s, st in lay.streams.items() if st.type_id == "EVTS"]
+        wanted = opts["stream"]
+        if wanted is None:
+            wanted = event_ids[0] if event_ids else 0
+        elif wanted not in lay.streams:
+            raise ConfigError(f"no stream {wanted} in {os.fspath(path)}; has {list(lay.streams)}")
+        counts: dict[int, int] = {}
+        info: dict[str, Any] = {
+            "streams": {s: st.__dict__ for s, st in lay.streams.items()},
+            "event_stream": wanted,
+            "packets": counts,
+            "compression": lay.compression,
+        }
+        packets: list[tuple[int, int]] = []
+        pos = lay.data_start
+        while pos < lay.data_end:
+            if lay.data_end - pos < 8:
+                warn_truncated(path, pos, lay.data_end - pos, "packet header")
+                break
+            sid, size = struct.unpack_from("<ii", buf, pos)
+            if size < 0:
+                raise FormatError(f"packet with negative size {size}", path=path, offset=pos)
+            if pos + 8 + size > lay.data_end:
+                warn_truncated(path, pos, lay.data_end - pos, "packet")
+                break
+            counts[sid] = counts.get(sid, 0) + 1
+            if sid == wanted:
+                packets.append((pos, size))
+            pos += 8 + size
+        return lay, info, packets
+
+    def _events(self, data: bytes, lay: _Layout, opts, path, pos) -> np.ndarray:
+        """The events of one packet (a view into its decompressed bytes)."""
+        raw = decompress(data, lay.compression, opts["max_packet_bytes"], path, pos + 8)
+        table = flatbuf.FlatTable.root(raw, 4, "event packet", pos + 8)
+        if raw[8:12] != b"EVTS":
+            raise FormatError(
+                f"event stream packet has identifier {raw[8:12]!r}, expected EVTS",
+                path=path,
+                offset=pos + 8,
+            )
+        start, count = table.vector(0, 16)
+        return (
+            np.frombuffer(raw, dtype=_DV_EVENT, count=count, offset=start)
+            if count
+            else (np.zeros(0, dtype=_DV_EVENT))
+        )
+
+    def _recording(self, events: np.ndarray, info: dict[str, Any], opts) -> Recording:
+        stream = info["streams"].get(info["event_stream"], {})
+        size = opts["sensor_size"] or stream.get("size")
+        metadata = {**info, "source": stream.get("source")}
+        if size is None:
+            from .base import infer_sensor_size
+
+            size = infer_sensor_size(events)
+            metadata["sensor_size_inferred"] = True
+        return Recording(events, tuple(size), self.format_id, metadata)
+
+    def read(self, path: PathLike, **options: Any) -> Recording:
+        opts = self._options(options, self.read_options)
+        with open(path, "rb") as f, _mapped(f) as buf:
+            lay, info, packets = self._scan(buf, path, opts)
+            # Every packet's frame declares its size: allocate the output once (an upper bound,
+            # 16 bytes per event) and decode packet by packet into it. Otherwise gather packets.
+            declared = [content_size(buf[p + 8 : p + 8 + n], lay.compression) for p, n in packets]
+            if all(d is not None for d in declared):
+                capacity = sum(d // 16 for d in declared if d is not None)
+                out = np.empty(capacity, dtype=EVENT_DTYPE)
+                k = 0
+                for pos, size in packets:
+                    events = self._events(buf[pos + 8 : pos + 8 + size], lay, opts, path, pos)
+                    out.view(_DV_EVENT)[k : k + len(events)] = events  # one record copy
+                    k += len(events)
+                out = compact(out[:k], capacity)
+            else:
+                parts = [
+                    self._events(buf[p + 8 : p + 8 + n], lay, opts, path, p) for p, n in packets
+                ]
+                out = np.empty(sum(len(p) for p in parts), dtype=EVENT_DTYPE)
+                if parts:
+                    np.concatenate(parts, out=out.view(_DV_EVENT))
+        _check_events(out, path)
+        return self._recording(out, info, opts)
+
+    def iter_blocks(self, path: PathLike, **options: Any) -> Iterator[Recording]:
+        options.pop("block_bytes", None)
+        opts = self._options(options, self.read_options)
+        with open(path, "rb") as f, _mapped(f) as buf:
+            lay, info, packets = self._scan(buf, path, opts)
+            for pos, size in packets:
+                events = self._events(buf[pos + 8 : pos + 8 + size], lay, opts, path, pos)
+                if len(events):
+                    block = np.empty(len(events), dtype=EVENT_DTYPE)
+                    block.view(_DV_EVENT)[:] = events
+                    _check_events(block, path)
+                    yield self._recording(block, info, opts)
+
+
+class Aedat4Writer(EventWriter):
+    def _begin(self):
+        name = self.options["compression"]
+        if name not in COMPRESSION:
+            raise ConfigError(f"compression must be one of {list(COMPRESSION)}, got {name!r}")
+        if int(self.options["packet_events"]) <= 0:
+            raise ConfigError("packet_events must be > 0")
+        self._compression = COMPRESSION[name]
+        w, h = self.sensor_size
+        xml = _DESCRIPTION.format(compression=name.upper(), w=w, h=h, source=self.options["source"])
+        header = flatbuf.build_ioheader(self._compression, -1, xml)
+        self.file.write(MAGIC + struct.pack("<I", len(header)) + header)
+
+    def _encode(self, events):
+        records = np.ascontiguousarray(events).view(_DV_EVENT)
+        per = int(self.options["packet_events"])
+        for start in range(0, len(records), per):  # one step per packet
+            part = records[start : start + per]
+            packet = flatbuf.build_struct_vector_packet(b"EVTS", part.tobytes(), len(part))
+            data = _compress(packet, self._compression)
+            self.file.write(struct.pack("<ii", 0, len(data)))
+            self.file.write(data)
+
+
+Aedat4Format.writer = Aedat4Writer
+
+
+def _compress(data: bytes, compression: int) -> bytes:
+    if compression == 0:
+        return data
+    if compression in (1, 2):
+        level = 9 if compression == 2 else 0
+        return lz4.frame.compress(data, compression_level=level)
+    return zstandard.ZstdCompressor(level=19 if compression == 4 else 3).compress(data)
+
+
+def _check_events(events: np.ndarray, path: PathLike) -> None:
+    # int16 coordinates in the file: a negative one shows up as >= 32768 after the uint16 view.
+    for name in ("x", "y"):
+        if len(events) and events[name].max() >= 1 << 15:
+            i = int(np.argmax(events[name] >= 1 << 15))
+            raise FormatError(f"event {i} has a negative {name} coordinate", path=path)
+    if len(events) and events["p"].max() > 1:
+        raise FormatError("event polarity byte other than 0/1", path=path)
+
+
+class _mapped:
+    """A read-only mmap of an open file (an empty bytes object for an empty file)."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __enter__(self):
+        size = os.fstat(self.f.fileno()).st_size
+        self.m = mmap.mmap(self.f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        return self.m
+
+    def __exit__(self, *exc):
+        if not isinstance(self.m, bytes):
+            self.m.close()
+
+
+_DESCRIPTION = """<dv version="2.0">
+    <node name="outInfo" path="/mainloop/Recorder/outInfo/">
+        <node name="0" path="/mainloop/Recorder/outInfo/0/">
+            <attr key="compression" type="string">{compression}</attr>
+            <attr key="originalModuleName" type="string">spikestream</attr>
+            <attr key="originalOutputName" type="string">events</attr>
+            <attr key="typeDescription" type="string">Array of events (polarity ON/OFF).</attr>
+            <attr key="typeIdentifier" type="string">EVTS</attr>
+            <node name="info" path="/mainloop/Recorder/outInfo/0/info/">
+                <attr key="sizeX" type="int">{w}</attr>
+                <attr key="sizeY" type="int">{h}</attr>
+                <attr key="source" type="string">{source}</attr>
+                <attr key="tsOffset" type="long">0</attr>
+            </node>
+        </node>
+    </node>
+</dv>
+"""

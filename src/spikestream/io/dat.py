@@ -1,0 +1,134 @@
+"""Prophesee DAT (v1/v2): ``%`` header lines, two bytes (event type, event size = 8), then
+8-byte little-endian records ``uint32 t, uint32 data``.
+
+Version 2: x = data[13:0], y = data[27:14], p = data[31:28]. Version 1 (old ATIS files):
+x = data[8:0], y = data[16:9], p = data[20:17]. The 32-bit time wraps after about 71.6 minutes;
+a backward jump of more than 2^31 µs is counted as a wrap.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+import numba
+import numpy as np
+
+from ..errors import FormatError
+from . import prophesee
+from .base import STATE_BASE, EventWriter, Header, KernelFormat, PathLike, emit
+
+_LAST, _WRAP = STATE_BASE, STATE_BASE + 1
+
+# Event types: 0x00 Event2D (N-CARS era), 0x0C EventCD. 0x0E is external triggers.
+_CD_TYPES = {0x00: "Event2D", 0x0C: "EventCD"}
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(buf, state, out, version):  # pragma: no cover - compiled
+    cap = len(out) // 2
+    last = state[_LAST]
+    wrap = state[_WRAP]
+    # field layout as masks and shifts, so the loop has no version branch
+    x_mask, y_shift, y_mask, p_shift = (
+        (0x3FFF, 14, 0x3FFF, 28) if version >= 2 else (0x1FF, 9, 0xFF, 17)
+    )
+    n_rec = min(len(buf) // 8, cap)
+    for i in range(n_rec):
+        b = 8 * i
+        ts = (
+            np.int64(buf[b])
+            | (np.int64(buf[b + 1]) << 8)
+            | (np.int64(buf[b + 2]) << 16)
+            | (np.int64(buf[b + 3]) << 24)
+        )
+        d = (
+            np.int64(buf[b + 4])
+            | (np.int64(buf[b + 5]) << 8)
+            | (np.int64(buf[b + 6]) << 16)
+            | (np.int64(buf[b + 7]) << 24)
+        )
+        if last - ts > (np.int64(1) << 31):
+            wrap += np.int64(1) << 32
+        last = ts
+        p = np.int64(((d >> p_shift) & 0xF) != 0)
+        emit(out, i, wrap + ts, d & x_mask, (d >> y_shift) & y_mask, p)
+    state[_LAST] = last
+    state[_WRAP] = wrap
+    return 8 * n_rec, n_rec
+
+
+class DatFormat(KernelFormat):
+    format_id = "dat"
+    extensions = (".dat",)
+    description = "Prophesee DAT v1/v2 (CD events)"
+    record_size = 8
+    state_size = STATE_BASE + 2
+    read_options = {"sensor_size": None, "version": None}
+
+    def sniff(self, head: bytes) -> bool:
+        return head.startswith(b"% Data file containing")
+
+    def parse_header(self, f: BinaryIO, path: PathLike, options: dict[str, Any]) -> Header:
+        meta, offset = prophesee.parse_header(f, path)
+        f.seek(offset)
+        type_size = f.read(2)
+        if len(type_size) < 2:
+            raise FormatError(
+                "missing the event type/size bytes after the header", path=path, offset=offset
+            )
+        ev_type, ev_size = type_size[0], type_size[1]
+        if ev_type not in _CD_TYPES:
+            raise FormatError(
+                f"event type 0x{ev_type:02x} is not a CD event type (0x00 or 0x0c)",
+                path=path,
+                offset=offset,
+            )
+        if ev_size != 8:
+            raise FormatError(f"event size {ev_size}, expected 8", path=path, offset=offset + 1)
+        version = options["version"]
+        if version is None:
+            version = int(meta["Version"]) if meta.get("Version", "").isdigit() else 2
+        size, _ = prophesee.geometry(meta)
+        metadata = prophesee.header_metadata(meta)
+        metadata.update(event_type=_CD_TYPES[ev_type], version=version)
+        return Header(offset + 2, size, metadata, {"version": version})
+
+    def count(self, payload, header):
+        return len(payload) // 8
+
+    def decode(self, buf, state, out, header):
+        return _decode(buf, state, out, header.params["version"])
+
+
+class DatWriter(EventWriter):
+    def _begin(self):
+        w, h = self.sensor_size
+        self.file.write(
+            prophesee.format_header(
+                [
+                    ("Data", "file containing CD events."),
+                    ("Version", "2"),
+                    ("Width", str(w)),
+                    ("Height", str(h)),
+                ]
+            )
+        )
+        self.file.write(bytes([0x0C, 8]))
+
+    def _encode(self, events):
+        t = events["t"]
+        if t[0] < 0 or (self.count == 0 and t[0] >= 1 << 32):
+            raise FormatError(
+                "DAT stores 32-bit times: the first event must be in [0, 2^32) µs", path=self.path
+            )
+        rec = np.empty((len(events), 2), dtype="<u4")
+        rec[:, 0] = t & 0xFFFFFFFF
+        rec[:, 1] = (
+            events["x"].astype(np.uint32)
+            | (events["y"].astype(np.uint32) << 14)
+            | (events["p"].astype(np.uint32) << 28)
+        )
+        rec.tofile(self.file)
+
+
+DatFormat.writer = DatWriter

@@ -1,0 +1,138 @@
+"""Prophesee EVT 2.0 RAW: 32-bit little-endian words, type in bits 31-28.
+
+CD_OFF/CD_ON (0x0/0x1): bits 27-22 t[5:0], 21-11 x, 10-0 y. EVT_TIME_HIGH (0x8): bits 27-0 are
+t[33:6]. Other types (triggers, monitoring) are skipped. As in OpenEB, CD words before the first
+TIME_HIGH are dropped; a TIME_HIGH that falls by more than half its range is a 34-bit wrap.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+import numba
+import numpy as np
+
+from ..errors import FormatError
+from . import prophesee
+from .base import STATE_BASE, EventWriter, Header, KernelFormat, PathLike, emit
+
+_TH, _HAVE_TH, _LOOP = STATE_BASE, STATE_BASE + 1, STATE_BASE + 2
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(buf, state, out):  # pragma: no cover - compiled
+    n_words = len(buf) // 4
+    cap = len(out) // 2
+    th = state[_TH]
+    have = state[_HAVE_TH]
+    loop = state[_LOOP]
+    n = 0
+    i = 0
+    while i < n_words:
+        b = 4 * i
+        w = (
+            np.uint32(buf[b])
+            | (np.uint32(buf[b + 1]) << 8)
+            | (np.uint32(buf[b + 2]) << 16)
+            | (np.uint32(buf[b + 3]) << 24)
+        )
+        kind = w >> 28
+        if kind <= 1:
+            if have:
+                if n >= cap:
+                    break
+                emit(
+                    out,
+                    n,
+                    loop + (th << 6) + ((w >> 22) & 0x3F),
+                    (w >> 11) & 0x7FF,
+                    w & 0x7FF,
+                    kind,
+                )
+                n += 1
+        elif kind == 8:
+            new = np.int64(w & 0x0FFFFFFF)
+            if have and th - new > (1 << 27):
+                loop += np.int64(1) << 34
+            th = new
+            have = 1
+        i += 1
+    state[_TH] = th
+    state[_HAVE_TH] = have
+    state[_LOOP] = loop
+    return 4 * i, n
+
+
+class Evt2Format(KernelFormat):
+    format_id = "evt2"
+    extensions = (".raw",)
+    description = "Prophesee EVT 2.0 RAW"
+    record_size = 4
+    state_size = STATE_BASE + 3
+
+    def sniff(self, head: bytes) -> bool:
+        return head.startswith(b"%") and prophesee_version(head) == "2.0"
+
+    def parse_header(self, f: BinaryIO, path: PathLike, options: dict[str, Any]) -> Header:
+        return raw_header(f, path, "2.0")
+
+    def decode(self, buf, state, out, header):
+        return _decode(buf, state, out)
+
+
+class Evt2Writer(EventWriter):
+    def _begin(self):
+        w, h = self.sensor_size
+        self.file.write(
+            prophesee.format_header(
+                [("evt", "2.0"), ("format", f"EVT2;height={h};width={w}"), ("geometry", f"{w}x{h}")]
+            )
+        )
+        self._th = -1
+
+    def _encode(self, events):
+        t = events["t"]
+        if t[0] < 0:
+            raise FormatError("EVT 2.0 cannot store negative timestamps", path=self.path)
+        th = t >> 6
+        # A TIME_HIGH word wherever t[33:6] changes (and before the first event).
+        new_th = np.empty(len(t), dtype=bool)
+        new_th[0] = th[0] != self._th
+        new_th[1:] = th[1:] != th[:-1]
+        pos = np.arange(len(t)) + np.cumsum(new_th)
+        words = np.empty(len(t) + int(new_th.sum()), dtype="<u4")
+        words[pos[new_th] - 1] = (np.uint32(8) << 28) | (th[new_th] & 0x0FFFFFFF).astype(np.uint32)
+        words[pos] = (
+            (events["p"].astype(np.uint32) << 28)
+            | ((t & 0x3F).astype(np.uint32) << 22)
+            | (events["x"].astype(np.uint32) << 11)
+            | events["y"].astype(np.uint32)
+        )
+        words.tofile(self.file)
+        self._th = int(th[-1])
+
+
+Evt2Format.writer = Evt2Writer
+
+
+def prophesee_version(head: bytes) -> str | None:
+    """The EVT version named in a RAW header held in ``head`` (None when absent)."""
+    import io
+
+    meta, _ = prophesee.parse_header(io.BytesIO(head), "<head>")
+    return prophesee.evt_version(meta)
+
+
+def raw_header(f: BinaryIO, path: PathLike, expected: str) -> Header:
+    """Parse a RAW header and check that it names EVT ``expected`` (or names none)."""
+    meta, offset = prophesee.parse_header(f, path)
+    version = prophesee.evt_version(meta)
+    if version is not None and version != expected:
+        raise FormatError(
+            f"header says EVT {version}, but the EVT {expected} decoder was asked for",
+            path=path,
+            offset=0,
+        )
+    size, _ = prophesee.geometry(meta)
+    params = {"legacy": prophesee.format_fields(meta).get("endianness", "") == "legacy"}
+    return Header(offset, size, prophesee.header_metadata(meta), params)

@@ -1,0 +1,195 @@
+"""Prophesee EVT 3.0 RAW: 16-bit little-endian words, type in bits 15-12, stateful decoding.
+
+ADDR_Y (0x0) sets y and marks CD context; 0x1 (a Y address of another event class) clears it;
+ADDR_X (0x2) emits one event; VECT_BASE_X (0x3) sets base x and polarity; VECT_12 / VECT_8
+(0x4/0x5) emit one event per set mask bit at base + k and advance base by 12 / 8; TIME_LOW
+(0x6) and TIME_HIGH (0x8) set t[11:0] and t[23:12]. As in OpenEB's reference decoder, TIME_LOW may
+go backwards under one TIME_HIGH (that is not a wrap; expelliarmus adds 4096 µs there and drifts),
+a TIME_HIGH at least 2048 below the previous one is a 24-bit wrap (+2^24 µs), TIME_LOW restarts at
+0 when TIME_HIGH changes, and events before the first TIME_HIGH are dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+import numba
+import numpy as np
+
+from ..errors import FormatError
+from . import prophesee
+from .base import STATE_BASE, EventWriter, Header, KernelFormat, PathLike, emit
+from .evt2 import prophesee_version, raw_header
+
+_HIGH, _LOW, _HAVE, _LOOP, _Y, _BASE, _VPOL, _CD = range(STATE_BASE, STATE_BASE + 8)
+
+
+@numba.njit(cache=True, nogil=True)
+def _count(buf):  # pragma: no cover - compiled
+    """Upper bound on the events in ``buf``: ADDR_X words plus set vector bits."""
+    n = 0
+    for i in range(len(buf) // 2):
+        w = np.uint16(buf[2 * i]) | (np.uint16(buf[2 * i + 1]) << 8)
+        kind = w >> 12
+        if kind == 2:
+            n += 1
+        elif kind == 4 or kind == 5:
+            m = w & (0xFFF if kind == 4 else 0xFF)
+            while m:
+                m &= m - 1
+                n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(buf, state, out):  # pragma: no cover - compiled
+    cap = len(out) // 2
+    high = state[_HIGH]
+    low = state[_LOW]
+    have = state[_HAVE]
+    loop = state[_LOOP]
+    cy = state[_Y]
+    base = state[_BASE]
+    vpol = state[_VPOL]
+    cd = state[_CD]
+    n = 0
+    i = 0
+    n_words = len(buf) // 2
+    while i < n_words:
+        w = np.int64(buf[2 * i]) | (np.int64(buf[2 * i + 1]) << 8)
+        kind = w >> 12
+        if kind == 0:
+            cy = w & 0x7FF
+            cd = 1
+        elif kind == 1:
+            cd = 0
+        elif kind == 2:
+            if cd and have:
+                if n >= cap:
+                    break
+                emit(out, n, (loop << 24) + (high << 12) + low, w & 0x7FF, cy, (w >> 11) & 1)
+                n += 1
+        elif kind == 3:
+            base = w & 0x7FF
+            vpol = (w >> 11) & 1
+        elif kind == 4 or kind == 5:
+            width = 12 if kind == 4 else 8
+            mask = w & ((1 << width) - 1)
+            if cd and have and mask:
+                k = 0
+                m = mask
+                while m:
+                    m &= m - 1
+                    k += 1
+                if n + k > cap:
+                    break
+                tt = (loop << 24) + (high << 12) + low
+                for b in range(width):
+                    if (mask >> b) & 1:
+                        emit(out, n, tt, base + b, cy, vpol)
+                        n += 1
+            base += width
+        elif kind == 6:
+            low = w & 0xFFF
+        elif kind == 8:
+            new = w & 0xFFF
+            if have and high >= new + 2048:
+                loop += 1
+            if not have or new != high:
+                low = 0
+            high = new
+            have = 1
+        i += 1
+    state[_HIGH] = high
+    state[_LOW] = low
+    state[_HAVE] = have
+    state[_LOOP] = loop
+    state[_Y] = cy
+    state[_BASE] = base
+    state[_VPOL] = vpol
+    state[_CD] = cd
+    return 2 * i, n
+
+
+class Evt3Format(KernelFormat):
+    format_id = "evt3"
+    extensions = (".raw",)
+    description = "Prophesee EVT 3.0 RAW"
+    record_size = 2
+    max_events_per_record = 12
+    state_size = STATE_BASE + 8
+
+    def sniff(self, head: bytes) -> bool:
+        return head.startswith(b"%") and prophesee_version(head) == "3.0"
+
+    def parse_header(self, f: BinaryIO, path: PathLike, options: dict[str, Any]) -> Header:
+        return raw_header(f, path, "3.0")
+
+    def count(self, payload, header):
+        return int(_count(payload))
+
+    def decode(self, buf, state, out, header):
+        return _decode(buf, state, out)
+
+
+class Evt3Writer(EventWriter):
+    def _begin(self):
+        w, h = self.sensor_size
+        self.file.write(
+            prophesee.format_header(
+                [("evt", "3.0"), ("format", f"EVT3;height={h};width={w}"), ("geometry", f"{w}x{h}")]
+            )
+        )
+        self._prev: tuple[int, int, int] | None = None  # (t >> 12, t, y) of the last event
+
+    def _encode(self, events):
+        t = events["t"]
+        if t[0] < 0:
+            raise FormatError("EVT 3.0 cannot store negative timestamps", path=self.path)
+        encode_evt3(t, events["x"], events["y"], events["p"], self._prev).tofile(self.file)
+        self._prev = (int(t[-1] >> 12), int(t[-1]), int(events["y"][-1]))
+
+
+Evt3Format.writer = Evt3Writer
+
+
+def encode_evt3(
+    t: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    p: np.ndarray,
+    prev: tuple[int, int, int] | None = None,
+) -> np.ndarray:
+    """EVT 3.0 words for sorted events: TIME_HIGH when t[23:12] changes (and, so that a reader can
+    count 24-bit wraps, at least every 2047 steps of it), TIME_LOW when t changes, ADDR_Y when y
+    changes, then one ADDR_X per event. ``prev`` is (t >> 12, t, y) of the event before this
+    chunk. Vectorised: each event owns up to four word slots plus gap padding."""
+    n = len(t)
+    hi = t >> 12
+    # A file starts as if the previous TIME_HIGH were 0, so times past 2^24 µs keep their wraps.
+    before_hi, before_t, before_y = prev if prev is not None else (0, -1, -1)
+    hi_prev = np.concatenate([[before_hi], hi[:-1]])
+    new_high = hi != hi_prev
+    if prev is None:
+        new_high[:1] = True
+    new_low = t != np.concatenate([[before_t], t[:-1]])
+    new_y = y.astype(np.int64) != np.concatenate([[before_y], y[:-1]])
+    # Long silent gaps: pad with intermediate TIME_HIGH words so each step is < 2048.
+    gaps = np.maximum((hi - hi_prev - 1) // 2047, 0)
+    per_event = new_high.astype(np.int64) + new_low + new_y + 1 + gaps
+    end = np.cumsum(per_event)
+    words = np.empty(int(end[-1]) if n else 0, dtype="<u2")
+    slot = end - per_event
+    if gaps.any():
+        for i in np.flatnonzero(gaps):  # rare: one Python step per silent gap, not per event
+            for k in range(int(gaps[i])):
+                words[slot[i] + k] = 0x8000 | int((hi_prev[i] + 2047 * (k + 1)) & 0xFFF)
+    slot = slot + gaps
+    words[slot[new_high]] = (0x8000 | (hi[new_high] & 0xFFF)).astype(np.uint16)
+    slot = slot + new_high
+    words[slot[new_low]] = (0x6000 | (t[new_low] & 0xFFF)).astype(np.uint16)
+    slot = slot + new_low
+    words[slot[new_y]] = y[new_y].astype(np.uint16)
+    slot = slot + new_y
+    words[slot] = (0x2000 | (p.astype(np.uint16) << 11) | x.astype(np.uint16)).astype(np.uint16)
+    return words

@@ -1,0 +1,75 @@
+"""N-MNIST / N-Caltech101 ATIS binary: 5 bytes per event, no header.
+
+x = b0, y = b1, p = b2 >> 7, t = (b2 & 0x7F) << 16 | b3 << 8 | b4 (µs, 23 bits). As in the
+dataset authors' reader, a record with y == 240 is a time-overflow marker: it adds 2^13 µs to every
+later timestamp and is not an event.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+import numba
+import numpy as np
+
+from ..errors import FormatError
+from .base import STATE_BASE, EventWriter, Header, KernelFormat, PathLike, emit
+
+_OVERFLOW = STATE_BASE
+OVERFLOW_Y = 240
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(buf, state, out):  # pragma: no cover - compiled
+    cap = len(out) // 2
+    offset = state[_OVERFLOW]
+    n = 0
+    i = 0
+    while i < len(buf) // 5:
+        b = 5 * i
+        if buf[b + 1] == OVERFLOW_Y:
+            offset += 1 << 13
+        else:
+            if n >= cap:
+                break
+            t = offset + (
+                (np.int64(buf[b + 2] & 0x7F) << 16) | (np.int64(buf[b + 3]) << 8) | buf[b + 4]
+            )
+            emit(out, n, t, buf[b], buf[b + 1], buf[b + 2] >> 7)
+            n += 1
+        i += 1
+    state[_OVERFLOW] = offset
+    return 5 * i, n
+
+
+class NmnistFormat(KernelFormat):
+    format_id = "nmnist"
+    extensions = (".bin",)
+    description = "N-MNIST / N-Caltech101 ATIS 40-bit binary"
+    record_size = 5
+    state_size = STATE_BASE + 1
+
+    def parse_header(self, f: BinaryIO, path: PathLike, options: dict[str, Any]) -> Header:
+        return Header(0, None, {})
+
+    def decode(self, buf, state, out, header):
+        return _decode(buf, state, out)
+
+
+class NmnistWriter(EventWriter):
+    def _encode(self, events):
+        t = events["t"]
+        if t[0] < 0 or t[-1] >= 1 << 23:
+            raise FormatError("the ATIS binary format stores times in [0, 2^23) µs", path=self.path)
+        if events["x"].max() > 255 or events["y"].max() >= OVERFLOW_Y:
+            raise FormatError("the ATIS binary format stores x < 256 and y < 240", path=self.path)
+        rec = np.empty((len(t), 5), dtype=np.uint8)
+        rec[:, 0] = events["x"]
+        rec[:, 1] = events["y"]
+        rec[:, 2] = (events["p"] << 7) | ((t >> 16) & 0x7F)
+        rec[:, 3] = (t >> 8) & 0xFF
+        rec[:, 4] = t & 0xFF
+        rec.tofile(self.file)
+
+
+NmnistFormat.writer = NmnistWriter
