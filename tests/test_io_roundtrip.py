@@ -387,3 +387,17 @@ def test_unknown_option_and_format():
             "mat",
             "text",
         }
+
+
+@pytest.mark.parametrize("fmt", ["evt2", "evt3"])
+def test_raw_absolute_unix_times_use_a_t0_header(tmp_path, fmt):
+    t = 1_605_537_493_718_345 + np.array([0, 5, 70_000, 2**25], dtype=np.int64)
+    ev = make_events(t, [1, 2, 3, 4], [5, 6, 7, 8], [0, 1, 0, 1])
+    path = tmp_path / "abs.raw"
+    sio.write(path, ev, (16, 16), format=fmt)
+    assert path.stat().st_size < 400  # no replay of wraps from t = 0
+    period = 34 if fmt == "evt2" else 24
+    assert f"% t0 {(int(t[0]) >> period) << period}\n".encode() in path.read_bytes()
+    rec = sio.read(path)
+    assert rec.events["t"].tolist() == t.tolist()
+    assert rec.metadata["header"]["t0"] == str((int(t[0]) >> period) << period)

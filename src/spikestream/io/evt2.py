@@ -7,7 +7,7 @@ TIME_HIGH are dropped; a TIME_HIGH that falls by more than half its range is a 3
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar
 
 import numba
 import numpy as np
@@ -79,21 +79,60 @@ class Evt2Format(KernelFormat):
     def decode(self, buf, state, out, header):
         return _decode(buf, state, out)
 
+    def finish(self, events, header):
+        return add_t0(events, header)
 
-class Evt2Writer(EventWriter):
-    def _begin(self):
+
+class RawWriter(EventWriter):
+    """A Prophesee RAW writer. The header is written with the first chunk: when the recording
+    starts past one period of the format's time counter (absolute Unix times, say), that many
+    whole periods go into a ``% t0`` header line (the key faery reads) and the words carry the
+    rest, so no wrap has to be replayed from zero."""
+
+    evt: ClassVar[str]
+    period_bits: ClassVar[int]
+
+    def _begin(self) -> None:
+        self.t0: int | None = None
+
+    def _write_header(self, t0: int) -> None:
         w, h = self.sensor_size
-        self.file.write(
-            prophesee.format_header(
-                [("evt", "2.0"), ("format", f"EVT2;height={h};width={w}"), ("geometry", f"{w}x{h}")]
-            )
-        )
-        self._th = -1
+        name = "EVT" + self.evt.replace(".0", "").replace(".", "")
+        entries = [
+            ("evt", self.evt),
+            ("format", f"{name};height={h};width={w}"),
+            ("geometry", f"{w}x{h}"),
+        ]
+        if t0:
+            entries.append(("t0", str(t0)))
+        self.file.write(prophesee.format_header(entries))
 
-    def _encode(self, events):
+    def _encode(self, events: np.ndarray) -> None:
         t = events["t"]
         if t[0] < 0:
-            raise FormatError("EVT 2.0 cannot store negative timestamps", path=self.path)
+            raise FormatError(f"EVT {self.evt} cannot store negative timestamps", path=self.path)
+        if self.t0 is None:
+            self.t0 = (int(t[0]) >> self.period_bits) << self.period_bits
+            self._write_header(self.t0)
+        self._encode_words(t - self.t0, events)
+
+    def _encode_words(self, t: np.ndarray, events: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _end(self) -> None:
+        if self.t0 is None:
+            self._write_header(0)
+
+
+class Evt2Writer(RawWriter):
+    evt = "2.0"
+    period_bits = 34
+
+    def _begin(self) -> None:
+        super()._begin()
+        self._th = -1
+
+    def _encode_words(self, t: np.ndarray, events: np.ndarray) -> None:
         th = t >> 6
         # A TIME_HIGH word wherever t[33:6] changes (and before the first event).
         new_th = np.empty(len(t), dtype=bool)
@@ -134,5 +173,16 @@ def raw_header(f: BinaryIO, path: PathLike, expected: str) -> Header:
             offset=0,
         )
     size, _ = prophesee.geometry(meta)
-    params = {"legacy": prophesee.format_fields(meta).get("endianness", "") == "legacy"}
+    t0 = meta.get("t0", meta.get("T0", "0"))
+    params = {
+        "legacy": prophesee.format_fields(meta).get("endianness", "") == "legacy",
+        "t0": int(t0) if t0.isdigit() else 0,
+    }
     return Header(offset, size, prophesee.header_metadata(meta), params)
+
+
+def add_t0(events: np.ndarray, header: Header) -> np.ndarray:
+    """Add the header's ``% t0`` time origin (0 when absent) to decoded times, in place."""
+    if header.params["t0"]:
+        events["t"] += header.params["t0"]
+    return events

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import FormatError
 from .base import STATE_BASE, Header, KernelFormat, PathLike, emit
-from .evt2 import prophesee_version, raw_header
+from .evt2 import add_t0, prophesee_version, raw_header
 
 _TH, _HAVE_TH, _LOOP = STATE_BASE, STATE_BASE + 1, STATE_BASE + 2
 
@@ -109,6 +109,9 @@ class Evt21Format(KernelFormat):
 
     def decode(self, buf, state, out, header):
         return _decode(buf, state, out, header.params["legacy"])
+
+    def finish(self, events, header):
+        return add_t0(events, header)
 
 
 def encode_evt21(

@@ -16,10 +16,8 @@ from typing import Any, BinaryIO
 import numba
 import numpy as np
 
-from ..errors import FormatError
-from . import prophesee
-from .base import STATE_BASE, EventWriter, Header, KernelFormat, PathLike, emit
-from .evt2 import prophesee_version, raw_header
+from .base import STATE_BASE, Header, KernelFormat, PathLike, emit
+from .evt2 import RawWriter, add_t0, prophesee_version, raw_header
 
 _HIGH, _LOW, _HAVE, _LOOP, _Y, _BASE, _VPOL, _CD = range(STATE_BASE, STATE_BASE + 8)
 
@@ -131,21 +129,19 @@ class Evt3Format(KernelFormat):
     def decode(self, buf, state, out, header):
         return _decode(buf, state, out)
 
+    def finish(self, events, header):
+        return add_t0(events, header)
 
-class Evt3Writer(EventWriter):
-    def _begin(self):
-        w, h = self.sensor_size
-        self.file.write(
-            prophesee.format_header(
-                [("evt", "3.0"), ("format", f"EVT3;height={h};width={w}"), ("geometry", f"{w}x{h}")]
-            )
-        )
+
+class Evt3Writer(RawWriter):
+    evt = "3.0"
+    period_bits = 24
+
+    def _begin(self) -> None:
+        super()._begin()
         self._prev: tuple[int, int, int] | None = None  # (t >> 12, t, y) of the last event
 
-    def _encode(self, events):
-        t = events["t"]
-        if t[0] < 0:
-            raise FormatError("EVT 3.0 cannot store negative timestamps", path=self.path)
+    def _encode_words(self, t: np.ndarray, events: np.ndarray) -> None:
         encode_evt3(t, events["x"], events["y"], events["p"], self._prev).tofile(self.file)
         self._prev = (int(t[-1] >> 12), int(t[-1]), int(events["y"][-1]))
 
@@ -181,9 +177,12 @@ def encode_evt3(
     words = np.empty(int(end[-1]) if n else 0, dtype="<u2")
     slot = end - per_event
     if gaps.any():
-        for i in np.flatnonzero(gaps):  # rare: one Python step per silent gap, not per event
-            for k in range(int(gaps[i])):
-                words[slot[i] + k] = 0x8000 | int((hi_prev[i] + 2047 * (k + 1)) & 0xFFF)
+        # k-th padding word of event i: TIME_HIGH hi_prev[i] + 2047 * (k + 1), at slot[i] + k
+        owner = np.repeat(np.arange(n), gaps)
+        k = np.arange(len(owner)) - np.repeat(np.cumsum(gaps) - gaps, gaps)
+        words[slot[owner] + k] = (0x8000 | ((hi_prev[owner] + 2047 * (k + 1)) & 0xFFF)).astype(
+            np.uint16
+        )
     slot = slot + gaps
     words[slot[new_high]] = (0x8000 | (hi[new_high] & 0xFFF)).astype(np.uint16)
     slot = slot + new_high
