@@ -1,0 +1,177 @@
+"""Representations and augmentations.
+
+Pure functions live in `spikestream.transforms.functional`; the classes here are frozen
+dataclasses of parameters whose ``__call__`` forwards to one function (random draws come from a
+generator made from ``seed``, or numpy's default generator when ``seed`` is None, so one frozen
+transform serves every sample without keeping per-sample state).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import functional
+from .collate import pad_sequence_collate, pad_tensors, padded_sequence_mask
+from .functional import augment
+
+
+@dataclass(frozen=True)
+class ToFrames:
+    """Frames ``[T, 2, H, W]`` with SpikingJelly 2.0's semantics.
+
+    Example:
+        >>> ToFrames((128, 128), n_frames=16, split_by="time")(events).shape
+        (16, 2, 128, 128)
+    """
+
+    sensor_size: tuple[int, int]
+    n_frames: int | None = None
+    split_by: str = "number"
+    duration: int | None = None
+    allow_empty: bool = True
+    dtype: Any = np.float32
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return functional.to_frames(
+            events,
+            self.sensor_size,
+            n_frames=self.n_frames,
+            split_by=self.split_by,
+            duration=self.duration,
+            allow_empty=self.allow_empty,
+            dtype=self.dtype,
+        )
+
+
+@dataclass(frozen=True)
+class ToVoxelGrid:
+    """Tonic's voxel grid, float64 ``[n, 1, H, W]``, signed polarity weights."""
+
+    sensor_size: tuple[int, int]
+    n_time_bins: int
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return functional.to_voxel_grid(events, self.sensor_size, self.n_time_bins)
+
+
+@dataclass(frozen=True)
+class ToTimeSurface:
+    """Tonic's time surface, float64 ``[n_windows, 2, H, W]``."""
+
+    sensor_size: tuple[int, int]
+    dt: int
+    tau: float
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return functional.to_time_surface(events, self.sensor_size, self.dt, self.tau)
+
+
+@dataclass(frozen=True)
+class Denoise:
+    """Keep events with a neighbour that fired within ``filter_time`` µs (Tonic semantics)."""
+
+    filter_time: int = 10_000
+    neighbourhood: int = 4
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return functional.denoise(events, self.filter_time, neighbourhood=self.neighbourhood)
+
+
+@dataclass(frozen=True)
+class RefractoryPeriod:
+    """Drop events closer than ``delta`` µs to their pixel's previous event (Tonic semantics)."""
+
+    delta: int
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return functional.refractory_period(events, self.delta)
+
+
+@dataclass(frozen=True)
+class _Random:
+    seed: int | None = field(default=None, kw_only=True)
+
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
+
+
+@dataclass(frozen=True)
+class DropEvent(_Random):
+    p: float = 0.1
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return augment.drop_events(events, self.p, rng=self.rng())
+
+
+@dataclass(frozen=True)
+class DropTime(_Random):
+    fraction: float = 0.1
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return augment.drop_time(events, self.fraction, rng=self.rng())
+
+
+@dataclass(frozen=True)
+class DropArea(_Random):
+    sensor_size: tuple[int, int] = (128, 128)
+    fraction: float = 0.2
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return augment.drop_area(events, self.sensor_size, self.fraction, rng=self.rng())
+
+
+@dataclass(frozen=True)
+class RandomFlipLR(_Random):
+    sensor_size: tuple[int, int] = (128, 128)
+    p: float = 0.5
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        flip = self.rng().random() < self.p
+        return augment.flip_lr(events, self.sensor_size) if flip else events
+
+
+@dataclass(frozen=True)
+class CenterCrop:
+    sensor_size: tuple[int, int]
+    size: tuple[int, int]
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return augment.center_crop(events, self.sensor_size, self.size)
+
+
+@dataclass(frozen=True)
+class Downsample:
+    factor: float
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return augment.downsample(events, self.factor)
+
+
+@dataclass(frozen=True)
+class MergePolarities:
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return augment.merge_polarities(events)
+
+
+__all__ = [
+    "CenterCrop",
+    "Denoise",
+    "Downsample",
+    "DropArea",
+    "DropEvent",
+    "DropTime",
+    "MergePolarities",
+    "RandomFlipLR",
+    "RefractoryPeriod",
+    "ToFrames",
+    "ToTimeSurface",
+    "ToVoxelGrid",
+    "augment",
+    "functional",
+    "pad_sequence_collate",
+    "pad_tensors",
+    "padded_sequence_mask",
+]

@@ -1,0 +1,24 @@
+"""Pure functions on event arrays; the callable classes in `spikestream.transforms` wrap them."""
+
+from . import augment, slicing
+from .filters import denoise, denoise_mask, refractory_mask, refractory_period
+from .frames import accumulate, to_frames, to_frames_custom, tonic_frames
+from .representations import polarity_weights, to_time_surface, to_voxel_grid
+from .slicing import EmptyFrameError
+
+__all__ = [
+    "EmptyFrameError",
+    "accumulate",
+    "augment",
+    "denoise",
+    "denoise_mask",
+    "polarity_weights",
+    "refractory_mask",
+    "refractory_period",
+    "slicing",
+    "to_frames",
+    "to_frames_custom",
+    "to_time_surface",
+    "to_voxel_grid",
+    "tonic_frames",
+]

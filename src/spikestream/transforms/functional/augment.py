@@ -1,0 +1,176 @@
+"""Augmentations on canonical events: pure functions; randomness comes from an explicit
+``numpy.random.Generator`` so a seed reproduces a sample."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import ConfigError
+
+
+def _rng(rng: np.random.Generator | None) -> np.random.Generator:
+    return rng if rng is not None else np.random.default_rng()
+
+
+def drop_events(
+    events: np.ndarray, p: float, *, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """Drop ``int(p * N + 0.5)`` events chosen without replacement (Tonic's ``DropEvent`` rule);
+    the rest keep their order."""
+    if not 0 <= p <= 1:
+        raise ConfigError(f"drop probability must be in [0, 1], got {p}")
+    n_drop = int(p * len(events) + 0.5)
+    keep = np.ones(len(events), dtype=bool)
+    keep[_rng(rng).choice(len(events), n_drop, replace=False)] = False
+    return events[keep]
+
+
+def drop_time(
+    events: np.ndarray, fraction: float, *, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """Remove the events of one random time interval lasting ``fraction`` of the recording."""
+    if not 0 <= fraction < 1:
+        raise ConfigError(f"fraction must be in [0, 1), got {fraction}")
+    if len(events) < 2:
+        return events
+    t0, t1 = int(events["t"][0]), int(events["t"][-1])
+    width = fraction * (t1 - t0)
+    start = t0 + _rng(rng).uniform(0, (t1 - t0) - width)
+    t = events["t"]
+    return events[(t < start) | (t >= start + width)]
+
+
+def drop_area(
+    events: np.ndarray,
+    sensor_size: tuple[int, int],
+    fraction: float,
+    *,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Remove the events inside one random box covering ``fraction`` of each sensor side."""
+    w, h = sensor_size
+    bw, bh = round(fraction * w), round(fraction * h)
+    g = _rng(rng)
+    x0, y0 = int(g.integers(0, w - bw + 1)), int(g.integers(0, h - bh + 1))
+    x, y = events["x"], events["y"]
+    inside = (x >= x0) & (x < x0 + bw) & (y >= y0) & (y < y0 + bh)
+    return events[~inside]
+
+
+def flip_lr(events: np.ndarray, sensor_size: tuple[int, int]) -> np.ndarray:
+    """Mirror left-right: x -> W - 1 - x (a copy)."""
+    out = events.copy()
+    out["x"] = sensor_size[0] - 1 - events["x"]
+    return out
+
+
+def flip_ud(events: np.ndarray, sensor_size: tuple[int, int]) -> np.ndarray:
+    """Mirror top-bottom: y -> H - 1 - y (a copy)."""
+    out = events.copy()
+    out["y"] = sensor_size[1] - 1 - events["y"]
+    return out
+
+
+def flip_polarity(events: np.ndarray) -> np.ndarray:
+    out = events.copy()
+    out["p"] = 1 - events["p"]
+    return out
+
+
+def merge_polarities(events: np.ndarray) -> np.ndarray:
+    """Every event becomes channel 0 (a single-channel representation follows)."""
+    out = events.copy()
+    out["p"] = 0
+    return out
+
+
+def crop(events: np.ndarray, origin: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+    """Events inside the box at ``origin`` (x, y) of ``size`` (W, H), shifted to the box."""
+    x0, y0 = origin
+    w, h = size
+    x, y = events["x"].astype(np.int64), events["y"].astype(np.int64)
+    keep = (x >= x0) & (x < x0 + w) & (y >= y0) & (y < y0 + h)
+    out = events[keep]
+    out["x"] -= x0
+    out["y"] -= y0
+    return out
+
+
+def center_crop(
+    events: np.ndarray, sensor_size: tuple[int, int], size: tuple[int, int]
+) -> np.ndarray:
+    """Crop to ``size`` around the sensor centre (e.g. a model's input size)."""
+    w, h = sensor_size
+    cw, ch = size
+    if cw > w or ch > h:
+        raise ConfigError(f"crop {size} larger than the sensor {sensor_size}")
+    return crop(events, ((w - cw) // 2, (h - ch) // 2), size)
+
+
+def random_crop(
+    events: np.ndarray,
+    sensor_size: tuple[int, int],
+    size: tuple[int, int],
+    *,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    w, h = sensor_size
+    cw, ch = size
+    if cw > w or ch > h:
+        raise ConfigError(f"crop {size} larger than the sensor {sensor_size}")
+    g = _rng(rng)
+    return crop(events, (int(g.integers(0, w - cw + 1)), int(g.integers(0, h - ch + 1))), size)
+
+
+def downsample(events: np.ndarray, factor: float | tuple[float, float]) -> np.ndarray:
+    """Spatial downsampling: x -> floor(x * fx), y -> floor(y * fy) (a copy)."""
+    fx, fy = (factor, factor) if np.isscalar(factor) else factor  # type: ignore[misc]
+    out = events.copy()
+    out["x"] = np.floor(events["x"] * fx).astype(np.uint16)
+    out["y"] = np.floor(events["y"] * fy).astype(np.uint16)
+    return out
+
+
+def spatial_jitter(
+    events: np.ndarray,
+    sensor_size: tuple[int, int],
+    sigma: float,
+    *,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Add rounded Gaussian noise of std ``sigma`` pixels to x and y; events pushed off the sensor
+    are dropped."""
+    g = _rng(rng)
+    x = events["x"] + np.rint(g.normal(0, sigma, len(events)))
+    y = events["y"] + np.rint(g.normal(0, sigma, len(events)))
+    keep = (x >= 0) & (x < sensor_size[0]) & (y >= 0) & (y < sensor_size[1])
+    out = events[keep].copy()
+    out["x"], out["y"] = x[keep], y[keep]
+    return out
+
+
+def temporal_jitter(
+    events: np.ndarray, sigma: float, *, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """Add rounded Gaussian noise of std ``sigma`` µs to t, clip at 0 and re-sort (stable)."""
+    t = np.maximum(events["t"] + np.rint(_rng(rng).normal(0, sigma, len(events))), 0)
+    out = events.copy()
+    out["t"] = t.astype(np.int64)
+    return out[np.argsort(out["t"], kind="stable")]
+
+
+__all__ = [
+    "center_crop",
+    "crop",
+    "downsample",
+    "drop_area",
+    "drop_events",
+    "drop_time",
+    "flip_lr",
+    "flip_polarity",
+    "flip_ud",
+    "merge_polarities",
+    "random_crop",
+    "spatial_jitter",
+    "temporal_jitter",
+]

@@ -1,0 +1,79 @@
+"""Event filters with Tonic 1.7's exact semantics, as boolean keep-masks (one compiled pass)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from ...errors import ConfigError, ValidationError
+from .frames import _fields
+
+
+def _memory_shape(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    # Tonic sizes its memory from the events (max + 1), not from the sensor size.
+    if len(x) and (x.min() < 0 or y.min() < 0):
+        raise ValidationError("negative coordinates")
+    return (int(x.max()) + 1, int(y.max()) + 1) if len(x) else (1, 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _denoise(t, x, y, filter_time, eight, memory, keep):  # pragma: no cover - compiled
+    nx, ny = memory.shape
+    for i in range(len(t)):
+        xi, yi, ti = np.int64(x[i]), np.int64(y[i]), np.int64(t[i])
+        memory[xi, yi] = ti + filter_time
+        ok = False
+        for dx in range(-1, 2):
+            for dy in range(-1, 2):
+                if dx == 0 and dy == 0:
+                    continue
+                if not eight and dx != 0 and dy != 0:
+                    continue
+                u, v = xi + dx, yi + dy
+                if 0 <= u < nx and 0 <= v < ny and memory[u, v] > ti:
+                    ok = True
+        keep[i] = ok
+
+
+def denoise_mask(events: Any, filter_time: int, *, neighbourhood: int = 4) -> np.ndarray:
+    """Tonic's ``Denoise``: keep an event when a neighbour pixel (4-neighbourhood; 8 as an option)
+    fired less than ``filter_time`` µs before it. As in Tonic the memory starts at
+    ``filter_time``, so every event with ``t < filter_time`` is kept."""
+    if neighbourhood not in (4, 8):
+        raise ConfigError(f"neighbourhood must be 4 or 8, got {neighbourhood}")
+    t, x, y, _ = _fields(events)
+    memory = np.full(_memory_shape(x, y), filter_time, dtype=np.int64)
+    keep = np.zeros(len(t), dtype=np.bool_)
+    _denoise(t, x, y, int(filter_time), neighbourhood == 8, memory, keep)
+    return keep
+
+
+@numba.njit(cache=True, nogil=True)
+def _refractory(t, x, y, delta, memory, keep):  # pragma: no cover - compiled
+    for i in range(len(t)):
+        xi, yi, ti = np.int64(x[i]), np.int64(y[i]), np.int64(t[i])
+        keep[i] = ti - memory[xi, yi] > delta
+        memory[xi, yi] = ti
+
+
+def refractory_mask(events: Any, delta: int) -> np.ndarray:
+    """Tonic's ``RefractoryPeriod``: keep an event when its pixel's previous event (kept or not)
+    is more than ``delta`` µs older. The memory starts at ``-delta``, so an event at t = 0 is
+    dropped, as in Tonic."""
+    t, x, y, _ = _fields(events)
+    memory = np.full(_memory_shape(x, y), -int(delta), dtype=np.int64)
+    keep = np.zeros(len(t), dtype=np.bool_)
+    _refractory(t, x, y, int(delta), memory, keep)
+    return keep
+
+
+def denoise(events: np.ndarray, filter_time: int, *, neighbourhood: int = 4) -> np.ndarray:
+    """The events `denoise_mask` keeps."""
+    return events[denoise_mask(events, filter_time, neighbourhood=neighbourhood)]
+
+
+def refractory_period(events: np.ndarray, delta: int) -> np.ndarray:
+    """The events `refractory_mask` keeps."""
+    return events[refractory_mask(events, delta)]

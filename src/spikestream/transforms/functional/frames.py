@@ -1,0 +1,141 @@
+"""Event counts per frame: one compiled pass that scatters each event of each (start, stop)
+slice into ``out[k, channel, y, x]``. Channel 0 is OFF (p == 0), channel 1 any other polarity
+(SpikingJelly's rule; for 0/1 polarities it is also Tonic's ``int(p)``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+
+from ...errors import ConfigError, ValidationError
+from . import slicing
+
+
+@numba.njit(cache=True, nogil=True)
+def _accumulate(x, y, p, starts, stops, out):  # pragma: no cover - compiled
+    height, width = out.shape[2], out.shape[3]
+    for k in range(len(starts)):
+        frame = out[k]
+        for i in range(starts[k], stops[k]):
+            xi = np.int64(x[i])
+            yi = np.int64(y[i])
+            if xi < 0 or xi >= width or yi < 0 or yi >= height:
+                return i
+            frame[1 if p[i] != 0 else 0, yi, xi] += 1
+    return -1
+
+
+def _fields(events: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(t, x, y, p) from canonical events, a structured array or a dict, without copies."""
+    try:
+        return events["t"], events["x"], events["y"], events["p"]
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ValidationError(f"events need fields t, x, y, p: {exc}") from None
+
+
+def accumulate(
+    events: Any,
+    starts: np.ndarray,
+    stops: np.ndarray,
+    sensor_size: tuple[int, int],
+    dtype: Any = np.float32,
+) -> np.ndarray:
+    """``[K, 2, H, W]`` counts of the events in each ``[starts[k], stops[k])`` slice."""
+    _, x, y, p = _fields(events)
+    width, height = sensor_size
+    out = np.zeros((len(starts), 2, height, width), dtype=dtype)
+    bad = _accumulate(x, y, p, np.asarray(starts, np.int64), np.asarray(stops, np.int64), out)
+    if bad >= 0:
+        raise ValidationError(
+            f"event {bad} at (x={x[bad]}, y={y[bad]}) is outside the {width}x{height} frame",
+            index=int(bad),
+        )
+    return out
+
+
+def to_frames(
+    events: Any,
+    sensor_size: tuple[int, int],
+    *,
+    n_frames: int | None = None,
+    split_by: str = "number",
+    duration: int | None = None,
+    allow_empty: bool = True,
+    dtype: Any = np.float32,
+) -> np.ndarray:
+    """Frames ``[T, 2, H, W]`` with SpikingJelly 2.0's semantics.
+
+    ``n_frames`` with ``split_by='number'`` (equal event counts, remainder in the last frame) or
+    ``'time'`` (equal floor durations, last frame to the end); or ``duration`` (µs, fixed grid
+    from the first event, last frame takes the rest). SpikingJelly raises on an empty time window;
+    here that is ``allow_empty=False`` (the default allows empty frames).
+
+    Example:
+        >>> frames = to_frames(events, (128, 128), n_frames=16, split_by="number")
+    """
+    t = _fields(events)[0]
+    if (n_frames is None) == (duration is None):
+        raise ConfigError("give exactly one of n_frames or duration")
+    if duration is not None:
+        starts, stops = slicing.sj_split_by_duration(t, duration, allow_empty_recording=allow_empty)
+    elif split_by == "number":
+        starts, stops = slicing.sj_split_by_number(len(t), int(n_frames))  # type: ignore[arg-type]
+    elif split_by == "time":
+        starts, stops = slicing.sj_split_by_time(t, int(n_frames), allow_empty=allow_empty)  # type: ignore[arg-type]
+    else:
+        raise ConfigError(f"split_by must be 'number' or 'time', got {split_by!r}")
+    return accumulate(events, starts, stops, sensor_size, dtype)
+
+
+def to_frames_custom(
+    events: Any,
+    sensor_size: tuple[int, int],
+    integrate: Callable[[Any, int, int], np.ndarray],
+) -> np.ndarray:
+    """SpikingJelly's ``custom_integrate_function``: ``integrate(events, H, W)`` builds the
+    frames; its result is returned as an array."""
+    width, height = sensor_size
+    return np.asarray(integrate(events, height, width))
+
+
+_TONIC_MODES = ("time_window", "event_count", "n_time_bins", "n_event_bins")
+
+
+def tonic_frames(
+    events: Any,
+    sensor_size: tuple[int, int],
+    *,
+    time_window: float | None = None,
+    event_count: int | None = None,
+    n_time_bins: int | None = None,
+    n_event_bins: int | None = None,
+    overlap: float = 0,
+    include_incomplete: bool = False,
+    dtype: Any = np.int16,
+) -> np.ndarray:
+    """Frames with Tonic 1.7's ``ToFrame`` semantics (int16 counts ``[T, 2, H, W]``), one of the
+    four slicing modes; see `slicing` for each mode's exact window rule."""
+    given = {
+        "time_window": time_window,
+        "event_count": event_count,
+        "n_time_bins": n_time_bins,
+        "n_event_bins": n_event_bins,
+    }
+    chosen = [k for k, v in given.items() if v is not None]
+    if len(chosen) != 1:
+        raise ConfigError(f"give exactly one of {', '.join(_TONIC_MODES)}; got {chosen}")
+    t = _fields(events)[0]
+    if time_window is not None:
+        starts, stops = slicing.tonic_time_window(t, time_window, overlap, include_incomplete)
+    elif event_count is not None:
+        starts, stops = slicing.tonic_event_count(
+            len(t), event_count, int(overlap), include_incomplete
+        )
+    elif n_time_bins is not None:
+        starts, stops = slicing.tonic_n_time_bins(t, n_time_bins, overlap)
+    else:
+        starts, stops = slicing.tonic_n_event_bins(len(t), int(n_event_bins), overlap)  # type: ignore[arg-type]
+    return accumulate(events, starts, stops, sensor_size, dtype)

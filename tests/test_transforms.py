@@ -1,0 +1,146 @@
+"""Representations and augmentations on edge cases, with values asserted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import spikestream as ss
+from spikestream import transforms as T
+from spikestream.events import make_events
+from spikestream.transforms import augment
+from spikestream.transforms.functional import (
+    EmptyFrameError,
+    denoise_mask,
+    refractory_mask,
+    to_frames,
+    to_time_surface,
+    to_voxel_grid,
+    tonic_frames,
+)
+
+EMPTY = make_events([], [], [], [])
+ONE = make_events([5], [2], [1], [1])
+
+
+def test_no_events():
+    assert to_frames(EMPTY, (4, 3), n_frames=3).shape == (3, 2, 3, 4)
+    assert to_frames(EMPTY, (4, 3), n_frames=3).sum() == 0
+    assert to_frames(EMPTY, (4, 3), n_frames=2, split_by="time").sum() == 0
+    with pytest.raises(EmptyFrameError):
+        to_frames(EMPTY, (4, 3), n_frames=2, split_by="time", allow_empty=False)
+    assert tonic_frames(EMPTY, (4, 3), time_window=10).shape == (0, 2, 3, 4)
+    assert tonic_frames(EMPTY, (4, 3), n_time_bins=3).sum() == 0
+    assert to_voxel_grid(EMPTY, (4, 3), 2).sum() == 0
+    assert to_time_surface(EMPTY, (4, 3), 10, 5.0).shape == (0, 2, 3, 4)
+    assert denoise_mask(EMPTY, 10).shape == (0,) and refractory_mask(EMPTY, 10).shape == (0,)
+
+
+def test_one_event_and_t_larger_than_count():
+    frames = to_frames(ONE, (4, 3), n_frames=5)  # N < T: everything in the last frame
+    assert frames[:4].sum() == 0 and frames[4, 1, 1, 2] == 1
+    assert to_frames(ONE, (4, 3), n_frames=2, split_by="time").sum() == 1
+    with pytest.raises(EmptyFrameError):
+        to_frames(ONE, (4, 3), n_frames=2, split_by="time", allow_empty=False)
+    assert to_frames(ONE, (4, 3), duration=10).shape == (1, 2, 3, 4)
+    with pytest.raises(ss.ValidationError, match="one timestamp"):
+        to_voxel_grid(ONE, (4, 3), 3)
+
+
+def test_all_events_at_one_timestamp():
+    ev = make_events([7] * 6, [0, 1, 2, 3, 0, 1], [0, 0, 1, 1, 2, 2], [0, 1] * 3)
+    by_number = to_frames(ev, (4, 3), n_frames=3)
+    assert by_number.sum(axis=(1, 2, 3)).tolist() == [2, 2, 2]
+    one = to_frames(ev, (4, 3), duration=100)
+    assert one.shape[0] == 1 and one.sum() == 6
+    with pytest.raises(EmptyFrameError):
+        to_frames(ev, (4, 3), duration=100, allow_empty=False)
+    assert tonic_frames(ev, (4, 3), event_count=4, include_incomplete=True).sum() == 6
+
+
+def test_bins_with_no_events_and_border_pixels():
+    ev = make_events([0, 1, 100, 101], [0, 3, 3, 0], [0, 2, 0, 2], [1, 0, 1, 0])
+    frames = to_frames(ev, (4, 3), duration=25)  # ceil(101 / 25) = 5 frames, 3 of them empty
+    assert frames.sum(axis=(1, 2, 3)).tolist() == [2, 0, 0, 0, 2]
+    assert frames[0, 1, 0, 0] == 1 and frames[0, 0, 2, 3] == 1  # corners, [p, y, x]
+    assert frames[4, 1, 0, 3] == 1 and frames[4, 0, 2, 0] == 1
+    with pytest.raises(ss.ValidationError, match="outside the 3x3 frame"):
+        to_frames(ev, (3, 3), n_frames=1)
+
+
+def test_tonic_slicing_rules():
+    ev = make_events(np.arange(0, 100, 10), np.zeros(10), np.zeros(10), np.ones(10))
+    # span 90, windows of 30: floor((90-30)/30)+1 = 3 windows; the last event (t=90) dropped
+    assert tonic_frames(ev, (1, 1), time_window=30).sum(axis=(1, 2, 3)).tolist() == [3, 3, 3]
+    assert tonic_frames(ev, (1, 1), event_count=4).sum(axis=(1, 2, 3)).tolist() == [4, 4]
+    inc = tonic_frames(ev, (1, 1), event_count=4, include_incomplete=True)
+    assert inc.sum(axis=(1, 2, 3)).tolist() == [4, 4, 2]
+    assert tonic_frames(ev, (1, 1), n_event_bins=3).sum(axis=(1, 2, 3)).tolist() == [3, 3, 3]
+    overlap = tonic_frames(ev, (1, 1), event_count=4, overlap=2)
+    assert overlap.sum(axis=(1, 2, 3)).tolist() == [4, 4, 4, 4]
+
+
+def test_voxel_grid_values():
+    ev = make_events([0, 5, 10], [0, 1, 1], [0, 0, 0], [1, 0, 1])
+    grid = to_voxel_grid(ev, (2, 1), 2)  # ts = 0, 1, 2 -> bins 0, 1, (none)
+    assert grid.shape == (2, 1, 1, 2)
+    assert grid[0, 0, 0].tolist() == [1.0, 0.0] and grid[1, 0, 0].tolist() == [0.0, -1.0]
+
+
+def test_time_surface_values():
+    ev = make_events([0, 4, 12], [0, 1, 0], [0, 0, 0], [1, 1, 0])
+    s = to_time_surface(ev, (2, 1), 10, 5.0)  # one complete window [0, 10)
+    assert s.shape == (1, 2, 1, 2)
+    assert s[0, 1, 0].tolist() == pytest.approx([np.exp(-10 / 5), np.exp(-6 / 5)])
+    assert s[0, 0].sum() == 0
+
+
+def test_filters_semantics():
+    # pixel (1, 1) fires, then (1, 2) 3 µs later: a 4-neighbour; (2, 2) is only diagonal to (1, 1)
+    ev = make_events([100, 103, 200, 203], [1, 1, 5, 6], [1, 2, 5, 6], [1, 1, 1, 1])
+    assert denoise_mask(ev, 10).tolist() == [False, True, False, False]
+    assert denoise_mask(ev, 10, neighbourhood=8).tolist() == [False, True, False, True]
+    assert denoise_mask(ev, 150).tolist()[0]  # t < filter_time is always kept (Tonic quirk)
+    same_pixel = make_events([0, 5, 20, 22, 40], [0] * 5, [0] * 5, [1] * 5)
+    assert refractory_mask(same_pixel, 10).tolist() == [False, False, True, False, True]
+    assert len(T.RefractoryPeriod(10)(same_pixel)) == 2 and len(T.Denoise(10)(ev)) == 1
+
+
+def test_augmentations_values():
+    ev = make_events([0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 2], [0, 1, 0, 1])
+    assert augment.flip_lr(ev, (4, 3))["x"].tolist() == [3, 2, 1, 0]
+    assert augment.flip_ud(ev, (4, 3))["y"].tolist() == [2, 1, 0, 0]
+    assert augment.flip_polarity(ev)["p"].tolist() == [1, 0, 1, 0]
+    assert augment.merge_polarities(ev)["p"].tolist() == [0, 0, 0, 0]
+    c = augment.crop(ev, (1, 1), (2, 2))
+    assert c["x"].tolist() == [0, 1] and c["y"].tolist() == [0, 1] and c["t"].tolist() == [1, 2]
+    cc = augment.center_crop(ev, (4, 3), (2, 1))  # origin (1, 1)
+    assert cc["t"].tolist() == [1]
+    assert augment.downsample(ev, 0.5)["x"].tolist() == [0, 0, 1, 1]
+    rng = np.random.default_rng(0)
+    dropped = augment.drop_events(ev, 0.5, rng=rng)
+    assert len(dropped) == 2 and np.all(np.diff(dropped["t"]) >= 0)
+    assert len(augment.drop_events(ev, 0.0)) == 4 and len(augment.drop_events(ev, 1.0)) == 0
+    with pytest.raises(ss.ConfigError):
+        augment.drop_events(ev, 1.5)
+    long = make_events(np.arange(1000), np.zeros(1000), np.zeros(1000), np.zeros(1000))
+    kept = augment.drop_time(long, 0.2, rng=np.random.default_rng(1))
+    assert 799 <= len(kept) <= 801
+    gap = np.diff(kept["t"]).max()
+    assert 199 <= gap <= 201
+    area = augment.drop_area(ev, (4, 3), 0.5, rng=np.random.default_rng(2))
+    assert 2 <= len(area) <= 4
+    jit = augment.spatial_jitter(long, (1, 1), 0.0, rng=np.random.default_rng(3))
+    assert np.array_equal(jit, long)
+    tj = augment.temporal_jitter(long, 5.0, rng=np.random.default_rng(4))
+    assert np.all(np.diff(tj["t"]) >= 0) and len(tj) == 1000 and tj["t"].min() >= 0
+
+
+def test_frozen_transforms_are_reusable_and_seeded():
+    ev = make_events(np.arange(100), np.arange(100) % 8, np.zeros(100), np.ones(100))
+    drop = T.DropEvent(p=0.3, seed=7)
+    assert np.array_equal(drop(ev), drop(ev))  # same seed, same draw, no per-sample state
+    with pytest.raises(Exception):  # noqa: B017 - frozen dataclass
+        drop.p = 0.5  # type: ignore[misc]
+    frames = T.ToFrames((8, 1), n_frames=4)(ev)
+    assert frames.sum(axis=(1, 2, 3)).tolist() == [25, 25, 25, 25]
