@@ -1,6 +1,6 @@
 """Run every benchmark in turn."""
 
-from . import io_decode
+from . import io_decode, transforms
 
-for bench in (io_decode,):
+for bench in (io_decode, transforms):
     bench.main([])

@@ -144,3 +144,43 @@ def test_frozen_transforms_are_reusable_and_seeded():
         drop.p = 0.5  # type: ignore[misc]
     frames = T.ToFrames((8, 1), n_frames=4)(ev)
     assert frames.sum(axis=(1, 2, 3)).tolist() == [25, 25, 25, 25]
+
+
+def test_event_tokens():
+    from spikestream.transforms.functional import (
+        event_tokens,
+        normalize_time,
+        pad_tokens,
+        rescale_coordinates,
+        sample_indices,
+    )
+
+    rng = np.random.default_rng(0)
+    idx = sample_indices(1000, 255, "random", rng=rng)
+    assert len(idx) == 255 and len(set(idx.tolist())) == 255 and np.all(np.diff(idx) > 0)
+    assert sample_indices(10, 255).tolist() == list(range(10))
+    chunk = sample_indices(100, 10, "chunk", rng=rng)
+    assert np.all(np.diff(chunk) == 1)
+    assert sample_indices(9, 3, "deterministic_uniform").tolist() == [0, 4, 8]
+    xs, ys = rescale_coordinates(
+        np.array([0, 239, 120]), np.array([0, 179, 90]), (240, 180), (48, 36)
+    )
+    assert xs.tolist() == [0, 47, 24] and ys.tolist() == [0, 35, 18]
+    t = np.array([100, 150, 300])
+    assert normalize_time(t, "sample").tolist() == [0.0, 0.25, 1.0]
+    assert normalize_time(t, "dataset", 400).tolist() == [0.0, 0.125, 0.5]
+    assert normalize_time(t, "none").tolist() == [0, 50, 200]
+    with pytest.raises(ss.ConfigError):
+        normalize_time(t, "dataset")
+    ev = make_events(np.arange(0, 50, 10), [0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [0, 1, 0, 1, 0])
+    tok = event_tokens(ev, (5, 5), 3, sampler="deterministic_uniform", norm_t="sample")
+    assert tok["t"].tolist() == [0.0, 0.5, 1.0] and tok["x"].tolist() == [0.0, 2.0, 4.0]
+    assert tok["t"].dtype == np.float32
+    short = event_tokens(ev[:2], (5, 5), 3)
+    batch, mask = pad_tokens([tok, short])
+    assert batch["x"].shape == (2, 3) and mask.tolist() == [[True] * 3, [True, True, False]]
+    assert batch["p"][1, 2] == -1.0
+    same, mask2 = pad_tokens([tok, tok])
+    assert mask2.all() and np.array_equal(same["t"][0], tok["t"])
+    seeded = T.ToEventTokens((5, 5), n_tokens=2, seed=3)
+    assert np.array_equal(seeded(ev)["t"], seeded(ev)["t"])

@@ -16,6 +16,7 @@ import numpy as np
 from . import functional
 from .collate import pad_sequence_collate, pad_tensors, padded_sequence_mask
 from .functional import augment
+from .functional.tokens import pad_tokens
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,31 @@ class RandomFlipLR(_Random):
 
 
 @dataclass(frozen=True)
+class ToEventTokens(_Random):
+    """Event2Vec tokens: ``n_tokens`` sampled events with coordinates on ``grid`` (W, H) and
+    normalised time, as float32 arrays (pad a batch with `pad_tokens`)."""
+
+    sensor_size: tuple[int, int] = (128, 128)
+    n_tokens: int = 1024
+    sampler: str = "random"
+    grid: tuple[int, int] | None = None
+    norm_t: str = "sample"
+    t_scale: float | None = None
+
+    def __call__(self, events: np.ndarray) -> dict[str, np.ndarray]:
+        return functional.event_tokens(
+            events,
+            self.sensor_size,
+            self.n_tokens,
+            sampler=self.sampler,
+            grid=self.grid,
+            norm_t=self.norm_t,
+            t_scale=self.t_scale,
+            rng=self.rng() if self.seed is not None else None,
+        )
+
+
+@dataclass(frozen=True)
 class CenterCrop:
     sensor_size: tuple[int, int]
     size: tuple[int, int]
@@ -166,6 +192,7 @@ __all__ = [
     "MergePolarities",
     "RandomFlipLR",
     "RefractoryPeriod",
+    "ToEventTokens",
     "ToFrames",
     "ToTimeSurface",
     "ToVoxelGrid",
@@ -173,5 +200,6 @@ __all__ = [
     "functional",
     "pad_sequence_collate",
     "pad_tensors",
+    "pad_tokens",
     "padded_sequence_mask",
 ]

@@ -5,6 +5,7 @@ from .filters import denoise, denoise_mask, refractory_mask, refractory_period
 from .frames import accumulate, to_frames, to_frames_custom, tonic_frames
 from .representations import polarity_weights, to_time_surface, to_voxel_grid
 from .slicing import EmptyFrameError
+from .tokens import event_tokens, normalize_time, pad_tokens, rescale_coordinates, sample_indices
 
 __all__ = [
     "EmptyFrameError",
@@ -12,9 +13,14 @@ __all__ = [
     "augment",
     "denoise",
     "denoise_mask",
+    "event_tokens",
+    "normalize_time",
+    "pad_tokens",
     "polarity_weights",
     "refractory_mask",
     "refractory_period",
+    "rescale_coordinates",
+    "sample_indices",
     "slicing",
     "to_frames",
     "to_frames_custom",

@@ -1,0 +1,135 @@
+"""Representation and filter throughput: spikestream vs Tonic 1.7 and SpikingJelly 2.0 on the
+same synthetic 128x128 events (1M and 10M), in one process. Our frame kernels run one thread
+per frame (numba, all cores: 2 here); the peers are numpy (one core).
+
+    python -m benchmarks.transforms [--events 1000000 10000000]
+
+Peers: ``pip install tonic spikingjelly loguru matplotlib`` (``make bench`` does it).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from spikestream.compat.tonic import transforms as ss_tonic
+from spikestream.events import make_events, to_dict, to_structured
+from spikestream.transforms import functional as F
+
+from . import peers
+from .common import Row, best_time, print_table
+
+
+def synthetic(n: int, seed: int = 0) -> np.ndarray:
+    """128x128 events at 1 Mev/s: a moving blob over uniform background (like the golden set)."""
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.integers(0, n, n))
+    blob = rng.random(n) < 0.6
+    phase = 2 * np.pi * t / max(n, 1)
+    x = np.where(blob, 64 + 32 * np.cos(phase) + rng.normal(0, 10, n), rng.integers(0, 128, n))
+    y = np.where(blob, 64 + 32 * np.sin(phase) + rng.normal(0, 10, n), rng.integers(0, 128, n))
+    x = np.clip(np.round(x), 0, 127)
+    y = np.clip(np.round(y), 0, 127)
+    return make_events(t, x, y, rng.integers(0, 2, n))
+
+
+def bench_size(n: int, sj, tonic, repeat: int) -> list[Row]:
+    """All rows for one input size."""
+    rows: list[Row] = []
+    ev = synthetic(n)
+    d = to_dict(ev, contiguous=True)  # SpikingJelly's input: a dict of arrays
+    tonic_ev = to_structured(ev, [("x", "<i2"), ("y", "<i2"), ("p", "?"), ("t", "<i8")])
+    size = (128, 128)
+    label = f"{n:,} events"
+    reps = repeat if n <= 2_000_000 else 1
+
+    def rate(fn, reps=reps, n=n):
+        return n / best_time(fn, reps) / 1e6
+
+    # SpikingJelly integration, by number and by time
+    for split in ("number", "time"):
+        ours = rate(lambda split=split: F.to_frames(ev, size, n_frames=16, split_by=split))
+        peer = None
+        if sj is not None:
+            peer = rate(
+                lambda split=split: sj.integrate_events_by_fixed_frames_number(
+                    d, split, 16, 128, 128
+                )
+            )
+            same = np.array_equal(
+                sj.integrate_events_by_fixed_frames_number(d, split, 16, 128, 128),
+                F.to_frames(ev, size, n_frames=16, split_by=split, dtype=np.float64),
+            )
+            note = "equal frames" if same else "FRAMES DIFFER"
+        else:
+            note = "spikingjelly not installed"
+        rows.append(
+            Row(
+                f"frames split by {split}, T=16, {label}",
+                ours,
+                "SpikingJelly 2.0",
+                peer,
+                "Mev/s",
+                note,
+            )
+        )
+    # Tonic ToFrame, n_time_bins
+    ours = rate(lambda: ss_tonic.ToFrame(sensor_size=(128, 128, 2), n_time_bins=16)(tonic_ev))
+    peer = None
+    note = "tonic not installed"
+    if tonic is not None:
+        to_frame = tonic.transforms.ToFrame(sensor_size=(128, 128, 2), n_time_bins=16)
+        peer = rate(lambda: to_frame(tonic_ev), reps=1)
+        same = np.array_equal(
+            to_frame(tonic_ev),
+            ss_tonic.ToFrame(sensor_size=(128, 128, 2), n_time_bins=16)(tonic_ev),
+        )
+        note = "equal frames" if same else "FRAMES DIFFER"
+    rows.append(
+        Row(f"Tonic ToFrame n_time_bins=16, {label}", ours, "Tonic 1.7", peer, "Mev/s", note)
+    )
+    # Filters (Tonic's are per-event Python loops: measured on a 200k-event prefix)
+    m = min(n, 200_000)
+    sub = tonic_ev[:m]
+    for name, ours_fn, peer_cls, kw in (
+        (
+            "Denoise filter_time=10000",
+            ss_tonic.Denoise(10_000),
+            "Denoise",
+            {"filter_time": 10_000},
+        ),
+        (
+            "RefractoryPeriod delta=20000",
+            ss_tonic.RefractoryPeriod(20_000),
+            "RefractoryPeriod",
+            {"delta": 20_000},
+        ),
+    ):
+        ours = n / best_time(lambda f=ours_fn: f(tonic_ev), reps) / 1e6
+        peer = None
+        note = "tonic not installed"
+        if tonic is not None:
+            peer_fn = getattr(tonic.transforms, peer_cls)(**kw)
+            peer = m / best_time(lambda f=peer_fn: f(sub), 1, warmup=0) / 1e6
+            same = np.array_equal(peer_fn(sub), ours_fn(sub))
+            note = f"peer on {m // 1000}k events; {'equal output' if same else 'OUTPUT DIFFERS'}"
+        rows.append(Row(f"{name}, {label}", ours, "Tonic 1.7", peer, "Mev/s", note))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeat", type=int, default=10)
+    args = parser.parse_args(argv)
+    sj = peers.spikingjelly_dataset_utils()
+    tonic = peers.tonic()
+    rows: list[Row] = []
+    for n in args.events:
+        rows += bench_size(n, sj, tonic, args.repeat)
+    print_table("Representations and filters (one core)", rows)
+
+
+if __name__ == "__main__":
+    main()
