@@ -16,8 +16,6 @@ import argparse
 import os
 import tempfile
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-
 import numpy as np
 
 import spikestream.io as sio

@@ -128,7 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
     for n in args.events:
         rows += bench_size(n, sj, tonic, args.repeat)
-    print_table("Representations and filters (one core)", rows)
+    print_table(
+        "Representations and filters (frame kernels: one thread per frame, 2 cores here)", rows
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("spikestream.commands.info", "summarise event files: format, size, counts, rates"),
     "convert": ("spikestream.commands.convert", "convert an event file to another format"),
     "formats": ("spikestream.commands.formats", "list the readable and writable formats"),
+    "simulate": ("spikestream.commands.simulate", "images or a video to events (simulated camera)"),
+    "dataset": ("spikestream.commands.dataset", "dataset statistics: dataset info ndigits"),
 }
 
 

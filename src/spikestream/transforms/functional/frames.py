@@ -85,11 +85,11 @@ def accumulate(
     bad = np.full(len(starts), -1, dtype=np.int64)
     parallel = len(starts) > 1 and len(x) >= PARALLEL_MIN_EVENTS
     if is_canonical(events) and events.flags.c_contiguous:
-        kernel = _accumulate_records_parallel if parallel else _accumulate_records
-        kernel(events.view(np.uint64), starts, stops, out.reshape(-1), height, width, bad)
+        records = _accumulate_records_parallel if parallel else _accumulate_records
+        records(events.view(np.uint64), starts, stops, out.reshape(-1), height, width, bad)
     else:
-        kernel = _accumulate_fields_parallel if parallel else _accumulate_fields
-        kernel(x, y, p, starts, stops, out, bad)
+        fields = _accumulate_fields_parallel if parallel else _accumulate_fields
+        fields(x, y, p, starts, stops, out, bad)
     if (bad >= 0).any():
         i = int(bad[bad >= 0].min())
         raise ValidationError(

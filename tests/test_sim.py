@@ -1,0 +1,104 @@
+"""The event-camera simulator and the embedded NDigits dataset."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import spikestream as ss
+from spikestream.sim import CameraConfig, NDigits, saccade_events, simulate
+from spikestream.sim import ndigits as nd
+
+
+def test_brightness_step_gives_expected_events_per_pixel():
+    config = CameraConfig(threshold_on=0.2, threshold_off=0.3, log_eps=1e-3)
+    up = np.stack([np.full((3, 4), 0.2), np.full((3, 4), 0.8)])
+    ev = simulate(up, [0, 1000], config)
+    delta = math.log(0.801) - math.log(0.201)
+    per_pixel = math.floor(delta / 0.2 + 1e-12)
+    assert per_pixel == 6
+    assert len(ev) == 12 * per_pixel and np.all(ev["p"] == 1)
+    counts = np.bincount(ev["y"].astype(int) * 4 + ev["x"], minlength=12)
+    assert counts.tolist() == [per_pixel] * 12
+    # crossing k at fraction k*C/delta of the interval (times interpolated between frames)
+    one = np.sort(ev["t"][(ev["x"] == 0) & (ev["y"] == 0)])
+    assert one.tolist() == [math.floor(k * 0.2 / delta * 1000) for k in range(1, per_pixel + 1)]
+    down = simulate(up[::-1].copy(), [0, 1000], config)
+    assert len(down) == 12 * math.floor(delta / 0.3) and np.all(down["p"] == 0)
+
+
+def test_still_scene_gives_only_noise_at_the_configured_rate():
+    frames = np.full((11, 10, 10), 0.5)
+    times = np.arange(11) * 100_000  # 1 s
+    assert len(simulate(frames, times)) == 0
+    noisy = simulate(frames, times, CameraConfig(shot_noise_hz=50.0, leak_hz=20.0), seed=3)
+    expected = (50 + 20) * 100 * 1.0
+    assert abs(len(noisy) - expected) < 4 * math.sqrt(expected)
+    on_fraction = noisy["p"].mean()  # leak is all ON, shot noise half ON
+    assert abs(on_fraction - (20 + 25) / 70) < 0.05
+    assert np.all(np.diff(noisy["t"]) >= 0) and noisy["t"].max() < 1_000_000
+
+
+def test_refractory_period_holds():
+    ramp = np.exp(np.linspace(0, 6, 61))[:, None, None] * np.ones((1, 2, 2)) * 0.01
+    times = np.arange(61) * 1000
+    free = simulate(ramp, times, CameraConfig(threshold_on=0.05))
+    blind = simulate(ramp, times, CameraConfig(threshold_on=0.05, refractory_us=5000))
+    assert len(blind) < len(free)
+    for x in range(2):
+        for y in range(2):
+            t = blind["t"][(blind["x"] == x) & (blind["y"] == y)]
+            assert np.diff(t).min() >= 5000
+
+
+def test_same_seed_same_output():
+    rng = np.random.default_rng(0)
+    video = rng.random((20, 8, 8))
+    config = CameraConfig(mismatch=0.1, shot_noise_hz=10)
+    a = simulate(video, np.arange(20) * 1000, config, seed=5)
+    b = simulate(video, np.arange(20) * 1000, config, seed=5)
+    c = simulate(video, np.arange(20) * 1000, config, seed=6)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_bad_input():
+    with pytest.raises(ss.ValidationError, match="increase"):
+        simulate(np.ones((2, 2, 2)), [5, 5])
+    with pytest.raises(ss.ValidationError, match=">= 0"):
+        simulate(-np.ones((2, 2, 2)), [0, 1])
+    with pytest.raises(ss.ConfigError):
+        CameraConfig(threshold_on=0)
+
+
+def test_saccades_sweep_edges():
+    image = np.zeros((10, 10))
+    image[3:7, 3:7] = 1.0
+    ev = saccade_events(image, (16, 16), CameraConfig(threshold_on=0.3, threshold_off=0.3))
+    assert len(ev) > 100 and ev["x"].max() < 16 and ev["y"].max() < 16
+    assert 0 <= ev["t"].min() and ev["t"].max() <= 300_000
+    assert 0.3 < ev["p"].mean() < 0.7  # edges both brighten and darken pixels
+    with pytest.raises(ss.ConfigError, match="does not fit"):
+        saccade_events(image, (11, 11), amplitude=3)
+
+
+def test_ndigits(tmp_path):
+    train = NDigits(tmp_path, train=True)
+    test = NDigits(tmp_path, train=False)
+    assert (len(train), len(test)) == (1438, 359)
+    assert list((tmp_path).glob("ndigits-v1-seed0.npz"))
+    events, label = train[0]
+    assert label == 0 and events.dtype == ss.EVENT_DTYPE
+    assert events["x"].max() < 34 and events["y"].max() < 34 and np.all(np.diff(events["t"]) >= 0)
+    assert sorted(set(train.targets.tolist())) == list(range(10))
+    stats = nd.statistics(tmp_path)
+    assert stats["train"]["samples"] == 1438 and 2500 < stats["train"]["events_mean"] < 5500
+    assert 250_000 < stats["test"]["duration_us_mean"] <= 300_000
+    # the cache is what a fresh generation gives (deterministic for the seed)
+    again = nd.generate(0)
+    assert np.array_equal(again["events"][: len(events)], events)
+    from spikestream.transforms import ToFrames
+
+    frames, _ = NDigits(tmp_path, transform=ToFrames((34, 34), n_frames=4))[5]
+    assert frames.shape == (4, 2, 34, 34) and frames.sum() == len(train[5][0])
