@@ -1,8 +1,9 @@
 """``spikestream demo``: decode the bundled real recordings, check them, and summarise them.
 
-Until the training issue lands, the main job on embedded data is the I/O path: every real
+Until the training issue lands, the main job on embedded data is the data path: every real
 recording in ``../shared/data/real`` is decoded, summarised, re-encoded in another format and
-read back, with the time each step took.
+read back, with the time each step took; then the embedded NDigits dataset is built (first run)
+or loaded, and summarised.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _REENCODE = {"aedat4": "evt3", "evt2": "aedat4", "evt3": "dat", "dat": "evt2", "
 def configure(p: argparse.ArgumentParser) -> None:
     p.epilog = "Example: spikestream demo --data ../shared/data/real"
     p.add_argument("--data", help="folder of recordings (default: ../shared/data/real)")
+    p.add_argument("--skip-ndigits", action="store_true", help="do not build/load NDigits")
 
 
 def find_real_data(explicit: str | None = None) -> Path:
@@ -77,4 +79,14 @@ def run(args: argparse.Namespace) -> int:
             if not same:
                 raise DatasetError(f"re-encoding {name} as {target} changed the events")
     print("\nEvery recording decoded, and survived a write/read round trip in another format.")
+    if not args.skip_ndigits:
+        from ..sim import ndigits
+
+        stats = ndigits.statistics()
+        train, test = stats["train"], stats["test"]
+        print(
+            f"\nNDigits (embedded, simulated saccades, 34x34): {train['samples']} train / "
+            f"{test['samples']} test samples, {train['events_mean']:.0f} events per sample, "
+            f"{train['duration_us_mean'] / 1e3:.0f} ms each (ready in {stats['load_seconds']:.1f} s)"
+        )
     return 0
