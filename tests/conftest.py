@@ -16,3 +16,10 @@ GOLDEN = SHARED / "data" / "golden"
 def real_dir() -> Path:
     assert REAL.is_dir(), f"real recordings missing: expected {REAL} (../shared beside the repo)"
     return REAL
+
+
+#: Every registered format id (tests check the registry against it and fuzz each reader).
+ALL_FORMATS = [
+    "aedat2", "aedat3", "aedat4", "evt2", "evt21", "evt3", "dat", "nmnist", "npz", "hdf5", "mat",
+    "text",
+]  # fmt: skip

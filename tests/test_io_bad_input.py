@@ -20,6 +20,8 @@ import spikestream.io as sio
 from spikestream.events import make_events
 from spikestream.io import flatbuf
 
+from .conftest import ALL_FORMATS
+
 WRITABLE = [
     ("evt2", ".raw", {}),
     ("evt3", ".raw", {}),
@@ -176,20 +178,7 @@ def test_aedat3_absurd_packet_headers(tmp_path):
     assert rec.events.tolist() == [(5, 0, 0, 0)]
 
 
-READERS = [
-    "aedat2",
-    "aedat3",
-    "aedat4",
-    "evt2",
-    "evt21",
-    "evt3",
-    "dat",
-    "nmnist",
-    "npz",
-    "hdf5",
-    "mat",
-    "text",
-]
+READERS = ALL_FORMATS
 PREFIXES = {
     "aedat2": b"#!AER-DAT2.0\r\n",
     "aedat3": b"#!AER-DAT3.1\r\n#!END-HEADER\r\n",

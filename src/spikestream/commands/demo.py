@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"\nNDigits (embedded, simulated saccades, 34x34): {train['samples']} train / "
             f"{test['samples']} test samples, {train['events_mean']:.0f} events per sample, "
-            f"{train['duration_us_mean'] / 1e3:.0f} ms each (ready in {stats['load_seconds']:.1f} s)"
+            f"{train['duration_us_mean'] / 1e3:.0f} ms each "
+            f"(ready in {stats['load_seconds']:.1f} s)"
         )
     return 0

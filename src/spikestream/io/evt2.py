@@ -20,6 +20,24 @@ _TH, _HAVE_TH, _LOOP = STATE_BASE, STATE_BASE + 1, STATE_BASE + 2
 
 
 @numba.njit(cache=True, nogil=True)
+def time_high_loop(th, have, loop, new):  # pragma: no cover - compiled
+    """EVT 2.x: the 34-bit time base after a TIME_HIGH word carrying t[33:6] = ``new``; a fall of
+    more than half the 28-bit range is a wrap (+2^34 µs)."""
+    if have and th - new > (1 << 27):
+        return loop + (np.int64(1) << 34)
+    return loop
+
+
+def time_high_words(th: np.ndarray, previous: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where EVT 2.x needs a TIME_HIGH word: (mask of events starting a new t[33:6], slot of every
+    event in the word stream, the TIME_HIGH of event i going to slot - 1)."""
+    new_th = np.empty(len(th), dtype=bool)
+    new_th[:1] = th[:1] != previous
+    new_th[1:] = th[1:] != th[:-1]
+    return new_th, np.arange(len(th)) + np.cumsum(new_th)
+
+
+@numba.njit(cache=True, nogil=True)
 def _decode(buf, state, out):  # pragma: no cover - compiled
     n_words = len(buf) // 4
     cap = len(out) // 2
@@ -51,10 +69,8 @@ def _decode(buf, state, out):  # pragma: no cover - compiled
                 )
                 n += 1
         elif kind == 8:
-            new = np.int64(w & 0x0FFFFFFF)
-            if have and th - new > (1 << 27):
-                loop += np.int64(1) << 34
-            th = new
+            loop = time_high_loop(th, have, loop, np.int64(w & 0x0FFFFFFF))
+            th = np.int64(w & 0x0FFFFFFF)
             have = 1
         i += 1
     state[_TH] = th
@@ -134,11 +150,7 @@ class Evt2Writer(RawWriter):
 
     def _encode_words(self, t: np.ndarray, events: np.ndarray) -> None:
         th = t >> 6
-        # A TIME_HIGH word wherever t[33:6] changes (and before the first event).
-        new_th = np.empty(len(t), dtype=bool)
-        new_th[0] = th[0] != self._th
-        new_th[1:] = th[1:] != th[:-1]
-        pos = np.arange(len(t)) + np.cumsum(new_th)
+        new_th, pos = time_high_words(th, self._th)
         words = np.empty(len(t) + int(new_th.sum()), dtype="<u4")
         words[pos[new_th] - 1] = (np.uint32(8) << 28) | (th[new_th] & 0x0FFFFFFF).astype(np.uint32)
         words[pos] = (

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import FormatError
 from .base import STATE_BASE, Header, KernelFormat, PathLike, emit
-from .evt2 import add_t0, prophesee_version, raw_header
+from .evt2 import add_t0, prophesee_version, raw_header, time_high_loop, time_high_words
 
 _TH, _HAVE_TH, _LOOP = STATE_BASE, STATE_BASE + 1, STATE_BASE + 2
 
@@ -74,10 +74,8 @@ def _decode(buf, state, out, legacy):  # pragma: no cover - compiled
                         emit(out, n, tt, bx + b, by, kind)
                         n += 1
         elif kind == 8:
-            new = np.int64(hi & np.uint64(0x0FFFFFFF))
-            if have and th - new > (1 << 27):
-                loop += np.int64(1) << 34
-            th = new
+            loop = time_high_loop(th, have, loop, np.int64(hi & np.uint64(0x0FFFFFFF)))
+            th = np.int64(hi & np.uint64(0x0FFFFFFF))
             have = 1
         i += 1
     state[_TH] = th
@@ -122,9 +120,7 @@ def encode_evt21(
     if len(t) and t[0] < 0:
         raise FormatError("EVT 2.1 cannot store negative timestamps")
     th = t >> 6
-    new_th = np.ones(len(t), dtype=bool)
-    new_th[1:] = th[1:] != th[:-1]
-    pos = np.arange(len(t)) + np.cumsum(new_th)
+    new_th, pos = time_high_words(th, -1)
     hi = np.empty(len(t) + int(new_th.sum()), dtype=np.uint64)
     lo = np.zeros_like(hi)
     hi[pos[new_th] - 1] = (np.uint64(8) << np.uint64(28)) | (th[new_th] & 0x0FFFFFFF).astype(
