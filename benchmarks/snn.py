@@ -1,0 +1,140 @@
+"""LIF throughput on [T=16, B=16, 32768] float32: forward (no gradient) and forward+backward,
+spikestream's fused CPU kernel and its torch reference loop vs SpikingJelly 2.0's CPU path and
+snnTorch 1.0's ``Leaky``, in one process (M element-steps/s; all use both cores).
+
+    python -m benchmarks.snn [--shape 16 16 32768]
+
+Peers: ``pip install spikingjelly snntorch loguru matplotlib``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import types
+
+import torch
+
+from spikestream.snn import LIFNode
+
+from .common import Row, best_time, print_table
+
+
+def sj_lif():
+    for name in ("torchvision", "torchvision.transforms", "torchaudio"):  # unused by neurons
+        sys.modules.setdefault(name, types.ModuleType(name))
+    try:
+        from spikingjelly.activation_based import neuron, surrogate
+
+        return lambda: neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan(), step_mode="m")
+    except Exception as exc:
+        print(f"(spikingjelly not loadable: {exc})")
+        return None
+
+
+def snntorch_lif():
+    try:
+        import snntorch
+
+        def run(x):
+            lif = snntorch.Leaky(beta=0.5)
+            mem = lif.init_leaky()
+            out = []
+            for t in range(x.shape[0]):
+                spk, mem = lif(x[t], mem)
+                out.append(spk)
+            return torch.stack(out)
+
+        return run
+    except Exception as exc:
+        print(f"(snntorch not loadable: {exc})")
+        return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shape", type=int, nargs=3, default=[16, 16, 32768])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    x = torch.randn(*args.shape) * 1.5
+    elements = x.numel() / 1e6
+
+    def ours(backend):
+        return lambda: LIFNode(tau=2.0, step_mode="m", backend=backend)
+
+    candidates = {"spikestream fused CPU": ours(None), "spikestream torch loop": ours("torch")}
+    sj = sj_lif()
+    snn = snntorch_lif()
+
+    def forward(make):
+        def run():
+            with torch.no_grad():
+                make()(x)
+
+        return run
+
+    def forward_backward(make):
+        def run():
+            xi = x.clone().requires_grad_(True)
+            make()(xi).sum().backward()
+
+        return run
+
+    rates: dict[str, dict[str, float | None]] = {}
+    for name, make in candidates.items():
+        rates[name] = {
+            "forward": elements / best_time(forward(make), args.repeat),
+            "forward+backward": elements / best_time(forward_backward(make), args.repeat),
+        }
+    peers = {}
+    if sj is not None:
+        peers["SpikingJelly 2.0"] = {
+            "forward": elements / best_time(forward(sj), args.repeat),
+            "forward+backward": elements / best_time(forward_backward(sj), args.repeat),
+        }
+    if snn is not None:
+
+        def snn_fwd():
+            with torch.no_grad():
+                snn(x)
+
+        def snn_fb():
+            xi = x.clone().requires_grad_(True)
+            snn(xi).sum().backward()
+
+        peers["snnTorch 1.0 Leaky"] = {
+            "forward": elements / best_time(snn_fwd, args.repeat),
+            "forward+backward": elements / best_time(snn_fb, args.repeat),
+        }
+    rows = []
+    for phase in ("forward", "forward+backward"):
+        for peer_name, peer in peers.items():
+            for name in candidates:
+                rows.append(
+                    Row(
+                        f"LIF {phase} {'x'.join(map(str, args.shape))} ({name})",
+                        rates[name][phase],
+                        peer_name,
+                        peer[phase],
+                        "M el-steps/s",
+                    )
+                )
+        if not peers:
+            for name in candidates:
+                rows.append(
+                    Row(
+                        f"LIF {phase} ({name})",
+                        rates[name][phase],
+                        "none installed",
+                        None,
+                        "M el-steps/s",
+                    )
+                )
+    print_table(
+        f"Spiking neurons (torch {torch.__version__}, {torch.get_num_threads()} threads)", rows
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,329 @@
+"""Multi-step IF / LIF / PLIF: one forward and backward for a whole sequence.
+
+The maths (SpikingJelly 2.0, float32, in this operation order): with ``vr = v_reset`` (0 for a
+soft reset),
+
+* charge: IF ``h = v + x``; LIF ``h = v + (x - (v - vr)) / tau`` (``decay_input``) or
+  ``h = v - (v - vr) / tau + x``; PLIF the same with ``* k`` (``k = sigmoid(w)``) for ``/ tau``;
+* fire: ``s = h >= v_th``;
+* reset: hard ``v = s vr + (1 - s) h``, soft ``v = h - s v_th``.
+
+Backward, from the last step, with ``sg = surrogate'(h - v_th)`` and ``R = dv/dh``
+(hard: ``(1 - s) + (vr - h) sg``, soft: ``1 - v_th sg``; ``detach_reset`` drops the sg terms):
+``gh = gs sg + (gv + carry) R``, ``gx = gh dh/dx``, ``carry = gh dh/dv`` (computed as
+``gh - gh / tau`` or ``gh - gh k``), and PLIF's ``gw = sigmoid'(w) sum gh c`` with
+``c = x - (v_prev - vr)`` (decay_input) or ``-(v_prev - vr)``.
+
+Two implementations behind one dispatch point: ``torch`` (a plain loop, autograd does the
+backward; the reference) and ``cpu`` (numba, parallel over neurons, zero-copy on the tensors'
+memory; stores ``h`` only, recomputing spikes and previous potentials in the backward, and
+nothing at all when no gradient is needed). A fused kernel may only skip work, never change the
+maths: tests compare it with the reference. ``SPIKESTREAM_SNN_BACKEND`` overrides the choice.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+from .surrogate import KERNEL_IDS, Surrogate
+
+IF, LIF, PLIF = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class NeuronSpec:
+    kind: int  # IF, LIF or PLIF
+    v_threshold: float
+    v_reset: float | None
+    decay_input: bool
+    detach_reset: bool
+    surrogate: Surrogate
+
+
+def charge(spec: NeuronSpec, v: torch.Tensor, x: torch.Tensor, decay) -> torch.Tensor:
+    """One charge step in torch (``decay`` is tau for LIF, k for PLIF)."""
+    vr = 0.0 if spec.v_reset is None else spec.v_reset
+    if spec.kind == IF:
+        return v + x
+    if spec.kind == LIF:
+        return v + (x - (v - vr)) / decay if spec.decay_input else v - (v - vr) / decay + x
+    return v + (x - (v - vr)) * decay if spec.decay_input else v - (v - vr) * decay + x
+
+
+def reset(spec: NeuronSpec, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    s_r = s.detach() if spec.detach_reset else s
+    if spec.v_reset is None:
+        return h - s_r * spec.v_threshold
+    return s_r * spec.v_reset + (1 - s_r) * h
+
+
+def torch_multistep(spec: NeuronSpec, x_seq: torch.Tensor, v: torch.Tensor, decay):
+    """Reference: a plain loop of charge / fire / reset. Returns (spikes, v after each step).
+    ``decay``: tau for LIF, the parameter w for PLIF (k = sigmoid(w))."""
+    if spec.kind == PLIF:
+        decay = torch.sigmoid(decay)
+    spikes, vs = [], []
+    for t in range(x_seq.shape[0]):
+        h = charge(spec, v, x_seq[t], decay)
+        s = spec.surrogate(h - spec.v_threshold)
+        v = reset(spec, h, s)
+        spikes.append(s)
+        vs.append(v)
+    return torch.stack(spikes), torch.stack(vs)
+
+
+# ---------------------------------------------------------------------------- compiled kernels
+
+
+@numba.njit(inline="always")
+def _sg(kind, alpha, x):  # pragma: no cover - compiled; float32 in, float32 out
+    one = np.float32(1.0)
+    if kind == 0:
+        z = np.float32(np.pi / 2) * alpha * x
+        return alpha / np.float32(2.0) / (one + z * z)
+    if kind == 1:
+        s = one / (one + np.exp(-alpha * x))
+        return (one - s) * s * alpha
+    if kind == 2:
+        ax = abs(x)
+        return alpha - alpha * alpha * ax if ax <= one / alpha else np.float32(0.0)
+    d = alpha * abs(x) + one
+    return one / (d * d)
+
+
+# Neurons are split into chunks run in parallel; inside a chunk the time loop is outside and
+# the neuron loop inside, so every access is contiguous and the inner loop vectorises (about 7x
+# faster than one neuron's whole time loop at a time, which strides through memory).
+CHUNKS = 64
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _forward(x, v0, kind, decay, vth, vr, hard, decay_input, h_out, s_out, v_out, store_h):
+    # pragma: no cover - compiled. x, h_out, s_out, v_out: [T, N] float32; v0: [N]
+    steps, n = x.shape
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    size = (n + CHUNKS - 1) // CHUNKS
+    for c in numba.prange(CHUNKS):
+        lo = c * size
+        hi = min(n, lo + size)
+        if lo >= hi:
+            continue
+        v = v0[lo:hi].copy()
+        for t in range(steps):
+            for j in range(hi - lo):
+                vj = v[j]
+                xt = x[t, lo + j]
+                if kind == 0:
+                    h = vj + xt
+                elif kind == 1:
+                    h = (
+                        vj + (xt - (vj - vr)) / decay
+                        if decay_input
+                        else vj - (vj - vr) / decay + xt
+                    )
+                else:
+                    h = (
+                        vj + (xt - (vj - vr)) * decay
+                        if decay_input
+                        else vj - (vj - vr) * decay + xt
+                    )
+                st = one if h >= vth else zero
+                vj = st * vr + (one - st) * h if hard else h - st * vth
+                if store_h:
+                    h_out[t, lo + j] = h
+                s_out[t, lo + j] = st
+                v_out[t, lo + j] = vj
+                v[j] = vj
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _backward(
+    gs,
+    gv,
+    h,
+    x,
+    v0,
+    kind,
+    decay,
+    vth,
+    vr,
+    hard,
+    decay_input,
+    detach,
+    sg_kind,
+    alpha,
+    gx,
+    gv0,
+    gw_parts,
+):  # pragma: no cover - compiled
+    steps, n = h.shape
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    size = (n + CHUNKS - 1) // CHUNKS
+    for c in numba.prange(CHUNKS):
+        lo = c * size
+        hi = min(n, lo + size)
+        if lo >= hi:
+            continue
+        carry = np.zeros(hi - lo, dtype=np.float32)
+        acc = np.zeros(hi - lo, dtype=np.float64)
+        for t in range(steps - 1, -1, -1):
+            for j in range(hi - lo):
+                ht = h[t, lo + j]
+                st = one if ht >= vth else zero
+                sg = _sg(sg_kind, alpha, ht - vth)
+                if hard:
+                    r = (one - st) if detach else (one - st) + (vr - ht) * sg
+                else:
+                    r = one if detach else one - vth * sg
+                gh = gs[t, lo + j] * sg + (gv[t, lo + j] + carry[j]) * r
+                if kind == 0:
+                    gx[t, lo + j] = gh
+                    carry[j] = gh
+                elif kind == 1:
+                    gx[t, lo + j] = gh / decay if decay_input else gh
+                    carry[j] = gh - gh / decay
+                else:
+                    gx[t, lo + j] = gh * decay if decay_input else gh
+                    carry[j] = gh - gh * decay
+                    if t > 0:
+                        hp = h[t - 1, lo + j]
+                        sp = one if hp >= vth else zero
+                        v_prev = sp * vr + (one - sp) * hp if hard else hp - sp * vth
+                    else:
+                        v_prev = v0[lo + j]
+                    cc = x[t, lo + j] - (v_prev - vr) if decay_input else -(v_prev - vr)
+                    acc[j] += gh * cc
+        for j in range(hi - lo):
+            gv0[lo + j] = carry[j]
+            gw_parts[lo + j] = acc[j]
+
+
+def _empty(shape) -> torch.Tensor:
+    """An uninitialised float32 tensor in numpy-allocated memory: numpy asks the kernel for huge
+    pages on large arrays, which makes the first touch of tens of MB several times cheaper than
+    torch's allocator (page faults dominated the fused forward otherwise)."""
+    return torch.from_numpy(np.empty(shape, dtype=np.float32))
+
+
+class _FusedMultiStep(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x_seq, v0, w, spec: NeuronSpec, tau: float):
+        steps = x_seq.shape[0]
+        x2 = x_seq.detach().reshape(steps, -1).contiguous()
+        v2 = v0.detach().reshape(-1).contiguous()
+        if spec.kind == PLIF:
+            decay = np.float32(torch.sigmoid(w.detach()).item())
+        elif spec.kind == LIF:
+            decay = np.float32(tau)
+        else:
+            decay = np.float32(1.0)
+        need_grad = any(ctx.needs_input_grad)
+        s, v = _empty(x2.shape), _empty(x2.shape)
+        h = _empty(x2.shape) if need_grad else torch.empty((0, 0))
+        vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
+        _forward(
+            x2.numpy(),
+            v2.numpy(),
+            spec.kind,
+            decay,
+            np.float32(spec.v_threshold),
+            vr,
+            spec.v_reset is not None,
+            spec.decay_input,
+            h.numpy(),
+            s.numpy(),
+            v.numpy(),
+            need_grad,
+        )
+        if need_grad:
+            ctx.save_for_backward(h, x2, v2, w)
+            ctx.spec, ctx.decay, ctx.shape = spec, decay, x_seq.shape
+        return s.reshape(x_seq.shape), v.reshape(x_seq.shape)
+
+    @staticmethod
+    def backward(ctx, gs, gv):
+        h, x2, v2, w = ctx.saved_tensors
+        spec: NeuronSpec = ctx.spec
+        steps = h.shape[0]
+        gs2 = gs.reshape(steps, -1).contiguous().float()
+        gv2 = gv.reshape(steps, -1).contiguous().float()
+        gx = _empty(h.shape)
+        gv0 = _empty(v2.shape)
+        parts = np.empty(h.shape[1], dtype=np.float64)
+        sg = spec.surrogate
+        vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
+        _backward(
+            gs2.numpy(),
+            gv2.numpy(),
+            h.numpy(),
+            x2.numpy(),
+            v2.numpy(),
+            spec.kind,
+            ctx.decay,
+            np.float32(spec.v_threshold),
+            vr,
+            spec.v_reset is not None,
+            spec.decay_input,
+            spec.detach_reset,
+            KERNEL_IDS[type(sg)],
+            np.float32(sg.alpha),
+            gx.numpy(),
+            gv0.numpy(),
+            parts,
+        )
+        gw = None
+        if spec.kind == PLIF and w is not None and w.requires_grad:
+            k = torch.sigmoid(w.detach())
+            gw = (k * (1 - k) * float(parts.sum())).reshape(w.shape).to(w.dtype)
+        return gx.reshape(ctx.shape), gv0.reshape(ctx.shape[1:]), gw, None, None
+
+
+def cpu_multistep(spec: NeuronSpec, x_seq: torch.Tensor, v: torch.Tensor, decay):
+    """Fused CPU kernel (numba). ``decay``: tau for LIF, the parameter w for PLIF."""
+    w = decay if spec.kind == PLIF else None
+    tau = float(decay) if spec.kind == LIF else 1.0
+    v0 = v.expand(x_seq.shape[1:]) if v.shape != x_seq.shape[1:] else v
+    return _FusedMultiStep.apply(x_seq, v0, w, spec, tau)
+
+
+# ------------------------------------------------------------------------------- dispatch
+
+_BACKENDS = {"torch": torch_multistep, "cpu": cpu_multistep}
+
+
+def register_backend(name: str, fn) -> None:
+    """Add an implementation of the multi-step op (a Triton one registers itself here)."""
+    _BACKENDS[name] = fn
+
+
+def supports_fused(spec: NeuronSpec, x: torch.Tensor) -> bool:
+    return (
+        x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and type(spec.surrogate) in KERNEL_IDS
+        and not spec.surrogate.strict
+        and spec.surrogate.spiking
+    )
+
+
+def multistep(
+    spec: NeuronSpec, x_seq: torch.Tensor, v: torch.Tensor, decay, backend: str | None = None
+):
+    """(spikes, v after each step) for ``x_seq [T, ...]`` starting from ``v``; the backend is
+    ``backend``, else ``$SPIKESTREAM_SNN_BACKEND``, else the fused kernel where it applies."""
+    name = backend or os.environ.get("SPIKESTREAM_SNN_BACKEND") or "auto"
+    if name == "auto":
+        name = "cpu" if supports_fused(spec, x_seq) else "torch"
+    if name not in _BACKENDS:
+        raise ConfigError(f"unknown SNN backend {name!r}; known: {sorted(_BACKENDS)}")
+    if name == "cpu" and not supports_fused(spec, x_seq):
+        name = "torch"  # the fused kernel covers float32 CPU tensors with the known surrogates
+    return _BACKENDS[name](spec, x_seq, v, decay)

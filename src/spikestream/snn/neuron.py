@@ -1,0 +1,138 @@
+"""IF, LIF and parametric LIF neurons with SpikingJelly 2.0's equations and arguments,
+single-step (``step_mode='s'``, one ``[N, ...]`` input per call, state kept in ``self.v``) and
+multi-step (``'m'``, a ``[T, N, ...]`` sequence in one fused call). ``reset()`` (or
+`spikestream.snn.functional.reset_net`) clears the state between samples."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from . import kernels
+from .surrogate import Sigmoid, Surrogate
+
+
+class BaseNode(nn.Module):
+    kind: int = kernels.IF
+
+    def __init__(
+        self,
+        v_threshold: float = 1.0,
+        v_reset: float | None = 0.0,
+        surrogate_function: Surrogate | None = None,
+        detach_reset: bool = False,
+        step_mode: str = "s",
+        backend: str | None = None,
+        store_v_seq: bool = False,
+        decay_input: bool = True,
+    ):
+        super().__init__()
+        if step_mode not in ("s", "m"):
+            raise ConfigError(f"step_mode must be 's' or 'm', got {step_mode!r}")
+        self.v_threshold = float(v_threshold)
+        self.v_reset = None if v_reset is None else float(v_reset)
+        # SpikingJelly 2.0's default surrogate
+        self.surrogate_function = surrogate_function or Sigmoid()
+        self.detach_reset = detach_reset
+        self.step_mode = step_mode
+        self.backend = None if backend in (None, "torch_or_fused") else backend
+        self.store_v_seq = store_v_seq
+        self.decay_input = decay_input
+        self.v: torch.Tensor | float = 0.0
+        self.v_seq: torch.Tensor | None = None
+        self.reset()
+
+    def spec(self) -> kernels.NeuronSpec:
+        return kernels.NeuronSpec(
+            self.kind,
+            self.v_threshold,
+            self.v_reset,
+            self.decay_input,
+            self.detach_reset,
+            self.surrogate_function,
+        )
+
+    def decay(self):
+        return 1.0
+
+    def reset(self) -> None:
+        """Back to the resting potential (``v_reset``, or 0 for a soft reset)."""
+        self.v = 0.0 if self.v_reset is None else self.v_reset
+        self.v_seq = None
+
+    def _initial_v(self, like: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.v, torch.Tensor) and self.v.shape == like.shape:
+            return self.v
+        return torch.full_like(like, float(self.v) if not isinstance(self.v, torch.Tensor) else 0.0)
+
+    def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        v0 = self._initial_v(x_seq[0])
+        spikes, v_seq = kernels.multistep(self.spec(), x_seq, v0, self.decay(), self.backend)
+        self.v = v_seq[-1]
+        if self.store_v_seq:
+            self.v_seq = v_seq
+        return spikes
+
+    def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.multi_step_forward(x.unsqueeze(0))[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.step_mode == "m":
+            return self.multi_step_forward(x)
+        return self.single_step_forward(x)
+
+    def extra_repr(self) -> str:
+        return (
+            f"v_threshold={self.v_threshold}, v_reset={self.v_reset}, "
+            f"detach_reset={self.detach_reset}, step_mode={self.step_mode}, "
+            f"surrogate_function={self.surrogate_function}"
+        )
+
+
+class IFNode(BaseNode):
+    """Integrate-and-fire: ``h = v + x``."""
+
+    kind = kernels.IF
+
+
+class LIFNode(BaseNode):
+    """Leaky integrate-and-fire with time constant ``tau`` (IEEE division by tau, as
+    SpikingJelly, so spikes match it bit for bit)."""
+
+    kind = kernels.LIF
+
+    def __init__(self, tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
+                 v_reset: float | None = 0.0, surrogate_function: Surrogate | None = None,
+                 detach_reset: bool = False, step_mode: str = "s", backend: str | None = None,
+                 store_v_seq: bool = False):  # fmt: skip
+        if tau <= 1:
+            raise ConfigError(f"tau must be > 1, got {tau}")
+        self.tau = float(tau)
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode,
+                         backend, store_v_seq, decay_input)  # fmt: skip
+
+    def decay(self):
+        return self.tau
+
+
+class ParametricLIFNode(BaseNode):
+    """LIF with a learnable time constant: ``1/tau = sigmoid(w)``, ``w`` initialised to
+    ``-ln(init_tau - 1)``."""
+
+    kind = kernels.PLIF
+
+    def __init__(self, init_tau: float = 2.0, decay_input: bool = True, v_threshold: float = 1.0,
+                 v_reset: float | None = 0.0, surrogate_function: Surrogate | None = None,
+                 detach_reset: bool = False, step_mode: str = "s", backend: str | None = None,
+                 store_v_seq: bool = False):  # fmt: skip
+        if init_tau <= 1:
+            raise ConfigError(f"init_tau must be > 1, got {init_tau}")
+        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode,
+                         backend, store_v_seq, decay_input)  # fmt: skip
+        self.w = nn.Parameter(torch.as_tensor(-math.log(init_tau - 1.0)))
+
+    def decay(self):
+        return self.w
