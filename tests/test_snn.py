@@ -156,7 +156,7 @@ def test_bad_arguments():
     with pytest.raises(ss.ConfigError):
         neuron.IFNode(step_mode="x")
     with pytest.raises(ss.ConfigError, match="unknown SNN backend"):
-        kernels.multistep(neuron.IFNode().spec(), torch.zeros(1, 1), torch.zeros(1), 1.0, "gpu9")
+        kernels.multistep(neuron.IFNode().spec(), torch.zeros(1, 1), torch.zeros(1), 1.0, "x")
 
 
 def _f(v):

@@ -63,9 +63,11 @@ def reset(spec: NeuronSpec, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return s_r * spec.v_reset + (1 - s_r) * h
 
 
-def torch_multistep(spec: NeuronSpec, x_seq: torch.Tensor, v: torch.Tensor, decay):
-    """Reference: a plain loop of charge / fire / reset. Returns (spikes, v after each step).
-    ``decay``: tau for LIF, the parameter w for PLIF (k = sigmoid(w))."""
+def torch_multistep(
+    spec: NeuronSpec, x_seq: torch.Tensor, v: torch.Tensor, decay, store_v_seq: bool = True
+):
+    """Reference: a plain loop of charge / fire / reset. Returns (spikes, v after each step or
+    None, last v). ``decay``: tau for LIF, the parameter w for PLIF (k = sigmoid(w))."""
     if spec.kind == PLIF:
         decay = torch.sigmoid(decay)
     spikes, vs = [], []
@@ -75,7 +77,7 @@ def torch_multistep(spec: NeuronSpec, x_seq: torch.Tensor, v: torch.Tensor, deca
         v = reset(spec, h, s)
         spikes.append(s)
         vs.append(v)
-    return torch.stack(spikes), torch.stack(vs)
+    return torch.stack(spikes), torch.stack(vs) if store_v_seq else None, v
 
 
 # ---------------------------------------------------------------------------- compiled kernels
@@ -104,8 +106,10 @@ CHUNKS = 64
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _forward(x, v0, kind, decay, vth, vr, hard, decay_input, h_out, s_out, v_out, store_h):
-    # pragma: no cover - compiled. x, h_out, s_out, v_out: [T, N] float32; v0: [N]
+def _forward(
+    x, v0, kind, decay, vth, vr, hard, decay_input, h_out, s_out, v_out, v_last, store_h, store_v
+):
+    # pragma: no cover - compiled. x, h_out, s_out, v_out: [T, N] float32; v0, v_last: [N]
     steps, n = x.shape
     one = np.float32(1.0)
     zero = np.float32(0.0)
@@ -139,30 +143,18 @@ def _forward(x, v0, kind, decay, vth, vr, hard, decay_input, h_out, s_out, v_out
                 if store_h:
                     h_out[t, lo + j] = h
                 s_out[t, lo + j] = st
-                v_out[t, lo + j] = vj
+                if store_v:
+                    v_out[t, lo + j] = vj
                 v[j] = vj
+        for j in range(hi - lo):
+            v_last[lo + j] = v[j]
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _backward(
-    gs,
-    gv,
-    h,
-    x,
-    v0,
-    kind,
-    decay,
-    vth,
-    vr,
-    hard,
-    decay_input,
-    detach,
-    sg_kind,
-    alpha,
-    gx,
-    gv0,
-    gw_parts,
-):  # pragma: no cover - compiled
+    gs, gv, gv_last, h, x, v0, kind, decay, vth, vr, hard, decay_input, detach, sg_kind, alpha,
+    has_gv, has_gv_last, gx, gv0, gw_parts,
+):  # fmt: skip  # pragma: no cover - compiled
     steps, n = h.shape
     one = np.float32(1.0)
     zero = np.float32(0.0)
@@ -173,6 +165,9 @@ def _backward(
         if lo >= hi:
             continue
         carry = np.zeros(hi - lo, dtype=np.float32)
+        if has_gv_last:  # the gradient on the final potential enters as the last step's carry
+            for j in range(hi - lo):
+                carry[j] = gv_last[lo + j]
         acc = np.zeros(hi - lo, dtype=np.float64)
         for t in range(steps - 1, -1, -1):
             for j in range(hi - lo):
@@ -183,7 +178,8 @@ def _backward(
                     r = (one - st) if detach else (one - st) + (vr - ht) * sg
                 else:
                     r = one if detach else one - vth * sg
-                gh = gs[t, lo + j] * sg + (gv[t, lo + j] + carry[j]) * r
+                g_v = gv[t, lo + j] + carry[j] if has_gv else carry[j]
+                gh = gs[t, lo + j] * sg + g_v * r
                 if kind == 0:
                     gx[t, lo + j] = gh
                     carry[j] = gh
@@ -209,13 +205,17 @@ def _backward(
 def _empty(shape) -> torch.Tensor:
     """An uninitialised float32 tensor in numpy-allocated memory: numpy asks the kernel for huge
     pages on large arrays, which makes the first touch of tens of MB several times cheaper than
-    torch's allocator (page faults dominated the fused forward otherwise)."""
-    return torch.from_numpy(np.empty(shape, dtype=np.float32))
+    torch's allocator (page faults dominated the fused forward otherwise). The pages are touched
+    here, in one thread: faulting them from the kernel's threads contends and costs more."""
+    array = np.empty(shape, dtype=np.float32)
+    array.reshape(-1)[::1024] = 0
+    return torch.from_numpy(array)
 
 
 class _FusedMultiStep(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x_seq, v0, w, spec: NeuronSpec, tau: float):
+    def forward(ctx, x_seq, v0, w, spec: NeuronSpec, tau: float, store_v: bool):
+        ctx.set_materialize_grads(False)  # unused outputs get no zero-filled gradient
         steps = x_seq.shape[0]
         x2 = x_seq.detach().reshape(steps, -1).contiguous()
         v2 = v0.detach().reshape(-1).contiguous()
@@ -226,72 +226,58 @@ class _FusedMultiStep(torch.autograd.Function):
         else:
             decay = np.float32(1.0)
         need_grad = any(ctx.needs_input_grad)
-        s, v = _empty(x2.shape), _empty(x2.shape)
-        h = _empty(x2.shape) if need_grad else torch.empty((0, 0))
+        none = torch.empty((0, 0))
+        s = _empty(x2.shape)
+        v_seq = _empty(x2.shape) if store_v else none
+        v_last = _empty(v2.shape)
+        h = _empty(x2.shape) if need_grad else none
         vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
-        _forward(
-            x2.numpy(),
-            v2.numpy(),
-            spec.kind,
-            decay,
-            np.float32(spec.v_threshold),
-            vr,
-            spec.v_reset is not None,
-            spec.decay_input,
-            h.numpy(),
-            s.numpy(),
-            v.numpy(),
-            need_grad,
-        )
+        _forward(x2.numpy(), v2.numpy(), spec.kind, decay, np.float32(spec.v_threshold), vr,
+                 spec.v_reset is not None, spec.decay_input, h.numpy(), s.numpy(),
+                 v_seq.numpy(), v_last.numpy(), need_grad, store_v)  # fmt: skip
         if need_grad:
-            ctx.save_for_backward(h, x2, v2, w)
+            # x is needed only for PLIF's parameter gradient
+            ctx.save_for_backward(h, x2 if spec.kind == PLIF else none, v2, w)
             ctx.spec, ctx.decay, ctx.shape = spec, decay, x_seq.shape
-        return s.reshape(x_seq.shape), v.reshape(x_seq.shape)
+        v_seq = v_seq.reshape(x_seq.shape) if store_v else v_seq
+        return s.reshape(x_seq.shape), v_seq, v_last.reshape(x_seq.shape[1:])
 
     @staticmethod
-    def backward(ctx, gs, gv):
+    def backward(ctx, gs, gv, gv_last):
         h, x2, v2, w = ctx.saved_tensors
         spec: NeuronSpec = ctx.spec
         steps = h.shape[0]
-        gs2 = gs.reshape(steps, -1).contiguous().float()
-        gv2 = gv.reshape(steps, -1).contiguous().float()
+        none = np.zeros((0, 0), dtype=np.float32)
+        # views where possible: the gradient of a sum is an expanded (stride-0) tensor
+        gs2 = (gs.reshape(steps, -1).float().numpy() if gs is not None
+               else np.zeros(h.shape, dtype=np.float32))  # fmt: skip
+        gv2 = gv.reshape(steps, -1).float().numpy() if gv is not None else none
+        gvl = gv_last.reshape(-1).float().numpy() if gv_last is not None else none.reshape(0)
         gx = _empty(h.shape)
         gv0 = _empty(v2.shape)
         parts = np.empty(h.shape[1], dtype=np.float64)
         sg = spec.surrogate
         vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
-        _backward(
-            gs2.numpy(),
-            gv2.numpy(),
-            h.numpy(),
-            x2.numpy(),
-            v2.numpy(),
-            spec.kind,
-            ctx.decay,
-            np.float32(spec.v_threshold),
-            vr,
-            spec.v_reset is not None,
-            spec.decay_input,
-            spec.detach_reset,
-            KERNEL_IDS[type(sg)],
-            np.float32(sg.alpha),
-            gx.numpy(),
-            gv0.numpy(),
-            parts,
-        )
+        _backward(gs2, gv2, gvl, h.numpy(), x2.numpy(), v2.numpy(), spec.kind, ctx.decay,
+                  np.float32(spec.v_threshold), vr, spec.v_reset is not None, spec.decay_input,
+                  spec.detach_reset, KERNEL_IDS[type(sg)], np.float32(sg.alpha), gv is not None,
+                  gv_last is not None, gx.numpy(), gv0.numpy(), parts)  # fmt: skip
         gw = None
         if spec.kind == PLIF and w is not None and w.requires_grad:
             k = torch.sigmoid(w.detach())
             gw = (k * (1 - k) * float(parts.sum())).reshape(w.shape).to(w.dtype)
-        return gx.reshape(ctx.shape), gv0.reshape(ctx.shape[1:]), gw, None, None
+        return gx.reshape(ctx.shape), gv0.reshape(ctx.shape[1:]), gw, None, None, None
 
 
-def cpu_multistep(spec: NeuronSpec, x_seq: torch.Tensor, v: torch.Tensor, decay):
+def cpu_multistep(
+    spec: NeuronSpec, x_seq: torch.Tensor, v: torch.Tensor, decay, store_v_seq: bool = True
+):
     """Fused CPU kernel (numba). ``decay``: tau for LIF, the parameter w for PLIF."""
     w = decay if spec.kind == PLIF else None
     tau = float(decay) if spec.kind == LIF else 1.0
     v0 = v.expand(x_seq.shape[1:]) if v.shape != x_seq.shape[1:] else v
-    return _FusedMultiStep.apply(x_seq, v0, w, spec, tau)
+    s, v_seq, v_last = _FusedMultiStep.apply(x_seq, v0, w, spec, tau, store_v_seq)
+    return s, v_seq if store_v_seq else None, v_last
 
 
 # ------------------------------------------------------------------------------- dispatch
@@ -315,10 +301,16 @@ def supports_fused(spec: NeuronSpec, x: torch.Tensor) -> bool:
 
 
 def multistep(
-    spec: NeuronSpec, x_seq: torch.Tensor, v: torch.Tensor, decay, backend: str | None = None
+    spec: NeuronSpec,
+    x_seq: torch.Tensor,
+    v: torch.Tensor,
+    decay,
+    backend: str | None = None,
+    store_v_seq: bool = True,
 ):
-    """(spikes, v after each step) for ``x_seq [T, ...]`` starting from ``v``; the backend is
-    ``backend``, else ``$SPIKESTREAM_SNN_BACKEND``, else the fused kernel where it applies."""
+    """(spikes, v after each step or None, last v) for ``x_seq [T, ...]`` from ``v``; the
+    backend is ``backend``, else ``$SPIKESTREAM_SNN_BACKEND``, else the fused kernel where it
+    applies. ``store_v_seq=False`` keeps only the last potential (less memory traffic)."""
     name = backend or os.environ.get("SPIKESTREAM_SNN_BACKEND") or "auto"
     if name == "auto":
         name = "cpu" if supports_fused(spec, x_seq) else "torch"
@@ -326,4 +318,4 @@ def multistep(
         raise ConfigError(f"unknown SNN backend {name!r}; known: {sorted(_BACKENDS)}")
     if name == "cpu" and not supports_fused(spec, x_seq):
         name = "torch"  # the fused kernel covers float32 CPU tensors with the known surrogates
-    return _BACKENDS[name](spec, x_seq, v, decay)
+    return _BACKENDS[name](spec, x_seq, v, decay, store_v_seq)

@@ -70,8 +70,9 @@ class BaseNode(nn.Module):
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         v0 = self._initial_v(x_seq[0])
-        spikes, v_seq = kernels.multistep(self.spec(), x_seq, v0, self.decay(), self.backend)
-        self.v = v_seq[-1]
+        spikes, v_seq, self.v = kernels.multistep(
+            self.spec(), x_seq, v0, self.decay(), self.backend, self.store_v_seq
+        )
         if self.store_v_seq:
             self.v_seq = v_seq
         return spikes
