@@ -83,7 +83,7 @@ def torch_multistep(
 # ---------------------------------------------------------------------------- compiled kernels
 
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _sg(kind, alpha, x):  # pragma: no cover - compiled; float32 in, float32 out
     one = np.float32(1.0)
     if kind == 0:
@@ -102,10 +102,12 @@ def _sg(kind, alpha, x):  # pragma: no cover - compiled; float32 in, float32 out
 # Neurons are split into chunks run in parallel; inside a chunk the time loop is outside and
 # the neuron loop inside, so every access is contiguous and the inner loop vectorises (about 7x
 # faster than one neuron's whole time loop at a time, which strides through memory).
+# error_model="numpy": no ZeroDivisionError check on each division (tau and k are never 0),
+# which is what keeps the loops vectorisable (2x); the arithmetic itself is unchanged.
 CHUNKS = 64
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _forward(
     x, v0, kind, decay, vth, vr, hard, decay_input, h_out, s_out, v_out, v_last, store_h, store_v
 ):
@@ -150,7 +152,7 @@ def _forward(
             v_last[lo + j] = v[j]
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _backward(
     gs, gv, gv_last, h, x, v0, kind, decay, vth, vr, hard, decay_input, detach, sg_kind, alpha,
     has_gv, has_gv_last, gx, gv0, gw_parts,
