@@ -16,8 +16,9 @@ Backward, from the last step, with ``sg = surrogate'(h - v_th)`` and ``R = dv/dh
 
 Two implementations behind one dispatch point: ``torch`` (a plain loop, autograd does the
 backward; the reference) and ``cpu`` (numba, parallel over neurons, zero-copy on the tensors'
-memory; stores ``h`` only, recomputing spikes and previous potentials in the backward, and
-nothing at all when no gradient is needed). A fused kernel may only skip work, never change the
+memory; the forward stores nothing beyond its outputs: the backward recomputes the charged
+potentials from the saved input, chunk by chunk in cache, which moves less memory than writing
+and re-reading them). A fused kernel may only skip work, never change the
 maths: tests compare it with the reference. ``SPIKESTREAM_SNN_BACKEND`` overrides the choice.
 """
 
@@ -107,11 +108,23 @@ def _sg(kind, alpha, x):  # pragma: no cover - compiled; float32 in, float32 out
 CHUNKS = 64
 
 
+@numba.njit(inline="always", error_model="numpy")
+def _charge(kind, decay_input, v, x, decay, vr):  # pragma: no cover - compiled, float32
+    if kind == 0:
+        return v + x
+    if kind == 1:
+        return v + (x - (v - vr)) / decay if decay_input else v - (v - vr) / decay + x
+    return v + (x - (v - vr)) * decay if decay_input else v - (v - vr) * decay + x
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _reset(hard, h, s, vr, vth):  # pragma: no cover - compiled, float32
+    return s * vr + (np.float32(1.0) - s) * h if hard else h - s * vth
+
+
 @numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _forward(
-    x, v0, kind, decay, vth, vr, hard, decay_input, h_out, s_out, v_out, v_last, store_h, store_v
-):
-    # pragma: no cover - compiled. x, h_out, s_out, v_out: [T, N] float32; v0, v_last: [N]
+def _forward(x, v0, kind, decay, vth, vr, hard, decay_input, s_out, v_out, v_last, store_v):
+    # pragma: no cover - compiled. x, s_out, v_out: [T, N] float32; v0, v_last: [N]
     steps, n = x.shape
     one = np.float32(1.0)
     zero = np.float32(0.0)
@@ -124,26 +137,9 @@ def _forward(
         v = v0[lo:hi].copy()
         for t in range(steps):
             for j in range(hi - lo):
-                vj = v[j]
-                xt = x[t, lo + j]
-                if kind == 0:
-                    h = vj + xt
-                elif kind == 1:
-                    h = (
-                        vj + (xt - (vj - vr)) / decay
-                        if decay_input
-                        else vj - (vj - vr) / decay + xt
-                    )
-                else:
-                    h = (
-                        vj + (xt - (vj - vr)) * decay
-                        if decay_input
-                        else vj - (vj - vr) * decay + xt
-                    )
+                h = _charge(kind, decay_input, v[j], x[t, lo + j], decay, vr)
                 st = one if h >= vth else zero
-                vj = st * vr + (one - st) * h if hard else h - st * vth
-                if store_h:
-                    h_out[t, lo + j] = h
+                vj = _reset(hard, h, st, vr, vth)
                 s_out[t, lo + j] = st
                 if store_v:
                     v_out[t, lo + j] = vj
@@ -154,10 +150,12 @@ def _forward(
 
 @numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _backward(
-    gs, gv, gv_last, h, x, v0, kind, decay, vth, vr, hard, decay_input, detach, sg_kind, alpha,
+    gs, gv, gv_last, x, v0, kind, decay, vth, vr, hard, decay_input, detach, sg_kind, alpha,
     has_gv, has_gv_last, gx, gv0, gw_parts,
 ):  # fmt: skip  # pragma: no cover - compiled
-    steps, n = h.shape
+    # Nothing was stored by the forward: each chunk first recomputes its charged potentials h
+    # (a chunk's [T, chunk] block stays in cache), then runs the chain rule backwards in time.
+    steps, n = x.shape
     one = np.float32(1.0)
     zero = np.float32(0.0)
     size = (n + CHUNKS - 1) // CHUNKS
@@ -166,14 +164,22 @@ def _backward(
         hi = min(n, lo + size)
         if lo >= hi:
             continue
-        carry = np.zeros(hi - lo, dtype=np.float32)
+        m = hi - lo
+        hbuf = np.empty((steps, m), dtype=np.float32)
+        v = v0[lo:hi].copy()
+        for t in range(steps):
+            for j in range(m):
+                h = _charge(kind, decay_input, v[j], x[t, lo + j], decay, vr)
+                hbuf[t, j] = h
+                v[j] = _reset(hard, h, one if h >= vth else zero, vr, vth)
+        carry = np.zeros(m, dtype=np.float32)
         if has_gv_last:  # the gradient on the final potential enters as the last step's carry
-            for j in range(hi - lo):
+            for j in range(m):
                 carry[j] = gv_last[lo + j]
-        acc = np.zeros(hi - lo, dtype=np.float64)
+        acc = np.zeros(m, dtype=np.float64)
         for t in range(steps - 1, -1, -1):
-            for j in range(hi - lo):
-                ht = h[t, lo + j]
+            for j in range(m):
+                ht = hbuf[t, j]
                 st = one if ht >= vth else zero
                 sg = _sg(sg_kind, alpha, ht - vth)
                 if hard:
@@ -192,14 +198,13 @@ def _backward(
                     gx[t, lo + j] = gh * decay if decay_input else gh
                     carry[j] = gh - gh * decay
                     if t > 0:
-                        hp = h[t - 1, lo + j]
-                        sp = one if hp >= vth else zero
-                        v_prev = sp * vr + (one - sp) * hp if hard else hp - sp * vth
+                        hp = hbuf[t - 1, j]
+                        v_prev = _reset(hard, hp, one if hp >= vth else zero, vr, vth)
                     else:
                         v_prev = v0[lo + j]
                     cc = x[t, lo + j] - (v_prev - vr) if decay_input else -(v_prev - vr)
                     acc[j] += gh * cc
-        for j in range(hi - lo):
+        for j in range(m):
             gv0[lo + j] = carry[j]
             gw_parts[lo + j] = acc[j]
 
@@ -227,40 +232,41 @@ class _FusedMultiStep(torch.autograd.Function):
             decay = np.float32(tau)
         else:
             decay = np.float32(1.0)
-        need_grad = any(ctx.needs_input_grad)
         none = torch.empty((0, 0))
         s = _empty(x2.shape)
         v_seq = _empty(x2.shape) if store_v else none
         v_last = _empty(v2.shape)
-        h = _empty(x2.shape) if need_grad else none
         vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
         _forward(x2.numpy(), v2.numpy(), spec.kind, decay, np.float32(spec.v_threshold), vr,
-                 spec.v_reset is not None, spec.decay_input, h.numpy(), s.numpy(),
-                 v_seq.numpy(), v_last.numpy(), need_grad, store_v)  # fmt: skip
-        if need_grad:
-            # x is needed only for PLIF's parameter gradient
-            ctx.save_for_backward(h, x2 if spec.kind == PLIF else none, v2, w)
-            ctx.spec, ctx.decay, ctx.shape = spec, decay, x_seq.shape
+                 spec.v_reset is not None, spec.decay_input, s.numpy(), v_seq.numpy(),
+                 v_last.numpy(), store_v)  # fmt: skip
+        if any(ctx.needs_input_grad):
+            # only the inputs are kept (autograd checks they are not modified in place); the
+            # backward recomputes the charged potentials from them
+            ctx.save_for_backward(x_seq, v0, w)
+            ctx.spec, ctx.decay = spec, decay
         v_seq = v_seq.reshape(x_seq.shape) if store_v else v_seq
         return s.reshape(x_seq.shape), v_seq, v_last.reshape(x_seq.shape[1:])
 
     @staticmethod
     def backward(ctx, gs, gv, gv_last):
-        h, x2, v2, w = ctx.saved_tensors
+        x_seq, v0, w = ctx.saved_tensors
         spec: NeuronSpec = ctx.spec
-        steps = h.shape[0]
+        steps = x_seq.shape[0]
+        x2 = x_seq.detach().reshape(steps, -1).contiguous()
+        v2 = v0.detach().reshape(-1).contiguous()
         none = np.zeros((0, 0), dtype=np.float32)
         # views where possible: the gradient of a sum is an expanded (stride-0) tensor
         gs2 = (gs.reshape(steps, -1).float().numpy() if gs is not None
-               else np.zeros(h.shape, dtype=np.float32))  # fmt: skip
+               else np.zeros(x2.shape, dtype=np.float32))  # fmt: skip
         gv2 = gv.reshape(steps, -1).float().numpy() if gv is not None else none
         gvl = gv_last.reshape(-1).float().numpy() if gv_last is not None else none.reshape(0)
-        gx = _empty(h.shape)
+        gx = _empty(x2.shape)
         gv0 = _empty(v2.shape)
-        parts = np.empty(h.shape[1], dtype=np.float64)
+        parts = np.empty(x2.shape[1], dtype=np.float64)
         sg = spec.surrogate
         vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
-        _backward(gs2, gv2, gvl, h.numpy(), x2.numpy(), v2.numpy(), spec.kind, ctx.decay,
+        _backward(gs2, gv2, gvl, x2.numpy(), v2.numpy(), spec.kind, ctx.decay,
                   np.float32(spec.v_threshold), vr, spec.v_reset is not None, spec.decay_input,
                   spec.detach_reset, KERNEL_IDS[type(sg)], np.float32(sg.alpha), gv is not None,
                   gv_last is not None, gx.numpy(), gv0.numpy(), parts)  # fmt: skip
@@ -268,7 +274,7 @@ class _FusedMultiStep(torch.autograd.Function):
         if spec.kind == PLIF and w is not None and w.requires_grad:
             k = torch.sigmoid(w.detach())
             gw = (k * (1 - k) * float(parts.sum())).reshape(w.shape).to(w.dtype)
-        return gx.reshape(ctx.shape), gv0.reshape(ctx.shape[1:]), gw, None, None, None
+        return gx.reshape(x_seq.shape), gv0.reshape(x_seq.shape[1:]), gw, None, None, None
 
 
 def cpu_multistep(
