@@ -24,7 +24,8 @@ _CD_TYPES = {0x00: "Event2D", 0x0C: "EventCD"}
 
 
 @numba.njit(cache=True, nogil=True)
-def _decode(buf, state, out, version):  # pragma: no cover - compiled
+def _decode(words, state, out, version):  # pragma: no cover - compiled
+    # words: the payload as little-endian uint32 pairs (t, data)
     cap = len(out) // 2
     last = state[_LAST]
     wrap = state[_WRAP]
@@ -32,21 +33,10 @@ def _decode(buf, state, out, version):  # pragma: no cover - compiled
     x_mask, y_shift, y_mask, p_shift = (
         (0x3FFF, 14, 0x3FFF, 28) if version >= 2 else (0x1FF, 9, 0xFF, 17)
     )
-    n_rec = min(len(buf) // 8, cap)
+    n_rec = min(len(words) // 2, cap)
     for i in range(n_rec):
-        b = 8 * i
-        ts = (
-            np.int64(buf[b])
-            | (np.int64(buf[b + 1]) << 8)
-            | (np.int64(buf[b + 2]) << 16)
-            | (np.int64(buf[b + 3]) << 24)
-        )
-        d = (
-            np.int64(buf[b + 4])
-            | (np.int64(buf[b + 5]) << 8)
-            | (np.int64(buf[b + 6]) << 16)
-            | (np.int64(buf[b + 7]) << 24)
-        )
+        ts = np.int64(words[2 * i])
+        d = np.int64(words[2 * i + 1])
         if last - ts > (np.int64(1) << 31):
             wrap += np.int64(1) << 32
         last = ts
@@ -97,7 +87,8 @@ class DatFormat(KernelFormat):
         return len(payload) // 8
 
     def decode(self, buf, state, out, header):
-        return _decode(buf, state, out, header.params["version"])
+        words = buf[: len(buf) // 8 * 8].view("<u4")  # a view, aligned or not
+        return _decode(words, state, out, header.params["version"])
 
 
 class DatWriter(EventWriter):

@@ -38,8 +38,9 @@ def time_high_words(th: np.ndarray, previous: int) -> tuple[np.ndarray, np.ndarr
 
 
 @numba.njit(cache=True, nogil=True)
-def _decode(buf, state, out):  # pragma: no cover - compiled
-    n_words = len(buf) // 4
+def _decode(words, state, out):  # pragma: no cover - compiled
+    # words: the payload as little-endian uint32
+    n_words = len(words)
     cap = len(out) // 2
     th = state[_TH]
     have = state[_HAVE_TH]
@@ -47,13 +48,7 @@ def _decode(buf, state, out):  # pragma: no cover - compiled
     n = 0
     i = 0
     while i < n_words:
-        b = 4 * i
-        w = (
-            np.uint32(buf[b])
-            | (np.uint32(buf[b + 1]) << 8)
-            | (np.uint32(buf[b + 2]) << 16)
-            | (np.uint32(buf[b + 3]) << 24)
-        )
+        w = words[i]
         kind = w >> 28
         if kind <= 1:
             if have:
@@ -93,7 +88,7 @@ class Evt2Format(KernelFormat):
         return raw_header(f, path, "2.0")
 
     def decode(self, buf, state, out, header):
-        return _decode(buf, state, out)
+        return _decode(buf[: len(buf) // 4 * 4].view("<u4"), state, out)
 
     def finish(self, events, header):
         return add_t0(events, header)
