@@ -20,12 +20,12 @@ _TH, _HAVE_TH, _LOOP = STATE_BASE, STATE_BASE + 1, STATE_BASE + 2
 
 
 @numba.njit(cache=True, nogil=True)
-def time_high_loop(th, have, loop, new):  # pragma: no cover - compiled
-    """EVT 2.x: the 34-bit time base after a TIME_HIGH word carrying t[33:6] = ``new``; a fall of
-    more than half the 28-bit range is a wrap (+2^34 µs)."""
+def time_high(th, have, loop, new):  # pragma: no cover - compiled
+    """EVT 2.x state (th, have, loop) after a TIME_HIGH word carrying t[33:6] = ``new``; a fall
+    of more than half the 28-bit range is a wrap (+2^34 µs)."""
     if have and th - new > (1 << 27):
-        return loop + (np.int64(1) << 34)
-    return loop
+        loop += np.int64(1) << 34
+    return new, 1, loop
 
 
 def time_high_words(th: np.ndarray, previous: int) -> tuple[np.ndarray, np.ndarray]:
@@ -64,9 +64,7 @@ def _decode(words, state, out):  # pragma: no cover - compiled
                 )
                 n += 1
         elif kind == 8:
-            loop = time_high_loop(th, have, loop, np.int64(w & 0x0FFFFFFF))
-            th = np.int64(w & 0x0FFFFFFF)
-            have = 1
+            th, have, loop = time_high(th, have, loop, np.int64(w & 0x0FFFFFFF))
         i += 1
     state[_TH] = th
     state[_HAVE_TH] = have

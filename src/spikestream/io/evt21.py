@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import FormatError
 from .base import STATE_BASE, Header, KernelFormat, PathLike, emit
-from .evt2 import add_t0, prophesee_version, raw_header, time_high_loop, time_high_words
+from .evt2 import add_t0, prophesee_version, raw_header, time_high, time_high_words
 
 _TH, _HAVE_TH, _LOOP = STATE_BASE, STATE_BASE + 1, STATE_BASE + 2
 
@@ -74,9 +74,7 @@ def _decode(buf, state, out, legacy):  # pragma: no cover - compiled
                         emit(out, n, tt, bx + b, by, kind)
                         n += 1
         elif kind == 8:
-            loop = time_high_loop(th, have, loop, np.int64(hi & np.uint64(0x0FFFFFFF)))
-            th = np.int64(hi & np.uint64(0x0FFFFFFF))
-            have = 1
+            th, have, loop = time_high(th, have, loop, np.int64(hi & np.uint64(0x0FFFFFFF)))
         i += 1
     state[_TH] = th
     state[_HAVE_TH] = have

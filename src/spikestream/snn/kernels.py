@@ -122,16 +122,21 @@ def _reset(hard, h, s, vr, vth):  # pragma: no cover - compiled, float32
     return s * vr + (np.float32(1.0) - s) * h if hard else h - s * vth
 
 
+@numba.njit(inline="always")
+def _chunk(c, n):  # pragma: no cover - compiled
+    """[lo, hi) of neuron chunk ``c`` of `CHUNKS`."""
+    size = (n + CHUNKS - 1) // CHUNKS
+    return c * size, min(n, (c + 1) * size)
+
+
 @numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _forward(x, v0, kind, decay, vth, vr, hard, decay_input, s_out, v_out, v_last, store_v):
     # pragma: no cover - compiled. x, s_out, v_out: [T, N] float32; v0, v_last: [N]
     steps, n = x.shape
     one = np.float32(1.0)
     zero = np.float32(0.0)
-    size = (n + CHUNKS - 1) // CHUNKS
     for c in numba.prange(CHUNKS):
-        lo = c * size
-        hi = min(n, lo + size)
+        lo, hi = _chunk(c, n)
         if lo >= hi:
             continue
         v = v0[lo:hi].copy()
@@ -158,10 +163,8 @@ def _backward(
     steps, n = x.shape
     one = np.float32(1.0)
     zero = np.float32(0.0)
-    size = (n + CHUNKS - 1) // CHUNKS
     for c in numba.prange(CHUNKS):
-        lo = c * size
-        hi = min(n, lo + size)
+        lo, hi = _chunk(c, n)
         if lo >= hi:
             continue
         m = hi - lo
