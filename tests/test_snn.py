@@ -245,3 +245,33 @@ def test_layers():
     assert torch.allclose(out.mean(dim=(0, 1, 3, 4)), torch.zeros(3), atol=1e-5)
     vote = layer.VotingLayer(5)
     assert vote(torch.arange(20.0).reshape(2, 10)).tolist() == [[2.0, 7.0], [12.0, 17.0]]
+
+
+def test_evaluation_resets_state_per_sample():
+    from spikestream.snn.functional import evaluate, forward_sample, set_step_mode
+
+    class Readout(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.node = neuron.IFNode(
+                v_threshold=1.0, step_mode="m", surrogate_function=surrogate.ATan()
+            )
+
+        def forward(self, x):
+            return self.node(x)
+
+    net = Readout()
+    x = torch.full((3, 1, 2), 0.4)  # needs 3 steps to reach the threshold once
+    first = forward_sample(net, x)
+    second = forward_sample(net, x)  # same result: the state does not carry over
+    assert torch.equal(first, second) and first[:, 0, 0].tolist() == [0.0, 0.0, 1.0]
+    labels = torch.tensor([1])
+    batches = [
+        (torch.tensor([[[0.0, 0.6]] * 3]), labels),
+        (torch.tensor([[[0.6, 0.0]] * 3]), labels),
+    ]
+    assert evaluate(net, batches) == 0.5
+    set_step_mode(net, "s")
+    assert net.node.step_mode == "s"
+    with pytest.raises(ss.ConfigError):
+        set_step_mode(net, "q")
