@@ -184,3 +184,25 @@ def test_event_tokens():
     assert mask2.all() and np.array_equal(same["t"][0], tok["t"])
     seeded = T.ToEventTokens((5, 5), n_tokens=2, seed=3)
     assert np.array_equal(seeded(ev)["t"], seeded(ev)["t"])
+
+
+def test_averaged_time_surface_values():
+    from spikestream.transforms.functional import to_averaged_time_surface
+
+    # two ON events in cell 0, the second 100 µs later and one pixel to the right
+    ev = make_events([0, 100, 50], [1, 2, 15], [1, 1, 1], [1, 1, 0])
+    hats = to_averaged_time_surface(ev, (20, 10), surface_size=3, cell_size=10, time_window=1000,
+                                    tau=100.0)  # fmt: skip
+    assert hats.shape == (2, 2, 3, 3) and hats.dtype == np.float32
+    on = hats[0, 1]
+    # event 1: centre 1; event 2: centre 1 + exp(-1) at dx = -1; mean over 2 events
+    assert on[1, 1] == pytest.approx(1.0) and on[1, 0] == pytest.approx(np.exp(-1) / 2)
+    assert on.sum() == pytest.approx((2 + np.exp(-1)) / 2)
+    assert hats[1, 0, 1, 1] == pytest.approx(1.0) and hats[0, 0].sum() == 0  # OFF event in cell 1
+    lin = to_averaged_time_surface(ev, (20, 10), surface_size=3, cell_size=10, decay="lin",
+                                   time_window=1000, tau=100.0)  # fmt: skip
+    assert lin[0, 1, 1, 0] == pytest.approx((1 - 100 / 300) / 2)
+    outside = to_averaged_time_surface(ev, (20, 10), surface_size=3, time_window=50, tau=100.0)
+    assert outside[0, 1, 1, 0] == 0  # 100 µs apart: outside a 50 µs window
+    with pytest.raises(ss.ConfigError):
+        to_averaged_time_surface(ev, (20, 10), surface_size=4)

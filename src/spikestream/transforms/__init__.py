@@ -71,6 +71,29 @@ class ToTimeSurface:
 
 
 @dataclass(frozen=True)
+class ToAveragedTimeSurface:
+    """HATS: per-cell averaged local time surfaces, float32 ``[n_cells, 2, s, s]``."""
+
+    sensor_size: tuple[int, int]
+    surface_size: int = 5
+    cell_size: int = 10
+    time_window: float = 1e3
+    tau: float = 100.0
+    decay: str = "exp"
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return functional.to_averaged_time_surface(
+            events,
+            self.sensor_size,
+            surface_size=self.surface_size,
+            cell_size=self.cell_size,
+            time_window=self.time_window,
+            tau=self.tau,
+            decay=self.decay,
+        )
+
+
+@dataclass(frozen=True)
 class Denoise:
     """Keep events with a neighbour that fired within ``filter_time`` µs (Tonic semantics)."""
 
@@ -192,6 +215,7 @@ __all__ = [
     "MergePolarities",
     "RandomFlipLR",
     "RefractoryPeriod",
+    "ToAveragedTimeSurface",
     "ToEventTokens",
     "ToFrames",
     "ToTimeSurface",

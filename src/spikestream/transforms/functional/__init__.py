@@ -3,7 +3,12 @@
 from . import augment, slicing
 from .filters import denoise, denoise_mask, refractory_mask, refractory_period
 from .frames import accumulate, to_frames, to_frames_custom, tonic_frames
-from .representations import polarity_weights, to_time_surface, to_voxel_grid
+from .representations import (
+    polarity_weights,
+    to_averaged_time_surface,
+    to_time_surface,
+    to_voxel_grid,
+)
 from .slicing import EmptyFrameError
 from .tokens import event_tokens, normalize_time, pad_tokens, rescale_coordinates, sample_indices
 
@@ -22,6 +27,7 @@ __all__ = [
     "rescale_coordinates",
     "sample_indices",
     "slicing",
+    "to_averaged_time_surface",
     "to_frames",
     "to_frames_custom",
     "to_time_surface",
