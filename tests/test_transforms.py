@@ -206,3 +206,16 @@ def test_averaged_time_surface_values():
     assert outside[0, 1, 1, 0] == 0  # 100 µs apart: outside a 50 µs window
     with pytest.raises(ss.ConfigError):
         to_averaged_time_surface(ev, (20, 10), surface_size=4)
+
+
+def test_random_transform_classes():
+    ev = make_events(np.arange(200), np.arange(200) % 16, np.arange(200) % 12, np.arange(200) % 2)
+    crop = T.RandomCrop((16, 12), (8, 6), seed=1)(ev)
+    assert crop["x"].max() < 8 and crop["y"].max() < 6 and 0 < len(crop) < 200
+    assert np.array_equal(T.RandomFlipUD((16, 12), p=1.0)(ev)["y"], 11 - ev["y"])
+    assert np.array_equal(T.RandomFlipUD((16, 12), p=0.0)(ev), ev)
+    jit = T.SpatialJitter((16, 12), sigma=0.0, seed=2)(ev)
+    assert np.array_equal(jit, ev)
+    tj = T.TimeJitter(sigma=3.0, seed=3)(ev)
+    assert len(tj) == 200 and np.all(np.diff(tj["t"]) >= 0)
+    assert sorted(tj["x"].tolist()) == sorted(ev["x"].tolist())

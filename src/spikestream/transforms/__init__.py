@@ -183,6 +183,42 @@ class ToEventTokens(_Random):
 
 
 @dataclass(frozen=True)
+class RandomFlipUD(_Random):
+    sensor_size: tuple[int, int] = (128, 128)
+    p: float = 0.5
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        flip = self.rng().random() < self.p
+        return augment.flip_ud(events, self.sensor_size) if flip else events
+
+
+@dataclass(frozen=True)
+class RandomCrop(_Random):
+    sensor_size: tuple[int, int] = (128, 128)
+    size: tuple[int, int] = (96, 96)
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return augment.random_crop(events, self.sensor_size, self.size, rng=self.rng())
+
+
+@dataclass(frozen=True)
+class SpatialJitter(_Random):
+    sensor_size: tuple[int, int] = (128, 128)
+    sigma: float = 1.0
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return augment.spatial_jitter(events, self.sensor_size, self.sigma, rng=self.rng())
+
+
+@dataclass(frozen=True)
+class TimeJitter(_Random):
+    sigma: float = 100.0
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return augment.temporal_jitter(events, self.sigma, rng=self.rng())
+
+
+@dataclass(frozen=True)
 class CenterCrop:
     sensor_size: tuple[int, int]
     size: tuple[int, int]
@@ -213,8 +249,12 @@ __all__ = [
     "DropEvent",
     "DropTime",
     "MergePolarities",
+    "RandomCrop",
     "RandomFlipLR",
+    "RandomFlipUD",
     "RefractoryPeriod",
+    "SpatialJitter",
+    "TimeJitter",
     "ToAveragedTimeSurface",
     "ToEventTokens",
     "ToFrames",
