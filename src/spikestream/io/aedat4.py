@@ -26,7 +26,14 @@ import zstandard
 from ..errors import ConfigError, FormatError
 from ..events import EVENT_DTYPE, Recording
 from . import flatbuf
-from .base import EventFormat, EventWriter, PathLike, compact, warn_truncated
+from .base import (
+    EventFormat,
+    EventWriter,
+    PathLike,
+    compact,
+    resolve_sensor_size,
+    warn_truncated,
+)
 
 MAGIC = b"#!AER-DAT4.0\r\n"
 COMPRESSION = {"none": 0, "lz4": 1, "lz4_high": 2, "zstd": 3, "zstd_high": 4}
@@ -240,14 +247,9 @@ class Aedat4Format(EventFormat):
 
     def _recording(self, events: np.ndarray, info: dict[str, Any], opts) -> Recording:
         stream = info["streams"].get(info["event_stream"], {})
-        size = opts["sensor_size"] or stream.get("size")
         metadata = {**info, "source": stream.get("source")}
-        if size is None:
-            from .base import infer_sensor_size
-
-            size = infer_sensor_size(events)
-            metadata["sensor_size_inferred"] = True
-        return Recording(events, tuple(size), self.format_id, metadata)
+        size = resolve_sensor_size(events, stream.get("size"), opts["sensor_size"], metadata)
+        return Recording(events, size, self.format_id, metadata)
 
     def read(self, path: PathLike, **options: Any) -> Recording:
         opts = self._options(options, self.read_options)

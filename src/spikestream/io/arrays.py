@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError, FormatError, ValidationError
 from ..events import EVENT_DTYPE, Recording, make_events
-from .base import EventFormat, EventWriter, PathLike, infer_sensor_size
+from .base import EventFormat, EventWriter, PathLike, resolve_sensor_size
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -25,11 +25,8 @@ def _recording(fmt: EventFormat, path, arrays, size, metadata, opts) -> Recordin
         events = make_events(*arrays, t_scale=opts.get("t_scale"), sort=opts.get("sort", False))
     except ValidationError as exc:
         raise FormatError(f"bad event values: {exc}", path=path) from exc
-    size = opts.get("sensor_size") or size
-    if size is None:
-        size = infer_sensor_size(events)
-        metadata["sensor_size_inferred"] = True
-    return Recording(events, (int(size[0]), int(size[1])), fmt.format_id, metadata)
+    size = resolve_sensor_size(events, size, opts.get("sensor_size"), metadata)
+    return Recording(events, size, fmt.format_id, metadata)
 
 
 class _ArrayFormat(EventFormat):
@@ -38,9 +35,7 @@ class _ArrayFormat(EventFormat):
     ) -> Iterator[Recording]:
         options.pop("block_bytes", None)
         rec = self.read(path, **options)
-        for start in range(0, max(len(rec), 1), block_events):
-            if len(rec) == 0:
-                return
+        for start in range(0, len(rec), block_events):
             yield rec.count_window(start, block_events)
 
 

@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from ..errors import ConfigError, FormatError, TruncatedRecordingWarning
-from ..events import EVENT_DTYPE, Recording, as_events, empty_events
+from ..events import EVENT_DTYPE, Recording, as_events, empty_events, validate_events
 
 PathLike = str | os.PathLike[str]
 
@@ -138,16 +138,18 @@ def infer_sensor_size(events: np.ndarray) -> tuple[int, int]:
 
 
 def resolve_sensor_size(
-    events: np.ndarray, header: Header, override: tuple[int, int] | None
+    events: np.ndarray,
+    declared: tuple[int, int] | None,
+    override: tuple[int, int] | None,
+    metadata: dict[str, Any],
 ) -> tuple[int, int]:
-    """Sensor size from an explicit option, else the header, else the data (noted in metadata)."""
-    if override is not None:
-        w, h = override
-        return int(w), int(h)
-    if header.sensor_size is not None:
-        return header.sensor_size
-    header.metadata["sensor_size_inferred"] = True
-    return infer_sensor_size(events)
+    """Sensor size from an explicit option, else what the file declares, else the data (then
+    ``metadata['sensor_size_inferred']`` is set)."""
+    size = override if override is not None else declared
+    if size is None:
+        metadata["sensor_size_inferred"] = True
+        return infer_sensor_size(events)
+    return int(size[0]), int(size[1])
 
 
 def compact(events: np.ndarray, capacity: int) -> np.ndarray:
@@ -270,7 +272,9 @@ class KernelFormat(EventFormat):
             raise FormatError(message, path=path, offset=base_offset + int(state[ERR_POS]))
 
     def _recording(self, events: np.ndarray, header: Header, opts: Mapping[str, Any]) -> Recording:
-        size = resolve_sensor_size(events, header, opts.get("sensor_size"))
+        size = resolve_sensor_size(
+            events, header.sensor_size, opts.get("sensor_size"), header.metadata
+        )
         return Recording(events, size, self.format_id, dict(header.metadata))
 
     def read(self, path: PathLike, **options: Any) -> Recording:
@@ -320,8 +324,6 @@ class KernelFormat(EventFormat):
 
 def check_writable(events: Any, sensor_size: tuple[int, int]) -> np.ndarray:
     """Canonical, sorted events inside ``sensor_size``, ready for an encoder."""
-    from ..events import validate_events
-
     events = as_events(events)
     validate_events(events, sensor_size)
     return events
