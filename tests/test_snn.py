@@ -275,3 +275,11 @@ def test_evaluation_resets_state_per_sample():
     assert net.node.step_mode == "s"
     with pytest.raises(ss.ConfigError):
         set_step_mode(net, "q")
+
+
+def test_new_batch_shape_starts_from_rest():
+    n = neuron.LIFNode(v_reset=-0.3, step_mode="m")
+    n(torch.full((2, 3, 4), 0.9))
+    fresh = neuron.LIFNode(v_reset=-0.3, step_mode="m")
+    x = torch.full((2, 5, 4), 0.9)
+    assert torch.equal(n(x), fresh(x)) and torch.equal(n.v, fresh.v)

@@ -66,7 +66,8 @@ class BaseNode(nn.Module):
     def _initial_v(self, like: torch.Tensor) -> torch.Tensor:
         if isinstance(self.v, torch.Tensor) and self.v.shape == like.shape:
             return self.v
-        return torch.full_like(like, float(self.v) if not isinstance(self.v, torch.Tensor) else 0.0)
+        # no state yet, or a batch of another shape: start from the resting potential
+        return torch.full_like(like, 0.0 if self.v_reset is None else self.v_reset)
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         v0 = self._initial_v(x_seq[0])
