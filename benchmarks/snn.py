@@ -1,8 +1,9 @@
 """LIF throughput on [T=16, B=16, 32768] float32: forward (no gradient) and forward+backward,
-spikestream's fused CPU kernel and its torch reference loop vs SpikingJelly 2.0's CPU path and
-snnTorch 1.0's ``Leaky``, in one process (M element-steps/s; all use both cores).
+spikestream's fused kernel (numba on CPU, Triton on CUDA) and its torch reference loop vs
+SpikingJelly 2.0 (its torch path on CPU, its Triton path on CUDA) and snnTorch 1.0's ``Leaky``,
+in one process (M element-steps/s; all use every core).
 
-    python -m benchmarks.snn [--shape 16 16 32768]
+    python -m benchmarks.snn [--shape 16 16 32768] [--device cuda]
 
 Peers: ``pip install spikingjelly snntorch loguru matplotlib``.
 """
@@ -37,7 +38,7 @@ def snntorch_lif():
         import snntorch
 
         def run(x):
-            lif = snntorch.Leaky(beta=0.5)
+            lif = snntorch.Leaky(beta=0.5).to(x.device)
             mem = lif.init_leaky()
             out = []
             for t in range(x.shape[0]):
@@ -55,33 +56,49 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shape", type=int, nargs=3, default=[16, 16, 32768])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
-    x = torch.randn(*args.shape) * 1.5
+    x = torch.randn(*args.shape, device=args.device) * 1.5
+    cuda = x.device.type == "cuda"
+    if cuda:
+        args.repeat = max(args.repeat, 20)
+
+    def synced(fn):  # GPU work is asynchronous: a timed call ends when the device is done
+        if not cuda:
+            return fn
+
+        def run():
+            fn()
+            torch.cuda.synchronize()
+
+        return run
+
     elements = x.numel() / 1e6
 
     def ours(backend):
         return lambda: LIFNode(tau=2.0, step_mode="m", backend=backend)
 
-    candidates = {"spikestream fused CPU": ours(None), "spikestream torch loop": ours("torch")}
+    fused = "spikestream fused Triton" if cuda else "spikestream fused CPU"
+    candidates = {fused: ours(None), "spikestream torch loop": ours("torch")}
     sj = sj_lif()
     snn = snntorch_lif()
 
     def forward(make):
         def run():
             with torch.no_grad():
-                make()(x)
+                make().to(args.device)(x)
 
-        return run
+        return synced(run)
 
     x_grad = x.clone().requires_grad_(True)  # one leaf for every forward+backward run
 
     def forward_backward(make):
         def run():
             x_grad.grad = None
-            make()(x_grad).sum().backward()
+            make().to(args.device)(x_grad).sum().backward()
 
-        return run
+        return synced(run)
 
     rates: dict[str, dict[str, float | None]] = {}
     for name, make in candidates.items():
@@ -106,8 +123,8 @@ def main(argv: list[str] | None = None) -> None:
             snn(x_grad).sum().backward()
 
         peers["snnTorch 1.0 Leaky"] = {
-            "forward": elements / best_time(snn_fwd, args.repeat),
-            "forward+backward": elements / best_time(snn_fb, args.repeat),
+            "forward": elements / best_time(synced(snn_fwd), args.repeat),
+            "forward+backward": elements / best_time(synced(snn_fb), args.repeat),
         }
     rows = []
     for phase in ("forward", "forward+backward"):
@@ -133,9 +150,8 @@ def main(argv: list[str] | None = None) -> None:
                         "M el-steps/s",
                     )
                 )
-    print_table(
-        f"Spiking neurons (torch {torch.__version__}, {torch.get_num_threads()} threads)", rows
-    )
+    where = torch.cuda.get_device_name() if cuda else f"{torch.get_num_threads()} threads"
+    print_table(f"Spiking neurons (torch {torch.__version__}, {where})", rows)
 
 
 if __name__ == "__main__":

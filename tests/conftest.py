@@ -1,13 +1,15 @@
-"""Shared fixtures: the real recordings and golden vectors live in ../shared beside the repo."""
+"""Shared fixtures: the real recordings and golden vectors live in ../shared beside the repo
+(``$SPIKESTREAM_SHARED`` points elsewhere, e.g. on a GPU machine that gets a copy)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("SPIKESTREAM_SHARED", REPO.parent / "shared"))
 REAL = SHARED / "data" / "real"
 GOLDEN = SHARED / "data" / "golden"
 

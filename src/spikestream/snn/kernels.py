@@ -14,8 +14,9 @@ Backward, from the last step, with ``sg = surrogate'(h - v_th)`` and ``R = dv/dh
 ``gh - gh / tau`` or ``gh - gh k``), and PLIF's ``gw = sigmoid'(w) sum gh c`` with
 ``c = x - (v_prev - vr)`` (decay_input) or ``-(v_prev - vr)``.
 
-Two implementations behind one dispatch point: ``torch`` (a plain loop, autograd does the
-backward; the reference) and ``cpu`` (numba, parallel over neurons, zero-copy on the tensors'
+Three implementations behind one dispatch point: ``torch`` (a plain loop, autograd does the
+backward; the reference), ``triton`` (CUDA tensors, `triton_kernels`) and ``cpu`` (numba,
+parallel over neurons, zero-copy on the tensors'
 memory; the forward stores nothing beyond its outputs: the backward recomputes the charged
 potentials from the saved input, chunk by chunk in cache, which moves less memory than writing
 and re-reading them). A fused kernel may only skip work, never change the
@@ -301,14 +302,30 @@ def register_backend(name: str, fn) -> None:
     _BACKENDS[name] = fn
 
 
+def _surrogate_fusable(spec: NeuronSpec) -> bool:
+    sg = spec.surrogate
+    return type(sg) in KERNEL_IDS and not sg.strict and sg.spiking
+
+
 def supports_fused(spec: NeuronSpec, x: torch.Tensor) -> bool:
-    return (
-        x.device.type == "cpu"
-        and x.dtype == torch.float32
-        and type(spec.surrogate) in KERNEL_IDS
-        and not spec.surrogate.strict
-        and spec.surrogate.spiking
-    )
+    """Whether the fused CPU kernel covers this call: float32 CPU tensors, known surrogate."""
+    return x.device.type == "cpu" and x.dtype == torch.float32 and _surrogate_fusable(spec)
+
+
+def supports_triton(spec: NeuronSpec, x: torch.Tensor) -> bool:
+    """Whether the Triton kernel covers this call: float32/16/bf16 CUDA tensors, known
+    surrogate, Triton importable (it registers the ``triton`` backend on import)."""
+    if x.device.type != "cuda" or x.dtype not in _TRITON_DTYPES or not _surrogate_fusable(spec):
+        return False
+    if "triton" not in _BACKENDS:
+        try:
+            from . import triton_kernels  # noqa: F401
+        except ImportError:
+            return False
+    return True
+
+
+_TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
 def multistep(
@@ -324,7 +341,14 @@ def multistep(
     applies. ``store_v_seq=False`` keeps only the last potential (less memory traffic)."""
     name = backend or os.environ.get("SPIKESTREAM_SNN_BACKEND") or "auto"
     if name == "auto":
-        name = "cpu" if supports_fused(spec, x_seq) else "torch"
+        if supports_fused(spec, x_seq):
+            name = "cpu"
+        elif supports_triton(spec, x_seq):
+            name = "triton"
+        else:
+            name = "torch"
+    elif name == "triton" and "triton" not in _BACKENDS:
+        from . import triton_kernels  # noqa: F401  # registers itself; ImportError if absent
     if name not in _BACKENDS:
         raise ConfigError(f"unknown SNN backend {name!r}; known: {sorted(_BACKENDS)}")
     if name == "cpu" and not supports_fused(spec, x_seq):
