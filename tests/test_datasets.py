@@ -1,0 +1,502 @@
+"""Datasets end to end on miniature archives in each dataset's true raw format (written with
+spikestream's own writers): fetch from a local file, checksum, safe extraction, conversion to the
+packed store, loading, splits, labels and cut boundaries; hostile input leaves nothing behind."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+import spikestream as ss
+from spikestream.datasets import (
+    ASLDVS,
+    CIFAR10DVS,
+    NMNIST,
+    POKERDVS,
+    DVS128Gesture,
+    NCaltech101,
+    PackedStore,
+    Resource,
+    archive,
+    export_events_np,
+    get,
+    import_events_np,
+    md5sum,
+    split_per_class,
+)
+from spikestream.errors import ChecksumError, ConfigError, DatasetError, UnsafeArchiveError
+from spikestream.transforms.functional.frames import to_frames
+
+
+def random_events(rng, n, size, t_max):
+    t = np.sort(rng.integers(0, t_max, n))
+    return ss.make_events(
+        t=t, x=rng.integers(0, size[0], n), y=rng.integers(0, size[1], n), p=rng.integers(0, 2, n)
+    )
+
+
+def tar_folder(folder: Path, out: Path, arcname: str) -> Path:
+    with tarfile.open(out, "w:gz") as tf:
+        tf.add(folder, arcname=arcname)
+    return out
+
+
+def zip_folder(folder: Path, out: Path, prefix: str = "") -> Path:
+    with zipfile.ZipFile(out, "w") as zf:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                zf.write(p, prefix + p.relative_to(folder).as_posix())
+    return out
+
+
+# ---------------------------------------------------------------------------- DVS128 Gesture
+
+TRIALS = {
+    "train": {
+        "user01_fluorescent": [
+            (1, 0, 2_000_000),
+            (8, 2_000_000, 3_500_000),
+            (8, 3_600_000, 5_000_000),
+            (11, 5_000_000, 6_000_000),
+        ],
+        "user02_led": [(3, 100_000, 900_000), (5, 900_000, 2_000_000)],
+    },
+    "test": {"user24_lab": [(2, 500_000, 1_500_000), (11, 1_500_001, 2_600_000)]},
+}
+
+
+@pytest.fixture(scope="module")
+def gesture_archive(tmp_path_factory):
+    """A DvsGesture.tar.gz with AEDAT 3.1 trials, labels CSVs and the two trial lists."""
+    base = tmp_path_factory.mktemp("gesture")
+    folder = base / "DvsGesture"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    trials = {}
+    for split, entries in TRIALS.items():
+        (folder / f"trials_to_{split}.txt").write_text(
+            "".join(f"{name}.aedat\n" for name in entries)
+        )
+        for name, rows in entries.items():
+            events = random_events(rng, 20_000, (128, 128), 6_500_000)
+            ss.write(folder / f"{name}.aedat", events, (128, 128), format="aedat3")
+            lines = ["class,startTime_usec,endTime_usec"] + [f"{c},{s},{e}" for c, s, e in rows]
+            (folder / f"{name}_labels.csv").write_text("\n".join(lines) + "\n")
+            trials[name] = events
+    tar = tar_folder(folder, base / "DvsGesture.tar.gz", "DvsGesture")
+    return tar, trials
+
+
+@pytest.fixture
+def gesture_root(gesture_archive, tmp_path, monkeypatch):
+    tar, trials = gesture_archive
+    monkeypatch.setattr(
+        DVS128Gesture, "resources", (Resource("DvsGesture.tar.gz", None, md5sum(tar)),)
+    )
+    root = tmp_path / "DVS128Gesture"
+    (root / "download").mkdir(parents=True)
+    (root / "download" / "DvsGesture.tar.gz").write_bytes(tar.read_bytes())
+    return root, trials
+
+
+def test_gesture_cut_labels_names_and_splits(gesture_root):
+    root, trials = gesture_root
+    train = DVS128Gesture(root, train=True, workers=2)
+    test = DVS128Gesture(root, train=False)
+    assert (len(train), len(test)) == (6, 2)
+    expected = []
+    for split, entries in TRIALS.items():
+        for name, rows in entries.items():
+            seen: dict[int, int] = {}
+            for c, start, end in rows:
+                k = seen.get(c - 1, 0)
+                seen[c - 1] = k + 1
+                ev = trials[name]
+                cut = ev[(ev["t"] >= start) & (ev["t"] < end)]  # start <= t < end
+                expected.append((split, f"{name}_{k}", c - 1, cut))
+    got = [("train", *train.store[i]) for i in range(6)] + [
+        ("test", *test.store[i]) for i in range(2)
+    ]
+    names = list(train.store.names) + list(test.store.names)
+    for (_split, name, label, cut), (_, events, lab), stored_name in zip(
+        expected, got, names, strict=True
+    ):
+        assert stored_name == name and lab == label
+        assert np.array_equal(events, cut)
+    # the boundary event: t == end is out, t == start is in
+    assert train.store.names[1] == "user01_fluorescent_0" and train.store.names[2].endswith("_1")
+    events, label = train[0]
+    assert events.dtype == ss.EVENT_DTYPE and label == 0
+
+
+def test_gesture_spikingjelly_labels_and_frames(gesture_root):
+    root, _ = gesture_root
+    sj = DVS128Gesture(
+        root,
+        train=True,
+        label_order="spikingjelly",
+        data_type="frame",
+        frames_number=4,
+        split_by="number",
+    )
+    ours = DVS128Gesture(root, train=True)
+    # SpikingJelly sorts the folders '0'..'10' as strings: class 11 ('10') gets label 2
+    assert list(DVS128Gesture.spikingjelly_labels()) == [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 2]
+    assert [sj[i][1] for i in range(len(sj))] == [0, 8, 8, 2, 3, 5]
+    assert [ours[i][1] for i in range(len(ours))] == [0, 7, 7, 10, 2, 4]
+    frames, _ = sj[0]
+    assert frames.shape == (4, 2, 128, 128) and frames.dtype == np.float32
+    assert np.array_equal(frames, to_frames(ours[0][0], (128, 128), n_frames=4))
+    assert frames.sum() == len(ours[0][0])
+
+
+def test_gesture_second_run_reuses_the_store(gesture_root, monkeypatch):
+    root, _ = gesture_root
+    first = DVS128Gesture(root, train=True)
+    mtime = (root / "packed" / "train" / "events.bin").stat().st_mtime_ns
+
+    def boom(source):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(DVS128Gesture, "load", classmethod(lambda cls, s: boom(s)))
+    again = DVS128Gesture(root, train=True)
+    assert len(again) == len(first)
+    assert (root / "packed" / "train" / "events.bin").stat().st_mtime_ns == mtime
+    assert again.store.verify()["samples"] == 6
+
+
+def test_interrupted_conversion_leaves_nothing_half_built(gesture_root, monkeypatch):
+    root, _ = gesture_root
+    original = DVS128Gesture.load.__func__
+    calls = []
+
+    def failing(cls, source):
+        calls.append(source)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the user stops the run in the middle
+        return original(cls, source)
+
+    monkeypatch.setattr(DVS128Gesture, "load", classmethod(failing))
+    with pytest.raises(KeyboardInterrupt):
+        DVS128Gesture(root, train=True, workers=1)
+    packed = root / "packed"
+    assert not (packed / "train").exists()
+    assert not list(packed.glob("*.partial"))
+    monkeypatch.setattr(DVS128Gesture, "load", classmethod(original))
+    assert len(DVS128Gesture(root, train=True)) == 6
+
+
+def test_checksum_mismatch_is_an_error_unless_opted_out(gesture_archive, tmp_path):
+    tar, _ = gesture_archive  # the real resources keep the published MD5
+    root = tmp_path / "g"
+    (root / "download").mkdir(parents=True)
+    (root / "download" / "DvsGesture.tar.gz").write_bytes(tar.read_bytes())
+    with pytest.raises(ChecksumError, match="8a5c71fb11e24e5ca5b11866ca6c00a1"):
+        DVS128Gesture(root, train=True)
+    assert not (root / "extract").exists() and not (root / "packed").exists()
+    with pytest.warns(UserWarning, match="not verified"):
+        ds = DVS128Gesture(root, train=False, verify=False)
+    assert len(ds) == 2
+
+
+def test_missing_manual_download_names_url_files_and_folder(tmp_path):
+    with pytest.raises(DatasetError) as err:
+        DVS128Gesture(tmp_path / "nothing", train=True)
+    text = str(err.value)
+    assert "DvsGesture.tar.gz" in text and "ibm.ent.box.com" in text
+    assert str(tmp_path / "nothing" / "download") in text
+    with pytest.raises(DatasetError, match="cannot be downloaded automatically"):
+        DVS128Gesture(tmp_path / "nothing", train=True, download=True)
+
+
+def test_bad_arguments(gesture_root):
+    root, _ = gesture_root
+    with pytest.raises(ConfigError):
+        DVS128Gesture(root, data_type="frame")  # neither frames_number nor duration
+    with pytest.raises(ConfigError):
+        DVS128Gesture(root, data_type="frame", frames_number=4, split_by="bogus")
+    with pytest.raises(ConfigError):
+        DVS128Gesture(root, train=None)  # it has a train/test split
+
+
+def test_events_np_export_and_import(gesture_root, tmp_path):
+    root, _ = gesture_root
+    ds = DVS128Gesture(root, train=True)
+    assert (
+        export_events_np(ds.store, tmp_path / "events_np" / "train", DVS128Gesture.sj_folders) == 6
+    )
+    assert (tmp_path / "events_np" / "train" / "10" / "user01_fluorescent_0.npz").is_file()
+    back = import_events_np(tmp_path / "events_np" / "train", tmp_path / "imported", (128, 128))
+    assert len(back) == 6
+    sj = DVS128Gesture.spikingjelly_labels()
+    # names are unique within a class folder, as in SpikingJelly
+    by_key = {(back.names[i], back[i][1]): back[i][0] for i in range(6)}
+    for i in range(6):
+        events, label = ds.store[i]
+        assert np.array_equal(by_key[(ds.store.names[i], sj[label])], events)
+
+
+# ----------------------------------------------------------------------------------- N-MNIST
+
+
+def test_nmnist_download_from_local_file(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    written = {}
+    for split, n in (("Train", 3), ("Test", 2)):
+        folder = tmp_path / "raw" / split
+        for digit in (0, 7):
+            for k in range(n):
+                events = random_events(rng, 500 + k, (34, 34), 300_000)
+                path = folder / str(digit) / f"{k:05d}.bin"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                ss.write(path, events, (34, 34), format="nmnist")
+                written[(split, digit, k)] = events
+        zip_folder(folder, tmp_path / f"{split}.zip", prefix=f"{split}/")
+    monkeypatch.setattr(
+        NMNIST,
+        "resources",
+        tuple(
+            Resource(f"{s}.zip", (tmp_path / f"{s}.zip").as_uri(), md5sum(tmp_path / f"{s}.zip"))
+            for s in ("Train", "Test")
+        ),
+    )
+    root = tmp_path / "NMNIST"
+    with pytest.raises(DatasetError, match="download=True"):
+        NMNIST(root)
+    train = NMNIST(root, train=True, download=True)
+    test = NMNIST(root, train=False)
+    assert (root / "download" / "Train.zip").is_file()
+    assert (len(train), len(test)) == (6, 4)
+    assert list(train.targets) == [0, 0, 0, 7, 7, 7]
+    for i, (digit, k) in enumerate([(0, 0), (0, 1), (0, 2), (7, 0), (7, 1), (7, 2)]):
+        events, label = train[i]
+        assert label == digit and np.array_equal(events, written[("Train", digit, k)])
+
+
+def test_fetch_checks_the_md5_and_leaves_no_partial_file(tmp_path):
+    src = tmp_path / "file.bin"
+    src.write_bytes(b"spikes" * 100)
+    with pytest.raises(ChecksumError):
+        archive.fetch(str(src), tmp_path / "dl" / "file.bin", md5="0" * 32)
+    assert not list((tmp_path / "dl").iterdir())
+    out = archive.fetch(str(src), tmp_path / "dl" / "file.bin", md5=md5sum(src))
+    assert out.read_bytes() == src.read_bytes()
+    with pytest.raises(DatasetError, match="no such file"):
+        archive.fetch(str(tmp_path / "absent"), tmp_path / "dl" / "x")
+
+
+# ------------------------------------------------------------------- unsplit datasets
+
+
+def test_cifar10dvs_coordinates_as_spikingjelly(tmp_path, monkeypatch):
+    rng = np.random.default_rng(2)
+    wanted = {}
+    for cls in ("airplane", "truck"):
+        folder = tmp_path / "raw" / cls
+        folder.mkdir(parents=True)
+        for k in range(2):
+            events = random_events(rng, 300, (128, 128), 1_000_000)
+            # the raw file stores x_raw = 127 - y, y_raw = 127 - x, p_raw = 1 - p
+            raw = ss.make_events(
+                t=events["t"],
+                x=127 - events["y"].astype(int),
+                y=127 - events["x"].astype(int),
+                p=1 - events["p"],
+            )
+            ss.write(
+                folder / f"cifar10_{cls}_{k}.aedat",
+                raw,
+                (128, 128),
+                format="aedat2",
+                layout="dvs128",
+                flip_y=False,
+            )
+            wanted[(cls, k)] = events
+        zip_folder(folder, tmp_path / f"{cls}.zip", prefix=f"{cls}/")
+    monkeypatch.setattr(
+        CIFAR10DVS,
+        "resources",
+        tuple(
+            Resource(f"{c}.zip", None, md5sum(tmp_path / f"{c}.zip")) for c in ("airplane", "truck")
+        ),
+    )
+    root = tmp_path / "C"
+    (root / "download").mkdir(parents=True)
+    for c in ("airplane", "truck"):
+        (root / "download" / f"{c}.zip").write_bytes((tmp_path / f"{c}.zip").read_bytes())
+    ds = CIFAR10DVS(root, train=None)
+    assert list(ds.targets) == [0, 0, 9, 9]
+    for i, key in enumerate([("airplane", 0), ("airplane", 1), ("truck", 0), ("truck", 1)]):
+        assert np.array_equal(ds[i][0], wanted[key])
+    train_idx, test_idx = split_per_class(ds.targets, 0.5)
+    assert list(train_idx) == [0, 2] and list(test_idx) == [1, 3]
+
+
+def test_asl_dvs_nested_zips_and_rotation(tmp_path, monkeypatch):
+    rng = np.random.default_rng(3)
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    wanted = {}
+    for letter in ("a", "y"):
+        folder = tmp_path / "letters" / letter
+        folder.mkdir(parents=True)
+        ev = random_events(rng, 200, (240, 180), 100_000)
+        scipy.io.savemat(
+            folder / f"{letter}_0001.mat",
+            {
+                "ts": ev["t"].astype(np.float64)[:, None],
+                "x": ev["x"].astype(np.float64)[:, None],
+                "y": ev["y"].astype(np.float64)[:, None],
+                "pol": ev["p"].astype(np.float64)[:, None],
+            },
+        )
+        zip_folder(folder, outer / f"{letter}.zip", prefix=f"{letter}/")
+        wanted[letter] = ev
+    zip_folder(outer, tmp_path / "ICCV2019_DVS_dataset.zip")
+    root = tmp_path / "ASL"
+    (root / "download").mkdir(parents=True)
+    (root / "download" / "ICCV2019_DVS_dataset.zip").write_bytes(
+        (tmp_path / "ICCV2019_DVS_dataset.zip").read_bytes()
+    )
+    ds = ASLDVS(root, train=None)
+    assert list(ds.targets) == [0, 23]
+    for i, letter in enumerate(("a", "y")):
+        got, ev = ds[i][0], wanted[letter]
+        assert np.array_equal(got["x"], 239 - ev["x"]) and np.array_equal(got["y"], 179 - ev["y"])
+        assert np.array_equal(got["t"], ev["t"]) and np.array_equal(got["p"], ev["p"])
+
+
+def test_poker_dvs_and_ncaltech101(tmp_path, monkeypatch):
+    rng = np.random.default_rng(4)
+    for split in ("train", "test"):
+        for sym in ("cl", "sp"):
+            folder = tmp_path / f"pips_{split}" / f"pips_{split}_{sym}"
+            folder.mkdir(parents=True)
+            ev = random_events(rng, 50, (35, 35), 10_000)
+            rows = np.stack([ev["t"], ev["x"], ev["y"], ev["p"]], axis=1).astype(np.int64)
+            np.save(folder / "0.npy", rows)
+        tar_folder(tmp_path / f"pips_{split}", tmp_path / f"pips_{split}.tar.gz", f"pips_{split}")
+    monkeypatch.setattr(
+        POKERDVS,
+        "resources",
+        tuple(
+            Resource(
+                f"pips_{s}.tar.gz",
+                (tmp_path / f"pips_{s}.tar.gz").as_uri(),
+                md5sum(tmp_path / f"pips_{s}.tar.gz"),
+            )
+            for s in ("train", "test")
+        ),
+    )
+    poker = POKERDVS(tmp_path / "P", train=False, download=True)
+    assert list(poker.targets) == [0, 3] and len(poker[0][0]) == 50
+
+    cal = tmp_path / "cal" / "Caltech101"
+    for cat in ("accordion", "BACKGROUND_Google", "yin_yang"):
+        (cal / cat).mkdir(parents=True)
+        ss.write(
+            cal / cat / "image_0001.bin",
+            random_events(rng, 80, (240, 180), 10_000),
+            (240, 180),
+            format="nmnist",
+        )
+    zip_folder(tmp_path / "cal", tmp_path / "Caltech101.zip")
+    monkeypatch.setattr(
+        NCaltech101,
+        "resources",
+        (Resource("Caltech101.zip", None, md5sum(tmp_path / "Caltech101.zip")),),
+    )
+    root = tmp_path / "NC"
+    (root / "download").mkdir(parents=True)
+    (root / "download" / "Caltech101.zip").write_bytes((tmp_path / "Caltech101.zip").read_bytes())
+    ds = NCaltech101(root, train=None)
+    # string order, as SpikingJelly: upper case first
+    assert ds.class_names == ["BACKGROUND_Google", "accordion", "yin_yang"]
+    assert list(ds.targets) == [0, 1, 2] and ds.store.names[1] == "accordion_image_0001"
+
+
+def test_registry():
+    assert get("dvs128-gesture") is DVS128Gesture and get("nmnist") is NMNIST
+    with pytest.raises(DatasetError, match="unknown dataset"):
+        get("imagenet")
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+def _zip_with(tmp_path: Path, name: str, mode: int | None = None) -> Path:
+    out = tmp_path / "evil.zip"
+    with zipfile.ZipFile(out, "w") as zf:
+        info = zipfile.ZipInfo(name)
+        if mode is not None:
+            info.external_attr = mode << 16
+        zf.writestr(info, b"x")
+    return out
+
+
+def _tar_with(tmp_path: Path, kind: bytes, name: str = "link") -> Path:
+    out = tmp_path / "evil.tar.gz"
+    with tarfile.open(out, "w:gz") as tf:
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.linkname = "/etc/passwd"
+        tf.addfile(info, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
+    return out
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: _zip_with(p, "../escape.txt"),
+        lambda p: _zip_with(p, "/abs/path.txt"),
+        lambda p: _zip_with(p, "C:/windows.txt"),
+        lambda p: _zip_with(p, "link", mode=0o120777),  # a symbolic link
+        lambda p: _tar_with(p, tarfile.SYMTYPE),
+        lambda p: _tar_with(p, tarfile.LNKTYPE),
+        lambda p: _tar_with(p, tarfile.CHRTYPE),
+        lambda p: _tar_with(p, tarfile.REGTYPE, "a/../../escape"),
+    ],
+)
+def test_hostile_archives_are_refused_before_writing(tmp_path, make):
+    bad = make(tmp_path)
+    with pytest.raises(UnsafeArchiveError):
+        archive.extract(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+    assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_truncated_archive_and_no_disk_space(gesture_archive, tmp_path, monkeypatch):
+    tar, _ = gesture_archive
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(tar.read_bytes()[: tar.stat().st_size // 2])
+    with pytest.raises(DatasetError, match="corrupt or truncated"):
+        archive.extract(cut, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+    monkeypatch.setattr(archive.shutil, "disk_usage", lambda p: type("U", (), {"free": 1000})())
+    with pytest.raises(DatasetError, match="GB free"):
+        archive.extract(tar, tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()
+
+
+def test_store_verify_finds_damage(gesture_root):
+    root, _ = gesture_root
+    folder = DVS128Gesture(root, train=True).store.folder
+    data = bytearray((folder / "events.bin").read_bytes())
+    data[100] ^= 0xFF
+    (folder / "events.bin").write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match="SHA-256"):
+        PackedStore(folder).verify()
+    (folder / "events.bin").write_bytes(bytes(data[:-16]))
+    with pytest.raises(DatasetError, match="convert again"):
+        PackedStore(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps(dict(meta, version=99)))
+    with pytest.raises(DatasetError, match="version"):
+        PackedStore(folder)
