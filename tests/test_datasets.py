@@ -500,3 +500,40 @@ def test_store_verify_finds_damage(gesture_root):
     (folder / "meta.json").write_text(json.dumps(dict(meta, version=99)))
     with pytest.raises(DatasetError, match="version"):
         PackedStore(folder)
+
+
+# ---------------------------------------------------------------------------------- CLI
+
+
+def test_cli_convert_verify_info_list(gesture_root, capsys, monkeypatch, tmp_path):
+    from spikestream.cli import main
+
+    root, _ = gesture_root
+    monkeypatch.setenv("SPIKESTREAM_DATA", str(tmp_path / "default"))
+    assert main(["dataset", "verify", "dvs128gesture", "--root", str(root)]) == 2
+    assert "not converted" in capsys.readouterr().err
+    assert main(["dataset", "convert", "dvs128gesture", "--root", str(root)]) == 0
+    assert main(["dataset", "verify", "dvs128gesture", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "train: OK, 6 samples" in out and "test: OK, 2 samples" in out
+    assert main(["dataset", "info", "dvs128gesture", "--root", str(root), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["train"]["samples"] == 6 and info["train"]["per_class"][7] == 2
+    assert main(["dataset", "list", "--json"]) == 0
+    names = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert {
+        "dvs128gesture",
+        "nmnist",
+        "cifar10dvs",
+        "ncaltech101",
+        "asldvs",
+        "pokerdvs",
+        "ndigits",
+    } <= set(names)
+    assert names["dvs128gesture"]["download"] == "manual" and names["nmnist"]["download"] == "auto"
+    assert main(["dataset", "download", "dvs128gesture", "--root", str(tmp_path / "x")]) == 2
+    assert "ibm.ent.box.com" in capsys.readouterr().err
+    events = root / "packed" / "test" / "events.bin"
+    events.write_bytes(b"\0" * events.stat().st_size)
+    assert main(["dataset", "verify", "dvs128gesture", "--root", str(root)]) == 2
+    assert "SHA-256" in capsys.readouterr().err

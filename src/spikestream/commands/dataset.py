@@ -1,28 +1,40 @@
-"""``spikestream dataset ...``: dataset statistics (more actions arrive with the datasets work)."""
+"""``spikestream dataset list | download | convert | verify | info NAME``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from typing import Any
 
-from ..errors import DatasetError
+import numpy as np
 
-DATASETS = ("ndigits",)
+ACTIONS = ("list", "download", "convert", "verify", "info")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.epilog = "Example: spikestream dataset info ndigits"
-    p.add_argument("action", choices=["info"], help="what to do")
-    p.add_argument("name", help=f"dataset name ({', '.join(DATASETS)})")
-    p.add_argument(
-        "--root", help="data folder (default: $SPIKESTREAM_DATA or ~/.cache/spikestream)"
+    p.epilog = (
+        "Examples: spikestream dataset list; spikestream dataset download nmnist; "
+        "spikestream dataset convert dvs128gesture --root data/DVS128Gesture; "
+        "spikestream dataset verify dvs128gesture; spikestream dataset info ndigits"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("action", choices=ACTIONS, help="what to do")
+    p.add_argument("name", nargs="?", help="dataset name (see `spikestream dataset list`)")
+    p.add_argument(
+        "--root",
+        help="the dataset's folder (default: $SPIKESTREAM_DATA/<Name> or "
+        "~/.cache/spikestream/<Name>; for ndigits the cache folder)",
+    )
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="accept archives whose MD5 differs (re-packed or trimmed by you)",
+    )
+    p.add_argument("--workers", type=int, help="conversion threads (default: up to 8)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.name.lower() != "ndigits":
-        raise DatasetError(f"unknown dataset {args.name!r}; known: {', '.join(DATASETS)}")
+def _ndigits_info(args: argparse.Namespace) -> int:
     from ..sim import ndigits
 
     stats = ndigits.statistics(args.root)
@@ -42,4 +54,115 @@ def run(args: argparse.Namespace) -> int:
             f"mean duration {s['duration_us_mean'] / 1e3:.1f} ms"
         )
     print(f"  loaded in {stats['load_seconds']:.2f} s (generated on first use, then cached)")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from ..datasets.registry import DATASETS, get
+
+    get("nmnist")  # imports the catalogue
+    rows = []
+    for cls in DATASETS.values():
+        rows.append(
+            {
+                "name": cls.name.lower(),
+                "sensor": "x".join(map(str, cls.sensor_size)),
+                "classes": len(cls.classes) or "per files",
+                "splits": "/".join(cls.splits),
+                "download": "auto" if all(r.url for r in cls.resources) else "manual",
+                "converted": cls.is_converted(None),  # under the default data folder
+            }
+        )
+    rows.append(
+        {
+            "name": "ndigits",
+            "sensor": "34x34",
+            "classes": 10,
+            "splits": "train/test",
+            "download": "generated",
+            "converted": True,
+        }
+    )
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{'name':15} {'sensor':8} {'classes':9} {'splits':11} {'download':9} converted")
+    for r in rows:
+        print(
+            f"{r['name']:15} {r['sensor']:8} {r['classes']!s:9} {r['splits']:11} "
+            f"{r['download']:9} {'yes' if r['converted'] else '-'}"
+        )
+    return 0
+
+
+def _store_summary(cls: Any, root: str | None) -> dict[str, Any]:
+    from ..datasets.store import PackedStore
+
+    out: dict[str, Any] = {"name": cls.name, "folder": str(cls.folder(root))}
+    for split in cls.splits:
+        store = PackedStore(cls.folder(root) / "packed" / split)
+        counts = np.diff(store.offsets)
+        out[split] = {
+            "samples": len(store),
+            "events": int(store.offsets[-1]),
+            "events_per_sample_mean": float(counts.mean()) if len(counts) else 0.0,
+            "per_class": np.bincount(store.labels, minlength=len(store.meta["classes"])).tolist(),
+        }
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..datasets.registry import get
+    from ..errors import DatasetError
+
+    if args.action == "list":
+        return _list(args)
+    if args.name is None:
+        raise DatasetError(f"`spikestream dataset {args.action}` needs a dataset name")
+    if args.name.lower() == "ndigits":
+        if args.action != "info":
+            raise DatasetError("ndigits is generated on first use: only `info` applies")
+        return _ndigits_info(args)
+    cls = get(args.name)
+    verify = not args.no_verify
+    if args.action == "download":
+        folder = cls.download(args.root, verify=verify)
+        print(f"{cls.name}: files in {folder}")
+    elif args.action == "convert":
+        packed = cls.prepare(args.root, download=False, verify=verify, workers=args.workers)
+        print(f"{cls.name}: packed stores in {packed}")
+    elif args.action == "verify":
+        from ..datasets.store import PackedStore
+
+        if not cls.is_converted(args.root):
+            raise DatasetError(
+                f"{cls.name}: not converted in {cls.folder(args.root)}; run "
+                f"`spikestream dataset convert {cls.name.lower()}` first"
+            )
+        for split in cls.splits:
+            summary = PackedStore(cls.folder(args.root) / "packed" / split).verify()
+            print(
+                f"{cls.name} {split}: OK, {summary['samples']} samples, {summary['events']} events"
+            )
+    else:
+        if not cls.is_converted(args.root):
+            files = ", ".join(r.filename for r in cls.resources)
+            print(
+                f"{cls.name}: {cls.sensor_size[0]}x{cls.sensor_size[1]}, "
+                f"{len(cls.classes) or 'per-file'} classes, splits {'/'.join(cls.splits)}; "
+                f"not converted in {cls.folder(args.root)} (needs {files}; {cls.homepage})"
+            )
+            return 0
+        summary = _store_summary(cls, args.root)
+        if args.json:
+            print(json.dumps(summary))
+            return 0
+        print(f"{cls.name} in {summary['folder']}")
+        for split in cls.splits:
+            s = summary[split]
+            print(
+                f"  {split:5} {s['samples']:7} samples, {s['events']:12} events, "
+                f"{s['events_per_sample_mean']:.0f} per sample; per class {s['per_class']}"
+            )
+    sys.stdout.flush()
     return 0
