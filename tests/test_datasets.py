@@ -32,6 +32,7 @@ from spikestream.datasets import (
     split_per_class,
 )
 from spikestream.errors import ChecksumError, ConfigError, DatasetError, UnsafeArchiveError
+from spikestream.events import from_dict
 from spikestream.transforms.functional.frames import to_frames
 
 
@@ -200,7 +201,7 @@ def test_checksum_mismatch_is_an_error_unless_opted_out(gesture_archive, tmp_pat
     (root / "download" / "DvsGesture.tar.gz").write_bytes(tar.read_bytes())
     with pytest.raises(ChecksumError, match="8a5c71fb11e24e5ca5b11866ca6c00a1"):
         DVS128Gesture(root, train=True)
-    assert not (root / "extract").exists() and not (root / "packed").exists()
+    assert not list((root / "extract").iterdir()) and not (root / "packed").exists()
     with pytest.warns(UserWarning, match="not verified"):
         ds = DVS128Gesture(root, train=False, verify=False)
     assert len(ds) == 2
@@ -491,7 +492,7 @@ def test_store_verify_finds_damage(gesture_root):
     data = bytearray((folder / "events.bin").read_bytes())
     data[100] ^= 0xFF
     (folder / "events.bin").write_bytes(bytes(data))
-    with pytest.raises(DatasetError, match="SHA-256"):
+    with pytest.raises(DatasetError, match="CRC-32"):
         PackedStore(folder).verify()
     (folder / "events.bin").write_bytes(bytes(data[:-16]))
     with pytest.raises(DatasetError, match="convert again"):
@@ -536,4 +537,85 @@ def test_cli_convert_verify_info_list(gesture_root, capsys, monkeypatch, tmp_pat
     events = root / "packed" / "test" / "events.bin"
     events.write_bytes(b"\0" * events.stat().st_size)
     assert main(["dataset", "verify", "dvs128gesture", "--root", str(root)]) == 2
-    assert "SHA-256" in capsys.readouterr().err
+    assert "CRC-32" in capsys.readouterr().err
+
+
+def test_custom_integration_cache_and_spikingjelly_compat(gesture_root):
+    from spikestream.compat.spikingjelly import datasets as sjd
+
+    root, _ = gesture_root
+    calls = []
+
+    def two_halves(events, H, W):  # SpikingJelly's custom_integrate_function signature
+        calls.append(len(events["t"]))
+        half = len(events["t"]) // 2
+        first = to_frames(from_dict(events)[:half], (W, H), n_frames=1)
+        second = to_frames(from_dict(events)[half:], (W, H), n_frames=1)
+        return np.concatenate([first, second])
+
+    ds = sjd.DVS128Gesture(
+        str(root), train=True, data_type="frame", custom_integrate_function=two_halves
+    )
+    frames, label = ds[3]
+    assert label == 2 and frames.shape == (2, 2, 128, 128)  # class 11 is SpikingJelly's 2
+    assert (root / "two_halves" / "train" / "3.npy").is_file()
+    again, _ = ds[3]  # read back from the cache, not computed again
+    assert len(calls) == 1 and np.array_equal(again, frames)
+    events, label = sjd.DVS128Gesture(str(root), train=True)[0]
+    assert set(events) == {"t", "x", "y", "p"} and label == 0
+    assert frames.sum() == calls[0]
+
+
+@pytest.fixture
+def http_server(monkeypatch):
+    """A local server for one payload; honours ``Range: bytes=N-`` unless told not to."""
+    import http.server
+    import threading
+
+    monkeypatch.setenv("no_proxy", "127.0.0.1")  # a CI proxy must not see local requests
+
+    state = {"payload": b"", "ranges": True, "requests": []}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            state["requests"].append(self.headers.get("Range"))
+            if self.path != "/data.bin":
+                self.send_error(404)
+                return
+            body, status = state["payload"], 200
+            rng = self.headers.get("Range")
+            if rng and state["ranges"]:
+                start = int(rng.split("=")[1].rstrip("-"))
+                body, status = body[start:], 206
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", state
+    server.shutdown()
+
+
+@pytest.mark.parametrize("ranges", [True, False])
+def test_http_download_resumes_a_partial_file(http_server, tmp_path, ranges):
+    url, state = http_server
+    payload = np.random.default_rng(5).bytes(300_000)
+    state["payload"], state["ranges"] = payload, ranges
+    dest = tmp_path / "data.bin"
+    (tmp_path / "data.bin.partial").write_bytes(payload[:123_456])  # an interrupted transfer
+    archive.fetch(f"{url}/data.bin", dest, md5=md5sum_bytes(payload))
+    assert dest.read_bytes() == payload and not (tmp_path / "data.bin.partial").exists()
+    assert state["requests"] == ["bytes=123456-"]
+    with pytest.raises(DatasetError, match="HTTP 404"):
+        archive.fetch(f"{url}/missing", tmp_path / "missing.bin")
+
+
+def md5sum_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.md5(data).hexdigest()

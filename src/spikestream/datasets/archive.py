@@ -12,6 +12,7 @@ import os
 import shutil
 import stat
 import tarfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -138,14 +139,25 @@ def _zip_members(archive: Path, zf: zipfile.ZipFile) -> int:
     return total
 
 
-def _tar_members(archive: Path, tf: tarfile.TarFile) -> int:
-    total = 0
-    for member in tf.getmembers():
-        _check_name(archive, member.name)
-        if not (member.isfile() or member.isdir()):
-            raise UnsafeArchiveError(f"{archive}: member {member.name!r} is a link or device")
-        total += member.size
-    return total
+def _check_tar_member(archive: Path, member: tarfile.TarInfo) -> None:
+    _check_name(archive, member.name)
+    if not (member.isfile() or member.isdir()):
+        raise UnsafeArchiveError(f"{archive}: member {member.name!r} is a link or device")
+
+
+def _open_tar(archive: Path) -> tarfile.TarFile:
+    """A one-pass (streaming) reader: a compressed tar is decompressed once, by ISA-L when it
+    is installed (about 3x zlib's speed on gzip)."""
+    with open(archive, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    if gz:
+        try:
+            from isal import igzip
+
+            return tarfile.open(fileobj=igzip.open(archive, "rb"), mode="r|")
+        except ImportError:
+            pass
+    return tarfile.open(archive, mode="r|*")
 
 
 def _check_space(archive: Path, folder: Path, needed: int) -> None:
@@ -157,17 +169,29 @@ def _check_space(archive: Path, folder: Path, needed: int) -> None:
         )
 
 
-def extract(archive: Path, dest: Path) -> Path:
+def extract(archive: Path, dest: Path, md5: str | None = None, verify: bool = True) -> Path:
     """Extract a zip or tar(.gz/.bz2/.xz) archive into the folder ``dest`` (kept as is when it
     exists: extraction is complete once the folder has its final name). Members with absolute
-    paths, ``..``, links or device files are refused before anything is written, and the
-    declared size must fit on the disk."""
+    paths, ``..``, links or device files are refused (a zip's before anything is written, a
+    tar's as the single pass reaches them, the partial folder then being removed); each member
+    must fit on the disk. ``md5`` is checked in a parallel thread while extracting."""
     archive, dest = Path(archive), Path(dest)
     if dest.is_dir():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
+    checksum: dict[str, BaseException | None] = {}
+
+    def check() -> None:
+        try:
+            check_md5(archive, md5, verify)
+            checksum["error"] = None
+        except BaseException as exc:  # re-raised in the calling thread
+            checksum["error"] = exc
+
+    checker = threading.Thread(target=check, daemon=True)
+    checker.start()
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
@@ -182,13 +206,18 @@ def extract(archive: Path, dest: Path) -> Path:
                     with zf.open(info) as src, open(target, "wb") as out:
                         shutil.copyfileobj(src, out, CHUNK)
         elif tarfile.is_tarfile(archive):
-            with tarfile.open(archive) as tf:
-                _check_space(archive, dest.parent, _tar_members(archive, tf))
-                partial.mkdir()
-                # members were checked above; the "data" filter checks them again
-                tf.extractall(partial, filter="data")
+            partial.mkdir()
+            with _open_tar(archive) as tf:
+                for member in tf:
+                    _check_tar_member(archive, member)
+                    _check_space(archive, partial, member.size)
+                    # checked above; the "data" filter refuses the same things again
+                    tf.extract(member, partial, filter="data")
         else:
             raise DatasetError(f"{archive}: neither a zip nor a tar archive")
+        checker.join()
+        if checksum["error"] is not None:
+            raise checksum["error"]
     except SpikestreamError:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -198,5 +227,7 @@ def extract(archive: Path, dest: Path) -> Path:
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    finally:
+        checker.join()
     os.replace(partial, dest)
     return dest

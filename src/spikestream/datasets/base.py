@@ -18,7 +18,7 @@ import numpy as np
 import torch.utils.data
 
 from ..errors import ConfigError, DatasetError
-from ..transforms.functional.frames import to_frames
+from ..transforms.functional.frames import to_frames, to_frames_custom
 from . import archive, store
 from .store import PackedStore, Sample
 
@@ -40,7 +40,9 @@ class EventDataset(torch.utils.data.Dataset):
 
     ``data_type='event'`` returns ``(events, label)`` with events a structured array
     (``t, x, y, p``); ``'frame'`` returns ``[T, 2, H, W]`` float32 frames computed on the fly
-    with SpikingJelly's semantics (``frames_number`` + ``split_by`` or ``duration``).
+    with SpikingJelly's semantics (``frames_number`` + ``split_by``, ``duration``, or
+    ``custom_integrate_function(events, H, W)``); ``frame_cache=folder`` keeps each sample's
+    frames on disk after the first computation (worth it only for slow custom functions).
     ``label_order='spikingjelly'`` numbers the classes as SpikingJelly does (alphabetical order
     of its folder names) so results compare 1:1. ``verify=False`` accepts archives whose MD5
     differs (re-packed or trimmed by the user).
@@ -63,8 +65,10 @@ class EventDataset(torch.utils.data.Dataset):
         frames_number: int | None = None,
         split_by: str | None = None,
         duration: int | None = None,
+        custom_integrate_function: Callable | None = None,
         transform: Callable | None = None,
         target_transform: Callable | None = None,
+        frame_cache: str | os.PathLike | None = None,
         download: bool = False,
         verify: bool = True,
         label_order: str = "dataset",
@@ -72,8 +76,11 @@ class EventDataset(torch.utils.data.Dataset):
     ) -> None:
         if data_type not in ("event", "frame"):
             raise ConfigError(f"data_type must be 'event' or 'frame', not {data_type!r}")
-        if data_type == "frame" and (frames_number is None) == (duration is None):
-            raise ConfigError("frames need exactly one of frames_number and duration")
+        ways = sum(v is not None for v in (frames_number, duration, custom_integrate_function))
+        if data_type == "frame" and ways != 1:
+            raise ConfigError(
+                "frames need exactly one of frames_number, duration, custom_integrate_function"
+            )
         if frames_number is not None and split_by not in ("number", "time"):
             raise ConfigError("frames_number needs split_by='number' or 'time'")
         if label_order not in ("dataset", "spikingjelly"):
@@ -85,6 +92,8 @@ class EventDataset(torch.utils.data.Dataset):
         self.split = split
         self.data_type, self.frames_number = data_type, frames_number
         self.split_by, self.duration = split_by, duration
+        self.integrate = custom_integrate_function
+        self.frame_cache = Path(frame_cache) / split if frame_cache is not None else None
         self.transform, self.target_transform = transform, target_transform
         self.class_names: list[str] = list(self.store.meta["classes"])
         self.label_map = self.spikingjelly_labels() if label_order == "spikingjelly" else None
@@ -193,9 +202,10 @@ class EventDataset(torch.utils.data.Dataset):
         extracted = base / "extract"
         for res in cls.resources:
             path = download_dir / res.filename
-            archive.check_md5(path, res.md5, verify)
             if res.extract:
-                archive.extract(path, extracted / _stem(res.filename))
+                archive.extract(path, extracted / _stem(res.filename), res.md5, verify)
+            else:
+                archive.check_md5(path, res.md5, verify)
         for split in cls.splits:
             dest = base / "packed" / split
             if store.is_complete(dest):
@@ -237,18 +247,35 @@ class EventDataset(torch.utils.data.Dataset):
             label = int(self.label_map[label])
         sample: Any = events
         if self.data_type == "frame":
-            sample = to_frames(
+            sample = self._frames(i, events)
+        if self.transform is not None:
+            sample = self.transform(sample)
+        if self.target_transform is not None:
+            label = self.target_transform(label)
+        return sample, label
+
+    def _frames(self, i: int, events: np.ndarray) -> np.ndarray:
+        """Frames of sample ``i``, computed (fast enough for every epoch) or, with
+        ``frame_cache``, read back from the first computation (for slow custom functions)."""
+        cached = self.frame_cache / f"{i % len(self)}.npy" if self.frame_cache else None
+        if cached is not None and cached.is_file():
+            return np.load(cached)
+        if self.integrate is not None:
+            frames = to_frames_custom(events, self.sensor_size, self.integrate)
+        else:
+            frames = to_frames(
                 events,
                 self.sensor_size,
                 n_frames=self.frames_number,
                 split_by=self.split_by or "number",
                 duration=self.duration,
             )
-        if self.transform is not None:
-            sample = self.transform(sample)
-        if self.target_transform is not None:
-            label = self.target_transform(label)
-        return sample, label
+        if cached is not None:  # written whole under a temporary name, then renamed
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.partial.npy")
+            np.save(tmp, frames)
+            os.replace(tmp, cached)
+        return frames
 
 
 def _stem(filename: str) -> str:

@@ -5,7 +5,7 @@ A store is a folder holding
 * ``events.bin``: every sample's events back to back, as raw `EVENT_DTYPE` records;
 * ``index.npz``: ``offsets`` (int64, n + 1: sample i is ``events[offsets[i]:offsets[i + 1]]``),
   ``labels`` (int64) and ``names`` (str);
-* ``meta.json``: format version, dataset, split, sensor size, classes, counts and the SHA-256 of
+* ``meta.json``: format version, dataset, split, sensor size, classes, counts and the CRC-32 of
   ``events.bin`` (checked by `PackedStore.verify`).
 
 It is built under ``<folder>.partial`` and renamed when complete, so a folder with the final
@@ -14,10 +14,10 @@ name is a finished store; loading a sample is a slice of the memory map, not a f
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -53,7 +53,7 @@ def build(
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     offsets, labels, names = [0], [], []
-    digest = hashlib.sha256()
+    crc = 0
     workers = workers or min(8, os.cpu_count() or 1)
     try:
         from tqdm import tqdm
@@ -73,7 +73,7 @@ def build(
                     ev = np.ascontiguousarray(as_events(events))
                     data = ev.view(np.uint8).data  # the raw records, no copy
                     out.write(data)
-                    digest.update(data)
+                    crc = zlib.crc32(data, crc)
                     offsets.append(offsets[-1] + len(ev))
                     labels.append(int(label))
                     names.append(name)
@@ -89,7 +89,7 @@ def build(
             version=STORE_VERSION,
             n_samples=len(labels),
             n_events=offsets[-1],
-            events_sha256=digest.hexdigest(),
+            events_crc32=crc,
         )
         (partial / "meta.json").write_text(json.dumps(full, indent=1))
         shutil.rmtree(folder, ignore_errors=True)
@@ -150,15 +150,15 @@ class PackedStore:
         return self.events[self.offsets[i] : self.offsets[i + 1]], int(self.labels[i])
 
     def verify(self) -> dict[str, Any]:
-        """Check everything the store promises: the events' SHA-256, monotone offsets, labels
+        """Check everything the store promises: the events' CRC-32, monotone offsets, labels
         within the classes, and per sample sorted timestamps, coordinates inside the sensor and
         polarities 0/1. Raises `DatasetError` naming the first problem; returns a summary."""
-        digest = hashlib.sha256()
+        crc = 0
         raw = self.events.view(np.uint8)
         for start in range(0, len(raw), 64 << 20):
-            digest.update(raw[start : start + (64 << 20)].data)
-        if digest.hexdigest() != self.meta["events_sha256"]:
-            raise DatasetError(f"{self.folder}: events.bin does not match its recorded SHA-256")
+            crc = zlib.crc32(raw[start : start + (64 << 20)].data, crc)
+        if crc != self.meta["events_crc32"]:
+            raise DatasetError(f"{self.folder}: events.bin does not match its recorded CRC-32")
         if np.any(np.diff(self.offsets) < 0) or self.offsets[0] != 0:
             raise DatasetError(f"{self.folder}: sample offsets are not increasing")
         n_classes = len(self.meta["classes"])

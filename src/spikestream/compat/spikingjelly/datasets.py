@@ -10,8 +10,12 @@ Frames are float64 ``[T, 2, H, W]`` as in SpikingJelly; where SpikingJelly raise
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
+from ... import datasets as _datasets
+from ...events import to_dict
 from ...transforms.collate import pad_sequence_collate, padded_sequence_mask
 from ...transforms.functional import accumulate, slicing
 
@@ -67,3 +71,44 @@ __all__ = [
     "pad_sequence_collate",
     "padded_sequence_mask",
 ]
+
+
+# ------------------------------------------------------------------- dataset classes
+
+
+def _sj_dataset(base: type) -> type:
+    """``base`` with SpikingJelly 2.0's constructor (``root, train, data_type, frames_number,
+    split_by, duration, custom_integrate_function, custom_integrated_frames_dir_name,
+    transform, target_transform``), its label order, and events as a dict of arrays."""
+
+    class Dataset(base):
+        def __init__(self, root, train=None, data_type="event", frames_number=None,
+                     split_by=None, duration=None, custom_integrate_function=None,
+                     custom_integrated_frames_dir_name=None, transform=None,
+                     target_transform=None):  # fmt: skip
+            cache = None
+            if custom_integrate_function is not None:
+                name = custom_integrated_frames_dir_name or custom_integrate_function.__name__
+                cache = os.path.join(root, name)
+            super().__init__(root, train=train, data_type=data_type,
+                             frames_number=frames_number, split_by=split_by, duration=duration,
+                             custom_integrate_function=custom_integrate_function,
+                             transform=transform, target_transform=target_transform,
+                             frame_cache=cache, label_order="spikingjelly")  # fmt: skip
+
+        def __getitem__(self, i):
+            sample, label = super().__getitem__(i)
+            if self.data_type == "event" and self.transform is None:
+                sample = to_dict(sample)
+            return sample, label
+
+    Dataset.__name__ = Dataset.__qualname__ = base.__name__
+    Dataset.__doc__ = f"SpikingJelly-compatible {base.__name__}.\n\n{base.__doc__ or ''}"
+    return Dataset
+
+
+DVS128Gesture = _sj_dataset(_datasets.DVS128Gesture)
+NMNIST = _sj_dataset(_datasets.NMNIST)
+CIFAR10DVS = _sj_dataset(_datasets.CIFAR10DVS)
+NCaltech101 = _sj_dataset(_datasets.NCaltech101)
+ASLDVS = _sj_dataset(_datasets.ASLDVS)
