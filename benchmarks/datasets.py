@@ -44,10 +44,14 @@ def make_archive(folder: Path, total_events: int, seed: int = 0) -> Path:
         starts = 1_000_000 + np.arange(len(classes)) * 6_500_000
         ends = starts + 6_000_000
         t = np.sort(rng.integers(starts[0], ends[-1], per_trial))
-        events = ss.make_events(t=t, x=rng.integers(0, 128, per_trial),
-                                y=rng.integers(0, 128, per_trial), p=rng.integers(0, 2, per_trial))
+        events = ss.make_events(
+            t=t,
+            x=rng.integers(0, 128, per_trial),
+            y=rng.integers(0, 128, per_trial),
+            p=rng.integers(0, 2, per_trial),
+        )
         ss.write(data / f"{trial}.aedat", events, (128, 128), format="aedat3")
-        rows = "".join(f"{c},{s},{e}\n" for c, s, e in zip(classes, starts, ends))
+        rows = "".join(f"{c},{s},{e}\n" for c, s, e in zip(classes, starts, ends, strict=True))
         (data / f"{trial}_labels.csv").write_text("class,startTime_usec,endTime_usec\n" + rows)
         (test if int(trial[4:6]) >= 24 else train).append(f"{trial}.aedat\n")
     (data / "trials_to_train.txt").write_text("".join(train))
@@ -109,21 +113,31 @@ def run(work: Path, args: argparse.Namespace) -> None:
     def convert_only():
         for split in DVS128Gesture.splits:
             dest = work / "ours_convert" / split
-            meta = {"dataset": "DVS128Gesture", "split": split, "sensor_size": [128, 128],
-                    "classes": list(DVS128Gesture.classes)}
-            store.build(dest, DVS128Gesture.sources(extracted, split), DVS128Gesture.load, meta,
-                        progress=False)
+            meta = {
+                "dataset": "DVS128Gesture",
+                "split": split,
+                "sensor_size": [128, 128],
+                "classes": list(DVS128Gesture.classes),
+            }
+            store.build(
+                dest,
+                DVS128Gesture.sources(extracted, split),
+                DVS128Gesture.load,
+                meta,
+                progress=False,
+            )
 
     ours_convert = min(timed(convert_only) for _ in range(3))  # the page cache warms up
     train = DVS128Gesture(ours_root, train=True)
     n_events = int(train.store.offsets[-1]) + int(
-        DVS128Gesture(ours_root, train=False).store.offsets[-1])
+        DVS128Gesture(ours_root, train=False).store.offsets[-1]
+    )
     rng = np.random.default_rng(1)
     picks = rng.integers(0, len(train), args.samples)
 
     def ours_load():  # each sample's fields are read once, as any consumer does
         for i in picks:
-            events, label = train[int(i)]
+            events, _ = train[int(i)]
             for k in ("t", "x", "y", "p"):
                 events[k].sum()
 
@@ -136,11 +150,13 @@ def run(work: Path, args: argparse.Namespace) -> None:
         shutil.rmtree(sj_root, ignore_errors=True)
         (sj_root / "download").mkdir(parents=True)
         shutil.copy(archive, sj_root / "download")
-        t_extract = timed(lambda: sj.extract_downloaded_files(sj_root / "download",
-                                                              sj_root / "extract"))
+        t_extract = timed(
+            lambda: sj.extract_downloaded_files(sj_root / "download", sj_root / "extract")
+        )
         (sj_root / "events_np").mkdir()
-        sj_convert = timed(lambda: sj.create_raw_from_extracted(sj_root / "extract",
-                                                                sj_root / "events_np"))
+        sj_convert = timed(
+            lambda: sj.create_raw_from_extracted(sj_root / "extract", sj_root / "events_np")
+        )
         sj_e2e = t_extract + sj_convert
         files = sorted((sj_root / "events_np" / "train").rglob("*.npz"))
         sj_picks = [files[int(i) % len(files)] for i in picks]
@@ -155,18 +171,35 @@ def run(work: Path, args: argparse.Namespace) -> None:
         sj_load_s = timed(sj_load) / args.samples
     me = n_events / 1e6
     rows = [
-        Row(f"decode + cut + store ({n_events / 1e6:.1f}M events)", me / ours_convert,
-            "SpikingJelly 2.0", me / sj_convert if sj_convert else None, "M events/s"),
-        Row("end to end from DvsGesture.tar.gz", me / ours_e2e, "SpikingJelly 2.0",
-            me / sj_e2e if sj_e2e else None, "M events/s", "ours includes the MD5 check"),
-        Row(f"load a random training sample ({args.samples} draws)", 1 / ours_load_s,
-            "SpikingJelly 2.0 events_np .npz", 1 / sj_load_s if sj_load_s else None,
-            "samples/s"),
+        Row(
+            f"decode + cut + store ({n_events / 1e6:.1f}M events)",
+            me / ours_convert,
+            "SpikingJelly 2.0",
+            me / sj_convert if sj_convert else None,
+            "M events/s",
+        ),
+        Row(
+            "end to end from DvsGesture.tar.gz",
+            me / ours_e2e,
+            "SpikingJelly 2.0",
+            me / sj_e2e if sj_e2e else None,
+            "M events/s",
+            "ours includes the MD5 check",
+        ),
+        Row(
+            f"load a random training sample ({args.samples} draws)",
+            1 / ours_load_s,
+            "SpikingJelly 2.0 events_np .npz",
+            1 / sj_load_s if sj_load_s else None,
+            "samples/s",
+        ),
     ]
-    print(f"seconds: ours convert {ours_convert:.2f}, end to end {ours_e2e:.2f} (first run "
-          f"{e2e_runs[0]:.2f}); SpikingJelly "
-          f"convert {sj_convert or float('nan'):.2f}, end to end {sj_e2e or float('nan'):.2f} "
-          f"({os.cpu_count()} cores)")
+    print(
+        f"seconds: ours convert {ours_convert:.2f}, end to end {ours_e2e:.2f} (first run "
+        f"{e2e_runs[0]:.2f}); SpikingJelly "
+        f"convert {sj_convert or float('nan'):.2f}, end to end {sj_e2e or float('nan'):.2f} "
+        f"({os.cpu_count()} cores)"
+    )
     print_table("DVS128 Gesture conversion", rows)
 
 

@@ -74,11 +74,18 @@ def spikingjelly_dvs128_gesture() -> Any | None:
     tv = types.ModuleType("torchvision")
     tv.datasets = datasets  # type: ignore[attr-defined]
     tv.transforms = types.ModuleType("torchvision.transforms")  # type: ignore[attr-defined]
-    saved = {n: sys.modules.get(n) for n in ("torchvision", "torchvision.datasets",
-                                             "torchvision.datasets.utils", "torchaudio")}
-    sys.modules.update({"torchvision": tv, "torchvision.datasets": datasets,
-                        "torchvision.datasets.utils": utils,
-                        "torchaudio": types.ModuleType("torchaudio")})
+    saved = {
+        n: sys.modules.get(n)
+        for n in ("torchvision", "torchvision.datasets", "torchvision.datasets.utils", "torchaudio")
+    }
+    sys.modules.update(
+        {
+            "torchvision": tv,
+            "torchvision.datasets": datasets,
+            "torchvision.datasets.utils": utils,
+            "torchaudio": types.ModuleType("torchaudio"),
+        }
+    )
     spikingjelly_dataset_utils()  # the bare package object for spikingjelly.datasets
     try:
         module = importlib.import_module("spikingjelly.datasets.dvs128_gesture")

@@ -17,6 +17,7 @@ import types
 import torch
 
 from spikestream.snn import LIFNode
+from spikestream.snn.surrogate import ATan
 
 from .common import Row, best_time, print_table
 
@@ -77,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     elements = x.numel() / 1e6
 
     def ours(backend):
-        return lambda: LIFNode(tau=2.0, step_mode="m", backend=backend)
+        # the same surrogate as the SpikingJelly neuron below
+        return lambda: LIFNode(tau=2.0, surrogate_function=ATan(), step_mode="m", backend=backend)
 
     fused = "spikestream fused Triton" if cuda else "spikestream fused CPU"
     candidates = {fused: ours(None), "spikestream torch loop": ours("torch")}

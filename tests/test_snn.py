@@ -283,3 +283,21 @@ def test_new_batch_shape_starts_from_rest():
     fresh = neuron.LIFNode(v_reset=-0.3, step_mode="m")
     x = torch.full((2, 5, 4), 0.9)
     assert torch.equal(n(x), fresh(x)) and torch.equal(n.v, fresh.v)
+
+
+def test_recycled_output_memory_never_changes_a_live_tensor():
+    """The fused kernel reuses output buffers only once no tensor refers to them."""
+    x = torch.randn(4, 3, 2000)
+    n = neuron.LIFNode(step_mode="m", store_v_seq=True)
+    first = n(x)
+    keep_first, keep_view = first.clone(), n.v_seq[1].clone()
+    view = n.v_seq[1]  # a view keeps its buffer alive too
+    del n
+    for _ in range(3):
+        other = neuron.LIFNode(step_mode="m", store_v_seq=True)
+        other(torch.randn(4, 3, 2000) * 3)
+    assert torch.equal(first, keep_first) and torch.equal(view, keep_view)
+    ptr = first.data_ptr()
+    del first
+    again = neuron.LIFNode(step_mode="m")(x)  # the freed buffer is handed out again
+    assert again.data_ptr() == ptr and torch.equal(again, keep_first)

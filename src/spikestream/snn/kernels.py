@@ -26,6 +26,8 @@ maths: tests compare it with the reference. ``SPIKESTREAM_SNN_BACKEND`` override
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from dataclasses import dataclass
 
 import numba
@@ -85,42 +87,31 @@ def torch_multistep(
 # ---------------------------------------------------------------------------- compiled kernels
 
 
-@numba.njit(inline="always", error_model="numpy")
-def _sg(kind, alpha, x):  # pragma: no cover - compiled; float32 in, float32 out
-    one = np.float32(1.0)
-    if kind == 0:
-        z = np.float32(np.pi / 2) * alpha * x
-        return alpha / np.float32(2.0) / (one + z * z)
-    if kind == 1:
-        s = one / (one + np.exp(-alpha * x))
-        return (one - s) * s * alpha
-    if kind == 2:
-        ax = abs(x)
-        return alpha - alpha * alpha * ax if ax <= one / alpha else np.float32(0.0)
-    d = alpha * abs(x) + one
-    return one / (d * d)
-
-
 # Neurons are split into chunks run in parallel; inside a chunk the time loop is outside and
-# the neuron loop inside, so every access is contiguous and the inner loop vectorises (about 7x
-# faster than one neuron's whole time loop at a time, which strides through memory).
-# error_model="numpy": no ZeroDivisionError check on each division (tau and k are never 0),
-# which is what keeps the loops vectorisable (2x); the arithmetic itself is unchanged.
+# the neuron loop inside, over one-dimensional row views, so every access is contiguous and the
+# inner loops vectorise. What keeps them vectorisable: no branch on the neuron's configuration
+# inside a loop (LLVM does not unswitch them; the variants are computed branch-free with
+# selects on loop-invariant flags, each expression in the reference's operation order so the
+# result is bit-identical), no conditional stores, surrogate derivatives in a loop of their
+# own per surrogate, and error_model="numpy" (no ZeroDivisionError check per division; tau and
+# k are never 0).
 CHUNKS = 64
 
 
 @numba.njit(inline="always", error_model="numpy")
 def _charge(kind, decay_input, v, x, decay, vr):  # pragma: no cover - compiled, float32
-    if kind == 0:
-        return v + x
-    if kind == 1:
-        return v + (x - (v - vr)) / decay if decay_input else v - (v - vr) / decay + x
-    return v + (x - (v - vr)) * decay if decay_input else v - (v - vr) * decay + x
+    # IF: v + x; LIF: v + (x - (v - vr)) / tau or v - (v - vr) / tau + x; PLIF: * k for / tau
+    num = x - (v - vr) if decay_input else v - vr
+    q = num / decay if kind == 1 else num * decay
+    h_leaky = v + q if decay_input else v - q + x
+    return v + x if kind == 0 else h_leaky
 
 
 @numba.njit(inline="always", error_model="numpy")
 def _reset(hard, h, s, vr, vth):  # pragma: no cover - compiled, float32
-    return s * vr + (np.float32(1.0) - s) * h if hard else h - s * vth
+    hard_v = s * vr + (np.float32(1.0) - s) * h
+    soft_v = h - s * vth
+    return hard_v if hard else soft_v
 
 
 @numba.njit(inline="always")
@@ -141,24 +132,84 @@ def _forward(x, v0, kind, decay, vth, vr, hard, decay_input, s_out, v_out, v_las
         if lo >= hi:
             continue
         v = v0[lo:hi].copy()
+        scratch = np.empty(hi - lo, dtype=np.float32)  # where v goes when it is not kept
         for t in range(steps):
+            x_row = x[t, lo:hi]
+            s_row = s_out[t, lo:hi]
+            v_row = v_out[t, lo:hi] if store_v else scratch
             for j in range(hi - lo):
-                h = _charge(kind, decay_input, v[j], x[t, lo + j], decay, vr)
+                h = _charge(kind, decay_input, v[j], x_row[j], decay, vr)
                 st = one if h >= vth else zero
                 vj = _reset(hard, h, st, vr, vth)
-                s_out[t, lo + j] = st
-                if store_v:
-                    v_out[t, lo + j] = vj
+                s_row[j] = st
+                v_row[j] = vj
                 v[j] = vj
-        for j in range(hi - lo):
-            v_last[lo + j] = v[j]
+        v_last[lo:hi] = v
+
+
+# exp in float32 as two vectorisable loops (libm's expf is a call per element that LLVM does
+# not vectorise without Intel's SVML): Cody-Waite reduction x = k ln2 + r, a degree-6
+# polynomial for e^r (Cephes' expf coefficients, about 1 ulp), and 2^k built from its bits.
+_LOG2E = np.float32(1.44269504088896341)
+_LN2_HI = np.float32(0.693359375)
+_LN2_LO = np.float32(-2.12194440e-4)
+_EXP_P = tuple(
+    np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+                            1.6666665459e-1, 5.0000001201e-1)
+)  # fmt: skip
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _exp_row(values, scale):  # pragma: no cover - compiled; values: float32 in/out
+    lo, hi = np.float32(-87.0), np.float32(88.0)  # 2^k stays a normal float
+    p0, p1, p2, p3, p4, p5 = _EXP_P
+    one = np.float32(1.0)
+    for j in range(len(values)):
+        x = min(max(values[j], lo), hi)
+        k = np.floor(x * _LOG2E + np.float32(0.5))
+        r = x - k * _LN2_HI - k * _LN2_LO
+        p = (((((p0 * r + p1) * r + p2) * r + p3) * r + p4) * r + p5) * r * r + r + one
+        values[j] = p
+        scale[j] = (np.int32(k) + np.int32(127)) << np.int32(23)
+    factor = scale.view(np.float32)
+    for j in range(len(values)):
+        values[j] *= factor[j]
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _sg_row(kind, alpha, h_row, vth, out, scale):  # pragma: no cover - compiled, float32
+    # one loop per surrogate: a branch on the kind inside the loop would stop vectorisation
+    one = np.float32(1.0)
+    if kind == 0:
+        c = np.float32(np.pi / 2) * alpha
+        for j in range(len(out)):
+            z = c * (h_row[j] - vth)
+            out[j] = alpha / np.float32(2.0) / (one + z * z)
+    elif kind == 1:
+        for j in range(len(out)):
+            out[j] = -alpha * (h_row[j] - vth)
+        _exp_row(out, scale)
+        for j in range(len(out)):
+            s = one / (one + out[j])
+            out[j] = (one - s) * s * alpha
+    elif kind == 2:
+        for j in range(len(out)):
+            ax = abs(h_row[j] - vth)
+            out[j] = alpha - alpha * alpha * ax if ax <= one / alpha else np.float32(0.0)
+    else:
+        for j in range(len(out)):
+            d = alpha * abs(h_row[j] - vth) + one
+            out[j] = one / (d * d)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _backward(
-    gs, gv, gv_last, x, v0, kind, decay, vth, vr, hard, decay_input, detach, sg_kind, alpha,
-    has_gv, has_gv_last, gx, gv0, gw_parts,
+    gs, gs_step, gs_mode, gv, gv_step, gv_mode, gv_last, x, v0, kind, decay, vth, vr, hard,
+    decay_input, detach, sg_kind, alpha, has_gv_last, gx, gv0, gw_parts,
 ):  # fmt: skip  # pragma: no cover - compiled
+    # gs, gv (gradients on spikes and potentials) come in one of three modes: 0 absent,
+    # 1 a [T, N] array, 2 one value per step (a broadcast, e.g. the gradient of a sum: reading
+    # it through stride-0 rows would stop vectorisation)
     # Nothing was stored by the forward: each chunk first recomputes its charged potentials h
     # (a chunk's [T, chunk] block stays in cache), then runs the chain rule backwards in time.
     steps, n = x.shape
@@ -172,55 +223,110 @@ def _backward(
         hbuf = np.empty((steps, m), dtype=np.float32)
         v = v0[lo:hi].copy()
         for t in range(steps):
+            x_row = x[t, lo:hi]
+            h_row = hbuf[t]
             for j in range(m):
-                h = _charge(kind, decay_input, v[j], x[t, lo + j], decay, vr)
-                hbuf[t, j] = h
+                h = _charge(kind, decay_input, v[j], x_row[j], decay, vr)
+                h_row[j] = h
                 v[j] = _reset(hard, h, one if h >= vth else zero, vr, vth)
         carry = np.zeros(m, dtype=np.float32)
         if has_gv_last:  # the gradient on the final potential enters as the last step's carry
-            for j in range(m):
-                carry[j] = gv_last[lo + j]
+            carry[:] = gv_last[lo:hi]
+        zeros = np.zeros(m, dtype=np.float32)
+        sg_buf = np.empty(m, dtype=np.float32)
+        exp_scale = np.empty(m, dtype=np.int32)
+        gh_buf = np.empty(m, dtype=np.float32)
         acc = np.zeros(m, dtype=np.float64)
         for t in range(steps - 1, -1, -1):
+            h_row = hbuf[t]
+            gs_row = gs[t, lo:hi] if gs_mode == 1 else zeros
+            gv_row = gv[t, lo:hi] if gv_mode == 1 else zeros
+            gs_t = gs_step[t] if gs_mode == 2 else zero
+            gv_t = gv_step[t] if gv_mode == 2 else zero
+            gx_row = gx[t, lo:hi]
+            _sg_row(sg_kind, alpha, h_row, vth, sg_buf, exp_scale)
             for j in range(m):
-                ht = hbuf[t, j]
+                ht = h_row[j]
+                sg = sg_buf[j]
                 st = one if ht >= vth else zero
-                sg = _sg(sg_kind, alpha, ht - vth)
-                if hard:
-                    r = (one - st) if detach else (one - st) + (vr - ht) * sg
-                else:
-                    r = one if detach else one - vth * sg
-                g_v = gv[t, lo + j] + carry[j] if has_gv else carry[j]
-                gh = gs[t, lo + j] * sg + g_v * r
-                if kind == 0:
-                    gx[t, lo + j] = gh
-                    carry[j] = gh
-                elif kind == 1:
-                    gx[t, lo + j] = gh / decay if decay_input else gh
-                    carry[j] = gh - gh / decay
-                else:
-                    gx[t, lo + j] = gh * decay if decay_input else gh
-                    carry[j] = gh - gh * decay
+                r_hard = (one - st) if detach else (one - st) + (vr - ht) * sg
+                r_soft = one if detach else one - vth * sg
+                r = r_hard if hard else r_soft
+                g_s = gs_row[j] if gs_mode == 1 else gs_t
+                g_v = (gv_row[j] if gv_mode == 1 else gv_t) + carry[j] if gv_mode else carry[j]
+                gh = g_s * sg + g_v * r
+                scaled = gh / decay if kind == 1 else gh * decay
+                gx_row[j] = scaled if (kind != 0 and decay_input) else gh
+                carry[j] = gh - scaled if kind != 0 else gh
+                gh_buf[j] = gh
+            if kind == 2:  # PLIF: the weight's gradient needs the potential before this step
+                x_row = x[t, lo:hi]
+                for j in range(m):
                     if t > 0:
                         hp = hbuf[t - 1, j]
                         v_prev = _reset(hard, hp, one if hp >= vth else zero, vr, vth)
                     else:
                         v_prev = v0[lo + j]
-                    cc = x[t, lo + j] - (v_prev - vr) if decay_input else -(v_prev - vr)
-                    acc[j] += gh * cc
-        for j in range(m):
-            gv0[lo + j] = carry[j]
-            gw_parts[lo + j] = acc[j]
+                    cc = x_row[j] - (v_prev - vr) if decay_input else -(v_prev - vr)
+                    acc[j] += gh_buf[j] * cc
+        gv0[lo:hi] = carry
+        gw_parts[lo:hi] = acc
+
+
+class _BufferPool:
+    """Reuses the memory of output tensors that nobody holds any more. Fresh memory costs a page
+    fault and the kernel zeroing every page on first touch (about 2 ms for the 33 MB output of
+    a [16, 16, 32768] step, as long as the fused kernel itself); a buffer whose tensors are all
+    gone (its numpy array referenced by this pool alone) is handed out again instead. Bounded:
+    at most `MAX_BYTES` are kept, least recently used first out."""
+
+    MAX_BYTES = 1 << 30
+
+    def __init__(self) -> None:
+        self.buffers: list[np.ndarray] = []
+        self.lock = threading.Lock()
+
+    def take(self, shape) -> np.ndarray:
+        n = int(np.prod(shape))
+        with self.lock:
+            for i in range(len(self.buffers)):
+                buf = self.buffers[i]
+                # referenced by the list, `buf` and getrefcount's argument only: free
+                if buf.size == n and sys.getrefcount(buf) <= 3:
+                    self.buffers.append(self.buffers.pop(i))
+                    return buf.reshape(shape)
+            buf = np.empty(n, dtype=np.float32)
+            # touched here, in one thread: faulting pages from the kernel's threads contends
+            buf[::1024] = 0
+            self.buffers.append(buf)
+            while sum(b.nbytes for b in self.buffers) > self.MAX_BYTES and len(self.buffers) > 1:
+                idle = [b for b in self.buffers[:-1] if sys.getrefcount(b) <= 3]
+                if not idle:
+                    break
+                self.buffers.remove(idle[0])
+            return buf.reshape(shape)
+
+
+_POOL = _BufferPool()
 
 
 def _empty(shape) -> torch.Tensor:
-    """An uninitialised float32 tensor in numpy-allocated memory: numpy asks the kernel for huge
-    pages on large arrays, which makes the first touch of tens of MB several times cheaper than
-    torch's allocator (page faults dominated the fused forward otherwise). The pages are touched
-    here, in one thread: faulting them from the kernel's threads contends and costs more."""
-    array = np.empty(shape, dtype=np.float32)
-    array.reshape(-1)[::1024] = 0
-    return torch.from_numpy(array)
+    """An uninitialised float32 tensor, in numpy-allocated memory (numpy asks the kernel for
+    huge pages on large arrays, several times cheaper to fault than torch's allocation) that is
+    recycled once no tensor uses it (`_BufferPool`)."""
+    return torch.from_numpy(_POOL.take(shape))
+
+
+def _grad_rows(g: torch.Tensor | None, shape: tuple[int, int]):
+    """(rows [T, N], per-step values [T], mode) for the kernel: mode 0 when ``g`` is absent,
+    2 when it is constant within each step (a broadcast), else 1 (contiguous rows)."""
+    none = np.zeros((0, 0), dtype=np.float32)
+    if g is None or shape[1] == 0:
+        return none, none.reshape(0), 0
+    g2 = g.reshape(shape)
+    if g2.stride(1) == 0 or shape[1] == 1:
+        return none, g2[:, 0].float().contiguous().numpy(), 2
+    return g2.float().contiguous().numpy(), none.reshape(0), 1
 
 
 class _FusedMultiStep(torch.autograd.Function):
@@ -259,21 +365,20 @@ class _FusedMultiStep(torch.autograd.Function):
         steps = x_seq.shape[0]
         x2 = x_seq.detach().reshape(steps, -1).contiguous()
         v2 = v0.detach().reshape(-1).contiguous()
-        none = np.zeros((0, 0), dtype=np.float32)
-        # views where possible: the gradient of a sum is an expanded (stride-0) tensor
-        gs2 = (gs.reshape(steps, -1).float().numpy() if gs is not None
-               else np.zeros(x2.shape, dtype=np.float32))  # fmt: skip
-        gv2 = gv.reshape(steps, -1).float().numpy() if gv is not None else none
-        gvl = gv_last.reshape(-1).float().numpy() if gv_last is not None else none.reshape(0)
+        gs2, gs_step, gs_mode = _grad_rows(gs, x2.shape)
+        gv2, gv_step, gv_mode = _grad_rows(gv, x2.shape)
+        gvl = (gv_last.reshape(-1).float().contiguous().numpy() if gv_last is not None
+               else np.zeros(0, dtype=np.float32))  # fmt: skip
         gx = _empty(x2.shape)
         gv0 = _empty(v2.shape)
         parts = np.empty(x2.shape[1], dtype=np.float64)
         sg = spec.surrogate
         vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
-        _backward(gs2, gv2, gvl, x2.numpy(), v2.numpy(), spec.kind, ctx.decay,
-                  np.float32(spec.v_threshold), vr, spec.v_reset is not None, spec.decay_input,
-                  spec.detach_reset, KERNEL_IDS[type(sg)], np.float32(sg.alpha), gv is not None,
-                  gv_last is not None, gx.numpy(), gv0.numpy(), parts)  # fmt: skip
+        _backward(gs2, gs_step, gs_mode, gv2, gv_step, gv_mode, gvl, x2.numpy(), v2.numpy(),
+                  spec.kind, ctx.decay, np.float32(spec.v_threshold), vr,
+                  spec.v_reset is not None, spec.decay_input, spec.detach_reset,
+                  KERNEL_IDS[type(sg)], np.float32(sg.alpha), gv_last is not None, gx.numpy(),
+                  gv0.numpy(), parts)  # fmt: skip
         gw = None
         if spec.kind == PLIF and w is not None and w.requires_grad:
             k = torch.sigmoid(w.detach())
