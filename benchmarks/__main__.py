@@ -1,6 +1,6 @@
 """Run every benchmark in turn."""
 
-from . import io_decode, snn, transforms
+from . import datasets, io_decode, snn, transforms
 
-for bench in (io_decode, transforms, snn):
+for bench in (io_decode, transforms, snn, datasets):
     bench.main([])

@@ -23,7 +23,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--root",
         help="the dataset's folder (default: $SPIKESTREAM_DATA/<Name> or "
-        "~/.cache/spikestream/<Name>; for ndigits the cache folder)",
+        "~/.cache/spikestream/<Name>)",
     )
     p.add_argument(
         "--no-verify",
@@ -57,6 +57,12 @@ def _ndigits_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _how_obtained(cls: Any) -> str:
+    if not cls.resources:
+        return "generated"
+    return "auto" if all(r.url for r in cls.resources) else "manual"
+
+
 def _list(args: argparse.Namespace) -> int:
     from ..datasets.registry import DATASETS, get
 
@@ -69,20 +75,10 @@ def _list(args: argparse.Namespace) -> int:
                 "sensor": "x".join(map(str, cls.sensor_size)),
                 "classes": len(cls.classes) or "per files",
                 "splits": "/".join(cls.splits),
-                "download": "auto" if all(r.url for r in cls.resources) else "manual",
+                "download": _how_obtained(cls),
                 "converted": cls.is_converted(None),  # under the default data folder
             }
         )
-    rows.append(
-        {
-            "name": "ndigits",
-            "sensor": "34x34",
-            "classes": 10,
-            "splits": "train/test",
-            "download": "generated",
-            "converted": True,
-        }
-    )
     if args.json:
         print(json.dumps(rows))
         return 0
@@ -119,9 +115,7 @@ def run(args: argparse.Namespace) -> int:
         return _list(args)
     if args.name is None:
         raise DatasetError(f"`spikestream dataset {args.action}` needs a dataset name")
-    if args.name.lower() == "ndigits":
-        if args.action != "info":
-            raise DatasetError("ndigits is generated on first use: only `info` applies")
+    if args.name.lower() == "ndigits" and args.action == "info":
         return _ndigits_info(args)
     cls = get(args.name)
     verify = not args.no_verify
