@@ -297,7 +297,7 @@ def test_recycled_output_memory_never_changes_a_live_tensor():
         other = neuron.LIFNode(step_mode="m", store_v_seq=True)
         other(torch.randn(4, 3, 2000) * 3)
     assert torch.equal(first, keep_first) and torch.equal(view, keep_view)
-    ptr = first.data_ptr()
     del first
-    again = neuron.LIFNode(step_mode="m")(x)  # the freed buffer is handed out again
-    assert again.data_ptr() == ptr and torch.equal(again, keep_first)
+    known = {b.ctypes.data for b in kernels._POOL.buffers}
+    again = neuron.LIFNode(step_mode="m")(x)  # a freed buffer is handed out again
+    assert again.data_ptr() in known and torch.equal(again, keep_first)

@@ -3,8 +3,9 @@
     # from spikingjelly.activation_based import neuron
     from spikestream.compat.spikingjelly import neuron
 
-``backend='torch'`` forces the reference loop, ``'cupy'``/``'triton'`` are accepted and map to
-the fastest available kernel for the tensor's device.
+SpikingJelly 2.0 has no ``backend`` argument and picks its implementation itself; so does this
+module (the fused kernel for the tensor's device). The older ``backend=`` is still accepted:
+``'torch'`` forces the reference loop, ``'cupy'``/``'triton'`` map to the fused kernel.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ def _backend(backend: str | None) -> str | None:
 
 class IFNode(_IFNode):
     def __init__(self, v_threshold=1.0, v_reset=0.0, surrogate_function=None, detach_reset=False,
-                 step_mode="s", backend="torch", store_v_seq=False):  # fmt: skip
+                 step_mode="s", backend=None, store_v_seq=False):  # fmt: skip
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode,
                          _backend(backend), store_v_seq)  # fmt: skip
 
 
 class LIFNode(_LIFNode):
     def __init__(self, tau=2.0, decay_input=True, v_threshold=1.0, v_reset=0.0,
-                 surrogate_function=None, detach_reset=False, step_mode="s", backend="torch",
+                 surrogate_function=None, detach_reset=False, step_mode="s", backend=None,
                  store_v_seq=False):  # fmt: skip
         super().__init__(tau, decay_input, v_threshold, v_reset, surrogate_function,
                          detach_reset, step_mode, _backend(backend), store_v_seq)  # fmt: skip
@@ -36,7 +37,7 @@ class LIFNode(_LIFNode):
 
 class ParametricLIFNode(_ParametricLIFNode):
     def __init__(self, init_tau=2.0, decay_input=True, v_threshold=1.0, v_reset=0.0,
-                 surrogate_function=None, detach_reset=False, step_mode="s", backend="torch",
+                 surrogate_function=None, detach_reset=False, step_mode="s", backend=None,
                  store_v_seq=False):  # fmt: skip
         super().__init__(init_tau, decay_input, v_threshold, v_reset, surrogate_function,
                          detach_reset, step_mode, _backend(backend), store_v_seq)  # fmt: skip
