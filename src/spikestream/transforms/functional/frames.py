@@ -4,6 +4,7 @@ slice into ``out[k, channel, y, x]``. Channel 0 is OFF (p == 0), channel 1 any o
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -20,47 +21,75 @@ from . import slicing
 
 def _accumulate_fields_py(x, y, p, starts, stops, out, bad):  # pragma: no cover - compiled
     height, width = out.shape[2], out.shape[3]
+    plane = height * width
     for k in numba.prange(len(starts)):
-        frame = out[k]
+        # counted in a flat int32 scratch frame whose extra last slot takes out-of-range
+        # events (see _accumulate_records_py)
+        counts = np.zeros(2 * plane + 1, dtype=np.int32)
+        outside_any = False
         for i in range(starts[k], stops[k]):
             xi = np.int64(x[i])
             yi = np.int64(y[i])
-            if xi < 0 or xi >= width or yi < 0 or yi >= height:
-                bad[k] = i
-                break
-            frame[1 if p[i] != 0 else 0, yi, xi] += 1
+            c = np.int64(p[i] != 0)
+            outside = (xi < 0) | (xi >= width) | (yi < 0) | (yi >= height)
+            outside_any |= outside
+            counts[2 * plane if outside else c * plane + yi * width + xi] += 1
+        if outside_any:
+            for i in range(starts[k], stops[k]):
+                if x[i] < 0 or x[i] >= width or y[i] < 0 or y[i] >= height:
+                    bad[k] = i
+                    break
+        frame = out[k].reshape(-1)
+        for q in range(2 * plane):  # each frame is written once: out need not be zeroed
+            frame[q] = counts[q]
 
 
 def _accumulate_records_py(words, starts, stops, flat, height, width, bad):  # pragma: no cover
     # Canonical events as uint64 pairs: word 1 holds x | y << 16 | p << 32. One load per event
     # instead of three strided field loads; counting in an int32 scratch frame (integer adds,
-    # cache-resident) and adding it to the output once per frame is ~15 % faster than float adds.
+    # cache-resident) and adding it to the output once per frame. No branch leaves the loop:
+    # an out-of-range event is counted in a spare slot and flagged, and only then is the slice
+    # searched for it (an early exit in the hot loop made it 2.5x slower).
     plane = height * width
     for k in numba.prange(len(starts)):
-        counts = np.zeros(2 * plane, dtype=np.int32)
+        counts = np.zeros(2 * plane + 1, dtype=np.int32)
+        outside_any = False
         for i in range(starts[k], stops[k]):
             word = words[2 * i + 1]
             xi = np.int64(word & np.uint64(0xFFFF))
             yi = np.int64((word >> np.uint64(16)) & np.uint64(0xFFFF))
-            if xi >= width or yi >= height:
-                bad[k] = i
-                break
-            c = 1 if (word >> np.uint64(32)) & np.uint64(0xFF) else 0
-            counts[c * plane + yi * width + xi] += 1
+            c = np.int64((word >> np.uint64(32)) & np.uint64(0xFF) != 0)
+            outside = (xi >= width) | (yi >= height)
+            outside_any |= outside
+            counts[2 * plane if outside else c * plane + yi * width + xi] += 1
+        if outside_any:
+            for i in range(starts[k], stops[k]):
+                word = words[2 * i + 1]
+                if (word & np.uint64(0xFFFF)) >= width or (
+                    (word >> np.uint64(16)) & np.uint64(0xFFFF)
+                ) >= height:
+                    bad[k] = i
+                    break
         base = k * 2 * plane
-        for q in range(2 * plane):
-            flat[base + q] += counts[q]
+        for q in range(2 * plane):  # each frame is written once: out need not be zeroed
+            flat[base + q] = counts[q]
 
 
-# Each kernel compiled twice: threads pay off only on large inputs (launching costs ~0.1 ms).
-_accumulate_fields = numba.njit(cache=True, nogil=True)(_accumulate_fields_py)
-_accumulate_fields_parallel = numba.njit(cache=True, nogil=True, parallel=True)(
-    _accumulate_fields_py
-)
-_accumulate_records = numba.njit(cache=True, nogil=True)(_accumulate_records_py)
-_accumulate_records_parallel = numba.njit(cache=True, nogil=True, parallel=True)(
-    _accumulate_records_py
-)
+def _serial_and_parallel(fn):
+    """Two compiled versions of ``fn``: threads pay off only on large inputs (launching them
+    costs ~0.1 ms). numba's on-disk cache keys a function by its qualified name and line, not
+    by its compile flags, so the parallel one is compiled from a renamed copy: with the same
+    key, one version silently loaded the other's cached machine code."""
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_parallel")
+    twin.__qualname__ = fn.__qualname__ + "_parallel"
+    return (
+        numba.njit(cache=True, nogil=True)(fn),
+        numba.njit(cache=True, nogil=True, parallel=True)(twin),
+    )
+
+
+_accumulate_fields, _accumulate_fields_parallel = _serial_and_parallel(_accumulate_fields_py)
+_accumulate_records, _accumulate_records_parallel = _serial_and_parallel(_accumulate_records_py)
 PARALLEL_MIN_EVENTS = 500_000
 
 
@@ -84,7 +113,7 @@ def accumulate(
     width, height = sensor_size
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     stops = np.ascontiguousarray(stops, dtype=np.int64)
-    out = np.zeros((len(starts), 2, height, width), dtype=dtype)
+    out = np.empty((len(starts), 2, height, width), dtype=dtype)  # every frame is written
     bad = np.full(len(starts), -1, dtype=np.int64)
     parallel = len(starts) > 1 and len(x) >= PARALLEL_MIN_EVENTS
     if is_canonical(events) and events.flags.c_contiguous:
