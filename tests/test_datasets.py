@@ -18,6 +18,7 @@ import spikestream as ss
 from spikestream.datasets import (
     ASLDVS,
     CIFAR10DVS,
+    NCARS,
     NMNIST,
     POKERDVS,
     DVS128Gesture,
@@ -619,3 +620,32 @@ def md5sum_bytes(data: bytes) -> str:
     import hashlib
 
     return hashlib.md5(data).hexdigest()
+
+
+def test_ncars_from_nested_split_zips_with_a_real_clip(tmp_path, real_dir):
+    """The real N-CARS sample (tonic's) decodes inside the dataset exactly as the reference."""
+    real = real_dir / "tonic" / "sample_ncars.dat"
+    for split in ("train", "test"):
+        folder = tmp_path / "raw" / f"n-cars_{split}"
+        for cls in ("background", "cars"):
+            (folder / cls).mkdir(parents=True)
+            (folder / cls / "obj_004396_td.dat").write_bytes(real.read_bytes())
+        (tmp_path / "outer").mkdir(exist_ok=True)
+        zip_folder(folder, tmp_path / "outer" / f"n-cars_{split}.zip", prefix=f"n-cars_{split}/")
+    zip_folder(tmp_path / "outer", tmp_path / "Prophesee_Dataset_n_cars.zip")
+    root = tmp_path / "NCARS"
+    (root / "download").mkdir(parents=True)
+    (root / "download" / "Prophesee_Dataset_n_cars.zip").write_bytes(
+        (tmp_path / "Prophesee_Dataset_n_cars.zip").read_bytes()
+    )
+    train = NCARS(root, train=True)
+    assert list(train.targets) == [0, 1] and len(NCARS(root, train=False)) == 2
+    events, _ = train[1]
+    assert len(events) == 2009 and events["t"][-1] == 99952
+    assert tuple(events[0].tolist()) == (0, 25, 8, 0) and tuple(events[-1].tolist()) == (
+        99952,
+        75,
+        28,
+        1,
+    )
+    assert int(events["p"].sum()) == 1350  # ON events, as the README of the real files

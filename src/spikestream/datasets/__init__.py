@@ -13,6 +13,7 @@ from .cifar10dvs import CIFAR10DVS
 from .dvs128_gesture import DVS128Gesture
 from .events_np import export_events_np, import_events_np
 from .ncaltech101 import NCaltech101
+from .ncars import NCARS
 from .nmnist import NMNIST
 from .poker_dvs import POKERDVS
 from .registry import DATASETS, get
@@ -22,6 +23,7 @@ __all__ = [
     "ASLDVS",
     "CIFAR10DVS",
     "DATASETS",
+    "NCARS",
     "NMNIST",
     "POKERDVS",
     "DVS128Gesture",
