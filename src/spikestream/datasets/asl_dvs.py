@@ -10,7 +10,7 @@ import numpy as np
 from ..events import make_events
 from ..io import read
 from . import archive
-from .base import EventDataset, Resource
+from .base import EventDataset, Resource, labelled_by_folder
 from .store import Sample
 
 LETTERS = tuple("abcdefghiklmnopqrstuvwxy")
@@ -36,12 +36,7 @@ class ASLDVS(EventDataset):
     def sources(cls, extracted: Path, split: str) -> list[tuple[Path, int]]:
         for inner in sorted(extracted.rglob("*.zip")):  # one zip per letter inside the zip
             archive.extract(inner, inner.with_suffix(""))
-        out = []
-        for path in sorted(extracted.rglob("*.mat")):
-            letter = path.parent.name.lower()
-            if letter in cls.classes:
-                out.append((path, cls.classes.index(letter)))
-        return out
+        return labelled_by_folder(extracted.rglob("*.mat"), cls.classes, str.lower)
 
     @classmethod
     def load(cls, source: tuple[Path, int]) -> list[Sample]:

@@ -278,6 +278,19 @@ class EventDataset(torch.utils.data.Dataset):
         return frames
 
 
+def labelled_by_folder(
+    paths: Iterable[Path], classes: Sequence[str], folder_class: Callable[[str], str] = str
+) -> list[tuple[Path, int]]:
+    """``(path, label)`` for the files whose folder names a class (``folder_class`` maps the
+    folder's name to the class name), sorted by path; other files are left out."""
+    out = []
+    for path in sorted(paths):
+        name = folder_class(path.parent.name)
+        if name in classes:
+            out.append((path, classes.index(name)))
+    return out
+
+
 def _stem(filename: str) -> str:
     for suffix in (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip"):
         if filename.endswith(suffix):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..io import read
-from .base import EventDataset, Resource
+from .base import EventDataset, Resource, labelled_by_folder
 from .store import Sample
 
 BASE = "https://data.mendeley.com/public-files/datasets/468j46mzdv/files/"
@@ -32,12 +32,7 @@ class NMNIST(EventDataset):
 
     @classmethod
     def sources(cls, extracted: Path, split: str) -> list[tuple[Path, int]]:
-        folder = extracted / split.capitalize()
-        return [
-            (p, int(p.parent.name))
-            for p in sorted(folder.rglob("*.bin"))
-            if p.parent.name in cls.classes
-        ]
+        return labelled_by_folder((extracted / split.capitalize()).rglob("*.bin"), cls.classes)
 
     @classmethod
     def load(cls, source: tuple[Path, int]) -> list[Sample]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..events import make_events
-from .base import EventDataset, Resource
+from .base import EventDataset, Resource, labelled_by_folder
 from .store import Sample
 
 BASE = "https://www.neuromorphic-vision.com/public/downloads/"
@@ -30,12 +30,8 @@ class POKERDVS(EventDataset):
 
     @classmethod
     def sources(cls, extracted: Path, split: str) -> list[tuple[Path, int]]:
-        out = []
-        for path in sorted((extracted / f"pips_{split}").rglob("*.npy")):
-            symbol = path.parent.name[-2:]
-            if symbol in cls.classes:
-                out.append((path, cls.classes.index(symbol)))
-        return out
+        files = (extracted / f"pips_{split}").rglob("*.npy")
+        return labelled_by_folder(files, cls.classes, lambda folder: folder[-2:])
 
     @classmethod
     def load(cls, source: tuple[Path, int]) -> list[Sample]:
