@@ -649,3 +649,20 @@ def test_ncars_from_nested_split_zips_with_a_real_clip(tmp_path, real_dir):
         1,
     )
     assert int(events["p"].sum()) == 1350  # ON events, as the README of the real files
+
+
+def test_dataset_pickles_as_its_folder_for_dataloader_workers(gesture_root):
+    import pickle
+
+    import torch.utils.data
+
+    root, _ = gesture_root
+    ds = DVS128Gesture(root, train=True, data_type="frame", frames_number=2, split_by="number")
+    blob = pickle.dumps(ds)
+    assert len(blob) < 20_000  # the store is reopened, not copied (its events are ~100 KB)
+    again = pickle.loads(blob)
+    assert np.array_equal(again[3][0], ds[3][0])
+    loader = torch.utils.data.DataLoader(ds, batch_size=3, num_workers=2,
+                                         multiprocessing_context="spawn")  # fmt: skip
+    frames, labels = next(iter(loader))
+    assert frames.shape == (3, 2, 2, 128, 128) and labels.tolist() == [0, 7, 7]

@@ -135,6 +135,14 @@ class PackedStore:
             else np.empty(0, dtype=EVENT_DTYPE)
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        # pickled (DataLoader workers under spawn) as its folder, reopened on the other side:
+        # never the events themselves
+        return {"folder": self.folder}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["folder"])  # type: ignore[misc]
+
     @property
     def sensor_size(self) -> tuple[int, int]:
         w, h = self.meta["sensor_size"]
