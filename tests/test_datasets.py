@@ -666,3 +666,25 @@ def test_dataset_pickles_as_its_folder_for_dataloader_workers(gesture_root):
                                          multiprocessing_context="spawn")  # fmt: skip
     frames, labels = next(iter(loader))
     assert frames.shape == (3, 2, 2, 128, 128) and labels.tolist() == [0, 7, 7]
+
+
+def test_import_a_spikingjelly_events_np_tree(gesture_root, tmp_path, capsys):
+    """A dataset SpikingJelly already converted becomes packed stores with our labels."""
+    from spikestream.cli import main
+
+    root, _ = gesture_root
+    ours = {s: DVS128Gesture(root, train=(s == "train")) for s in ("train", "test")}
+    tree = tmp_path / "events_np"
+    for split, ds in ours.items():
+        export_events_np(ds.store, tree / split, DVS128Gesture.sj_folders)
+    new_root = tmp_path / "imported"
+    args = ["dataset", "import", "dvs128gesture", "--events-np", str(tree), "--root", str(new_root)]
+    assert main(args) == 0
+    for split, ds in ours.items():
+        again = DVS128Gesture(new_root, train=(split == "train"))
+        pairs = sorted((str(again.store.names[i]), again[i][1]) for i in range(len(again)))
+        assert pairs == sorted((str(ds.store.names[i]), ds[i][1]) for i in range(len(ds)))
+        assert again.class_names == list(DVS128Gesture.classes)
+    (tree / "test" / "99").mkdir()
+    assert main([*args[:-1], str(tmp_path / "other")]) == 2
+    assert "not among" in capsys.readouterr().err

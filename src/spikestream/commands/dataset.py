@@ -9,14 +9,15 @@ from typing import Any
 
 import numpy as np
 
-ACTIONS = ("list", "download", "convert", "verify", "info")
+ACTIONS = ("list", "download", "convert", "import", "verify", "info")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.epilog = (
         "Examples: spikestream dataset list; spikestream dataset download nmnist; "
         "spikestream dataset convert dvs128gesture --root data/DVS128Gesture; "
-        "spikestream dataset verify dvs128gesture; spikestream dataset info ndigits"
+        "spikestream dataset verify dvs128gesture; spikestream dataset info ndigits; "
+        "spikestream dataset import dvs128gesture --events-np DVS128Gesture/events_np"
     )
     p.add_argument("action", choices=ACTIONS, help="what to do")
     p.add_argument("name", nargs="?", help="dataset name (see `spikestream dataset list`)")
@@ -31,6 +32,10 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="accept archives whose MD5 differs (re-packed or trimmed by you)",
     )
     p.add_argument("--workers", type=int, help="conversion threads (default: up to 8)")
+    p.add_argument(
+        "--events-np",
+        help="import: a folder SpikingJelly already converted (its events_np)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -125,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.action == "convert":
         packed = cls.prepare(args.root, download=False, verify=verify, workers=args.workers)
         print(f"{cls.name}: packed stores in {packed}")
+    elif args.action == "import":
+        if args.events_np is None:
+            raise DatasetError("`spikestream dataset import` needs --events-np FOLDER")
+        packed = cls.import_events_np(args.events_np, args.root, workers=args.workers)
+        print(f"{cls.name}: packed stores in {packed} (from {args.events_np})")
     elif args.action == "verify":
         from ..datasets.store import PackedStore
 

@@ -224,6 +224,26 @@ class EventDataset(torch.utils.data.Dataset):
         return base / "packed"
 
     @classmethod
+    def import_events_np(cls, events_np: str | os.PathLike, root: str | os.PathLike | None = None,
+                         workers: int | None = None) -> Path:  # fmt: skip
+        """Build the packed stores from a folder SpikingJelly already converted (its
+        ``events_np``: ``<split>/<class>/<sample>.npz``, or ``<class>/...`` for unsplit datasets)
+        instead of converting the raw files again; labels become this dataset's own."""
+        from .events_np import import_events_np
+
+        source = Path(events_np)
+        folders = list(cls.sj_folders) if cls.sj_folders is not None else list(cls.classes)
+        packed = cls.folder(root) / "packed"
+        for split in cls.splits:
+            folder = source if split == "all" else source / split
+            if not folder.is_dir():
+                raise DatasetError(f"{folder}: missing (expected SpikingJelly's events_np tree)")
+            import_events_np(folder, packed / split, cls.sensor_size, cls.name, workers,
+                             class_folders=folders or None,
+                             class_names=list(cls.classes) or None)  # fmt: skip
+        return packed
+
+    @classmethod
     def spikingjelly_labels(cls) -> np.ndarray:
         """Our label -> SpikingJelly's label (its classes are its folder names, sorted as
         strings: DVS128 Gesture's '10' sorts before '2')."""

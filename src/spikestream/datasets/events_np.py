@@ -47,21 +47,29 @@ def import_events_np(
     sensor_size: tuple[int, int],
     dataset: str = "",
     workers: int | None = None,
+    class_folders: Sequence[str] | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> PackedStore:
-    """Pack one split of a SpikingJelly ``events_np`` folder. Labels follow SpikingJelly: the
-    class folders sorted as strings, numbered from 0."""
+    """Pack one split of a SpikingJelly ``events_np`` folder. By default the labels follow
+    SpikingJelly: the class folders sorted as strings, numbered from 0. With ``class_folders``
+    (the folder of each label, in label order) the labels are a dataset's own, and
+    ``class_names`` names them in the store."""
     folder = Path(folder)
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-    if not classes:
+    found = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    if not found:
         raise DatasetError(f"{folder}: no class folders (expected <class>/<sample>.npz)")
+    order = list(class_folders) if class_folders is not None else found
+    unknown = sorted(set(found) - set(order))
+    if unknown:
+        raise DatasetError(f"{folder}: class folders {unknown} are not among {order}")
     sources = [
-        (p, label) for label, c in enumerate(classes) for p in sorted((folder / c).glob("*.npz"))
+        (p, label) for label, c in enumerate(order) for p in sorted((folder / c).glob("*.npz"))
     ]
     meta = {
         "dataset": dataset,
         "split": folder.name,
         "sensor_size": list(sensor_size),
-        "classes": classes,
+        "classes": list(class_names) if class_names is not None else order,
         "source": "spikingjelly events_np",
     }
     return PackedStore(store.build(Path(dest), sources, _load_npz, meta, workers))
