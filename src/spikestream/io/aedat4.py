@@ -84,7 +84,11 @@ def _parse_description(xml: str, path: PathLike) -> dict[int, Stream]:
                 continue
             attrs = {a.get("key"): (a.text or "") for a in node.findall("attr")}
             info = next((n for n in node.findall("node") if n.get("name") == "info"), None)
-            iattrs = {a.get("key"): (a.text or "") for a in info.findall("attr")} if info else {}
+            iattrs = (
+                {a.get("key"): (a.text or "") for a in info.findall("attr")}
+                if info is not None
+                else {}
+            )
             size = None
             if iattrs.get("sizeX", "").isdigit() and iattrs.get("sizeY", "").isdigit():
                 size = (int(iattrs["sizeX"]), int(iattrs["sizeY"]))
