@@ -39,6 +39,7 @@ def bench_size(n: int, sj, tonic, repeat: int) -> list[Row]:
     rows: list[Row] = []
     ev = synthetic(n)
     d = to_dict(ev, contiguous=True)  # SpikingJelly's input: a dict of arrays
+    d64 = {k: v.astype(np.int64) for k, v in d.items()}  # what its DVS128 Gesture loader gives
     tonic_ev = to_structured(ev, [("x", "<i2"), ("y", "<i2"), ("p", "?"), ("t", "<i8")])
     size = (128, 128)
     label = f"{n:,} events"
@@ -74,6 +75,22 @@ def bench_size(n: int, sj, tonic, repeat: int) -> list[Row]:
                 note,
             )
         )
+        if sj is not None:  # the same on the int64 arrays its DVS128 Gesture files hold
+            peer64 = rate(
+                lambda split=split: sj.integrate_events_by_fixed_frames_number(
+                    d64, split, 16, 128, 128
+                )
+            )
+            rows.append(
+                Row(
+                    f"frames split by {split}, T=16, {label}",
+                    ours,
+                    "SpikingJelly 2.0, int64 arrays",
+                    peer64,
+                    "Mev/s",
+                    "as its events_np files",
+                )
+            )
     # Tonic ToFrame, n_time_bins
     ours = rate(lambda: ss_tonic.ToFrame(sensor_size=(128, 128, 2), n_time_bins=16)(tonic_ev))
     peer = None
