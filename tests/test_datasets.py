@@ -422,6 +422,8 @@ def test_poker_dvs_and_ncaltech101(tmp_path, monkeypatch):
     # string order, as SpikingJelly: upper case first
     assert ds.class_names == ["BACKGROUND_Google", "accordion", "yin_yang"]
     assert list(ds.targets) == [0, 1, 2] and ds.store.names[1] == "accordion_image_0001"
+    sj = NCaltech101(root, train=None, label_order="spikingjelly")  # the same order here
+    assert list(sj.targets) == [0, 1, 2] and sj[2][1] == 2
 
 
 def test_registry():

@@ -96,7 +96,9 @@ class EventDataset(torch.utils.data.Dataset):
         self.frame_cache = Path(frame_cache) / split if frame_cache is not None else None
         self.transform, self.target_transform = transform, target_transform
         self.class_names: list[str] = list(self.store.meta["classes"])
-        self.label_map = self.spikingjelly_labels() if label_order == "spikingjelly" else None
+        self.label_map = (
+            self.spikingjelly_labels(self.class_names) if label_order == "spikingjelly" else None
+        )
 
     # ------------------------------------------------------------------ declared per dataset
 
@@ -244,10 +246,14 @@ class EventDataset(torch.utils.data.Dataset):
         return packed
 
     @classmethod
-    def spikingjelly_labels(cls) -> np.ndarray:
+    def spikingjelly_labels(cls, classes: Sequence[str] | None = None) -> np.ndarray:
         """Our label -> SpikingJelly's label (its classes are its folder names, sorted as
-        strings: DVS128 Gesture's '10' sorts before '2')."""
-        folders = list(cls.sj_folders) if cls.sj_folders is not None else list(cls.classes)
+        strings: DVS128 Gesture's '10' sorts before '2'). ``classes``: the class names a
+        converted store found, for datasets that discover them."""
+        if cls.sj_folders is not None:
+            folders = list(cls.sj_folders)
+        else:
+            folders = list(classes if classes is not None else cls.classes)
         order = sorted(folders)
         return np.array([order.index(f) for f in folders], dtype=np.int64)
 
