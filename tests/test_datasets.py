@@ -202,7 +202,8 @@ def test_checksum_mismatch_is_an_error_unless_opted_out(gesture_archive, tmp_pat
     (root / "download" / "DvsGesture.tar.gz").write_bytes(tar.read_bytes())
     with pytest.raises(ChecksumError, match="8a5c71fb11e24e5ca5b11866ca6c00a1"):
         DVS128Gesture(root, train=True)
-    assert not list((root / "extract").iterdir()) and not (root / "packed").exists()
+    left = [p.name for p in (root / "extract").iterdir() if p.suffix != ".lock"]
+    assert not left and not (root / "packed").exists()
     with pytest.warns(UserWarning, match="not verified"):
         ds = DVS128Gesture(root, train=False, verify=False)
     assert len(ds) == 2
@@ -690,3 +691,37 @@ def test_import_a_spikingjelly_events_np_tree(gesture_root, tmp_path, capsys):
     (tree / "test" / "99").mkdir()
     assert main([*args[:-1], str(tmp_path / "other")]) == 2
     assert "not among" in capsys.readouterr().err
+
+
+def test_concurrent_preparation_builds_once(gesture_root, monkeypatch):
+    """Several processes or ranks preparing one dataset at once: one builds, the others wait
+    for it and open the finished store."""
+    import threading
+    import time as _time
+
+    root, _ = gesture_root
+    original = DVS128Gesture.load.__func__
+    loads = []
+
+    def slow(cls, source):
+        loads.append(source)
+        _time.sleep(0.01)
+        return original(cls, source)
+
+    monkeypatch.setattr(DVS128Gesture, "load", classmethod(slow))
+    results, errors = [], []
+
+    def prepare():
+        try:
+            results.append(len(DVS128Gesture(root, train=True, workers=1)))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=prepare) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and results == [6, 6, 6]
+    assert len(loads) == 3  # 2 train trials + 1 test trial, each decoded once
+    assert PackedStore(root / "packed" / "train").verify()["samples"] == 6

@@ -7,6 +7,7 @@ into place only when complete, so an interrupted run never leaves something that
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -18,11 +19,34 @@ import urllib.parse
 import urllib.request
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ChecksumError, DatasetError, SpikestreamError, UnsafeArchiveError
 
 CHUNK = 1 << 20
+
+
+@contextlib.contextmanager
+def exclusive(target: Path) -> Iterator[None]:
+    """Hold ``<target>.lock`` while building ``target``, so that processes preparing the same
+    dataset at once (every rank of a distributed job, say) build it once: the others wait, then
+    find it complete. The lock file stays (removing it would race). No-op where ``fcntl`` is
+    missing (Windows)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(target.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 # room kept free beyond an archive's declared size when extracting
 DISK_MARGIN = 64 << 20
 
@@ -178,7 +202,13 @@ def extract(archive: Path, dest: Path, md5: str | None = None, verify: bool = Tr
     archive, dest = Path(archive), Path(dest)
     if dest.is_dir():
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(dest):
+        if not dest.is_dir():  # another process may have finished it meanwhile
+            _extract(archive, dest, md5, verify)
+    return dest
+
+
+def _extract(archive: Path, dest: Path, md5: str | None, verify: bool) -> None:
     partial = dest.with_name(dest.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     checksum: dict[str, BaseException | None] = {}
@@ -230,4 +260,3 @@ def extract(archive: Path, dest: Path, md5: str | None = None, verify: bool = Tr
     finally:
         checker.join()
     os.replace(partial, dest)
-    return dest

@@ -164,7 +164,9 @@ class EventDataset(torch.utils.data.Dataset):
                 continue
             if res.url is None:
                 raise DatasetError(cls.manual_instructions(folder))
-            archive.fetch(res.url, dest, res.md5, verify)
+            with archive.exclusive(dest):
+                if not dest.is_file():  # another process may have fetched it meanwhile
+                    archive.fetch(res.url, dest, res.md5, verify)
         return folder
 
     @classmethod
@@ -210,19 +212,20 @@ class EventDataset(torch.utils.data.Dataset):
                 archive.check_md5(path, res.md5, verify)
         for split in cls.splits:
             dest = base / "packed" / split
-            if store.is_complete(dest):
-                continue
-            sources = cls.sources(extracted, split)
-            if not sources:
-                raise DatasetError(f"{cls.name}: no {split} files found under {extracted}")
-            classes = cls.discover_classes(extracted) or cls.classes
-            meta = {
-                "dataset": cls.name,
-                "split": split,
-                "sensor_size": list(cls.sensor_size),
-                "classes": list(classes),
-            }
-            store.build(dest, sources, cls.load, meta, workers, progress)
+            with archive.exclusive(dest):
+                if store.is_complete(dest):  # also when another process just built it
+                    continue
+                sources = cls.sources(extracted, split)
+                if not sources:
+                    raise DatasetError(f"{cls.name}: no {split} files found under {extracted}")
+                classes = cls.discover_classes(extracted) or cls.classes
+                meta = {
+                    "dataset": cls.name,
+                    "split": split,
+                    "sensor_size": list(cls.sensor_size),
+                    "classes": list(classes),
+                }
+                store.build(dest, sources, cls.load, meta, workers, progress)
         return base / "packed"
 
     @classmethod
