@@ -110,66 +110,39 @@ def main(argv: list[str] | None = None) -> None:
     sj = sj_lif()
     snn = snntorch_lif()
 
-    def forward(make):
-        def run():
-            with torch.no_grad():
-                make().to(args.device)(x)
-
-        return synced(run)
-
     x_grad = x.clone().requires_grad_(True)  # one leaf for every forward+backward run
 
-    def forward_backward(make):
-        def run():
+    def measure(apply) -> dict[str, float]:
+        """Both phases of ``apply(input) -> spikes`` in M element-steps/s."""
+
+        def forward():
+            with torch.no_grad():
+                apply(x)
+
+        def forward_backward():
             x_grad.grad = None
-            make().to(args.device)(x_grad).sum().backward()
+            apply(x_grad).sum().backward()
 
-        return synced(run)
-
-    rates: dict[str, dict[str, float | None]] = {}
-    for name, make in candidates.items():
-        rates[name] = {
-            "forward": elements / best_time(forward(make), args.repeat),
-            "forward+backward": elements / best_time(forward_backward(make), args.repeat),
+        return {
+            "forward": elements / best_time(synced(forward), args.repeat),
+            "forward+backward": elements / best_time(synced(forward_backward), args.repeat),
         }
+
+    def module(make):  # a fresh neuron (fresh state) per call
+        return lambda inp: make().to(args.device)(inp)
+
+    rates = {name: measure(module(make)) for name, make in candidates.items()}
     peers = {}
     if sj is not None:
-        peers["SpikingJelly 2.0"] = {
-            "forward": elements / best_time(forward(sj), args.repeat),
-            "forward+backward": elements / best_time(forward_backward(sj), args.repeat),
-        }
+        peers["SpikingJelly 2.0"] = measure(module(sj))
     compiled = None if args.no_compile else compiled_loop()
     if compiled is not None:
-
-        def compiled_fwd():
-            with torch.no_grad():
-                compiled(x)
-
-        def compiled_fb():
-            x_grad.grad = None
-            compiled(x_grad).sum().backward()
-
         try:  # the first calls compile (tens of seconds); best_time's warm-up call absorbs it
-            peers["torch.compile loop"] = {
-                "forward": elements / best_time(synced(compiled_fwd), args.repeat),
-                "forward+backward": elements / best_time(synced(compiled_fb), args.repeat),
-            }
+            peers["torch.compile loop"] = measure(compiled)
         except Exception as exc:
             print(f"(torch.compile loop failed: {exc})")
     if snn is not None:
-
-        def snn_fwd():
-            with torch.no_grad():
-                snn(x)
-
-        def snn_fb():
-            x_grad.grad = None
-            snn(x_grad).sum().backward()
-
-        peers["snnTorch 1.0 Leaky"] = {
-            "forward": elements / best_time(synced(snn_fwd), args.repeat),
-            "forward+backward": elements / best_time(synced(snn_fb), args.repeat),
-        }
+        peers["snnTorch 1.0 Leaky"] = measure(snn)
     rows = []
     for phase in ("forward", "forward+backward"):
         for peer_name, peer in peers.items():
