@@ -725,3 +725,18 @@ def test_concurrent_preparation_builds_once(gesture_root, monkeypatch):
     assert not errors and results == [6, 6, 6]
     assert len(loads) == 3  # 2 train trials + 1 test trial, each decoded once
     assert PackedStore(root / "packed" / "train").verify()["samples"] == 6
+
+
+def test_verify_reports_time_going_back_inside_a_sample(gesture_root):
+    root, _ = gesture_root
+    folder = DVS128Gesture(root, train=True).store.folder
+    events = np.fromfile(folder / "events.bin", dtype=ss.EVENT_DTYPE)
+    events["t"][5] = events["t"][4] - 1  # inside the first sample
+    events.tofile(folder / "events.bin")
+    meta = json.loads((folder / "meta.json").read_text())
+    import zlib
+
+    meta["events_crc32"] = zlib.crc32(events.view(np.uint8).data)  # a consistent but bad store
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(DatasetError, match="timestamps go back at event 5"):
+        PackedStore(folder).verify()

@@ -183,9 +183,8 @@ class PackedStore:
                     "or has a polarity other than 0/1"
                 )
             backwards = np.flatnonzero(np.diff(ev["t"]) < 0) + 1
-            starts = set(self.offsets[1:-1].tolist())
-            inside = [int(b) for b in backwards if int(b) not in starts]
-            if inside:
+            inside = np.setdiff1d(backwards, self.offsets[1:-1])  # not at a sample's start
+            if len(inside):
                 raise DatasetError(f"{self.folder}: timestamps go back at event {inside[0]}")
         return {
             "folder": str(self.folder),
