@@ -25,3 +25,9 @@ ALL_FORMATS = [
     "aedat2", "aedat3", "aedat4", "evt2", "evt21", "evt3", "dat", "nmnist", "npz", "hdf5", "mat",
     "text",
 ]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def ndigits_root(tmp_path_factory) -> Path:
+    """One generated NDigits dataset shared by the tests that need it (about 4 s to build)."""
+    return tmp_path_factory.mktemp("ndigits")

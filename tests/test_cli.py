@@ -86,8 +86,8 @@ def test_simulate_image_and_frames(tmp_path, capsys):
     assert len(rec) == 20 * int(np.log((200 / 255 + 1e-3) / (50 / 255 + 1e-3)) / 0.2)
 
 
-def test_dataset_info(tmp_path, capsys):
-    assert main(["dataset", "info", "ndigits", "--root", str(tmp_path), "--json"]) == 0
+def test_dataset_info(ndigits_root, capsys):
+    assert main(["dataset", "info", "ndigits", "--root", str(ndigits_root), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["train"]["samples"] == 1438 and d["test"]["samples"] == 359
     assert main(["dataset", "info", "nope"]) == 2

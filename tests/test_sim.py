@@ -83,16 +83,16 @@ def test_saccades_sweep_edges():
         saccade_events(image, (11, 11), amplitude=3)
 
 
-def test_ndigits(tmp_path):
-    train = NDigits(tmp_path, train=True)
-    test = NDigits(tmp_path, train=False)
+def test_ndigits(ndigits_root):
+    train = NDigits(ndigits_root, train=True)
+    test = NDigits(ndigits_root, train=False)
     assert (len(train), len(test)) == (1438, 359)
     assert train.store.verify()["samples"] == 1438  # a packed store like every dataset's
     events, label = train[0]
     assert label == 0 and events.dtype == ss.EVENT_DTYPE
     assert events["x"].max() < 34 and events["y"].max() < 34 and np.all(np.diff(events["t"]) >= 0)
     assert sorted(set(train.targets.tolist())) == list(range(10))
-    stats = nd.statistics(tmp_path)
+    stats = nd.statistics(ndigits_root)
     assert stats["train"]["samples"] == 1438 and 2500 < stats["train"]["events_mean"] < 5500
     assert 250_000 < stats["test"]["duration_us_mean"] <= 300_000
     # stored samples are what a fresh simulation gives (deterministic per sample)
@@ -100,5 +100,17 @@ def test_ndigits(tmp_path):
     assert np.array_equal(again, events) and again_label == label
     from spikestream.transforms import ToFrames
 
-    frames, _ = NDigits(tmp_path, transform=ToFrames((34, 34), n_frames=4))[5]
+    frames, _ = NDigits(ndigits_root, transform=ToFrames((34, 34), n_frames=4))[5]
     assert frames.shape == (4, 2, 34, 34) and frames.sum() == len(train[5][0])
+
+
+def test_quickstart_network_learns_ndigits(ndigits_root):
+    """The demo's end-to-end path: frames from the packed store, a two-layer LIF network,
+    surrogate gradients; two epochs already classify most test digits, deterministically."""
+    from spikestream.snn.quickstart import train_on_ndigits
+
+    first = train_on_ndigits(ndigits_root, epochs=2, seed=3)
+    again = train_on_ndigits(ndigits_root, epochs=2, seed=3)
+    assert first["accuracy"] > 0.7  # chance is 0.1
+    assert first["losses"][1] < first["losses"][0]
+    assert first["losses"] == again["losses"] and first["accuracy"] == again["accuracy"]
