@@ -136,6 +136,7 @@ def test_gesture_cut_labels_names_and_splits(gesture_root):
     assert train.store.names[1] == "user01_fluorescent_0" and train.store.names[2].endswith("_1")
     events, label = train[0]
     assert events.dtype == ss.EVENT_DTYPE and label == 0
+    assert type(events) is np.ndarray and not events.flags.writeable  # a view of the map
 
 
 def test_gesture_spikingjelly_labels_and_frames(gesture_root):

@@ -155,7 +155,8 @@ class PackedStore:
         if not -len(self) <= i < len(self):
             raise IndexError(f"sample {i} of {len(self)}")
         i = i % len(self)
-        return self.events[self.offsets[i] : self.offsets[i + 1]], int(self.labels[i])
+        # a plain ndarray view (not the memmap subclass) of the mapped records, read-only
+        return np.asarray(self.events[self.offsets[i] : self.offsets[i + 1]]), int(self.labels[i])
 
     def verify(self) -> dict[str, Any]:
         """Check everything the store promises: the events' CRC-32, monotone offsets, labels
