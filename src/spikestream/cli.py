@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("spikestream.commands.convert", "convert an event file to another format"),
     "formats": ("spikestream.commands.formats", "list the readable and writable formats"),
     "simulate": ("spikestream.commands.simulate", "images or a video to events (simulated camera)"),
-    "dataset": ("spikestream.commands.dataset", "dataset statistics: dataset info ndigits"),
+    "dataset": ("spikestream.commands.dataset", "datasets: list, download, convert, verify, info"),
 }
 
 

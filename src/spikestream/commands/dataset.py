@@ -7,8 +7,6 @@ import json
 import sys
 from typing import Any
 
-import numpy as np
-
 ACTIONS = ("list", "download", "convert", "import", "verify", "info")
 
 
@@ -37,29 +35,6 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="import: a folder SpikingJelly already converted (its events_np)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-def _ndigits_info(args: argparse.Namespace) -> int:
-    from ..sim import ndigits
-
-    stats = ndigits.statistics(args.root)
-    if args.json:
-        print(json.dumps(stats))
-        return 0
-    w, h = stats["sensor_size"]
-    print(
-        f"NDigits: scikit-learn's handwritten digits as {w}x{h} saccade recordings, "
-        f"{stats['classes']} classes"
-    )
-    for split in ("train", "test"):
-        s = stats[split]
-        print(
-            f"  {split:5}  {s['samples']:5} samples, events per sample {s['events_mean']:.0f} "
-            f"(min {s['events_min']}, max {s['events_max']}), "
-            f"mean duration {s['duration_us_mean'] / 1e3:.1f} ms"
-        )
-    print(f"  loaded in {stats['load_seconds']:.2f} s (generated on first use, then cached)")
-    return 0
 
 
 def _how_obtained(cls: Any) -> str:
@@ -101,14 +76,7 @@ def _store_summary(cls: Any, root: str | None) -> dict[str, Any]:
 
     out: dict[str, Any] = {"name": cls.name, "folder": str(cls.folder(root))}
     for split in cls.splits:
-        store = PackedStore(cls.folder(root) / "packed" / split)
-        counts = np.diff(store.offsets)
-        out[split] = {
-            "samples": len(store),
-            "events": int(store.offsets[-1]),
-            "events_per_sample_mean": float(counts.mean()) if len(counts) else 0.0,
-            "per_class": np.bincount(store.labels, minlength=len(store.meta["classes"])).tolist(),
-        }
+        out[split] = PackedStore(cls.folder(root) / "packed" / split).summary()
     return out
 
 
@@ -120,8 +88,6 @@ def run(args: argparse.Namespace) -> int:
         return _list(args)
     if args.name is None:
         raise DatasetError(f"`spikestream dataset {args.action}` needs a dataset name")
-    if args.name.lower() == "ndigits" and args.action == "info":
-        return _ndigits_info(args)
     cls = get(args.name)
     verify = not args.no_verify
     if args.action == "download":
@@ -149,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{cls.name} {split}: OK, {summary['samples']} samples, {summary['events']} events"
             )
     else:
+        if not cls.resources:  # a generated dataset: generate it on first use
+            cls.prepare(args.root)
         if not cls.is_converted(args.root):
             files = ", ".join(r.filename for r in cls.resources)
             print(
@@ -166,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
             s = summary[split]
             print(
                 f"  {split:5} {s['samples']:7} samples, {s['events']:12} events, "
-                f"{s['events_per_sample_mean']:.0f} per sample; per class {s['per_class']}"
+                f"{s['events_mean']:.0f} per sample (min {s['events_min']}, "
+                f"max {s['events_max']}), mean duration {s['duration_us_mean'] / 1e3:.1f} ms; "
+                f"per class {s['per_class']}"
             )
     sys.stdout.flush()
     return 0

@@ -158,6 +158,24 @@ class PackedStore:
         # a plain ndarray view (not the memmap subclass) of the mapped records, read-only
         return np.asarray(self.events[self.offsets[i] : self.offsets[i + 1]]), int(self.labels[i])
 
+    def summary(self) -> dict[str, Any]:
+        """Samples, events, events per sample (mean, min, max), mean duration of the non-empty
+        samples, empty samples and samples per class."""
+        counts = np.diff(self.offsets)
+        full = np.flatnonzero(counts > 0)
+        t = self.events["t"]
+        durations = t[self.offsets[full + 1] - 1] - t[self.offsets[full]]
+        return {
+            "samples": len(self),
+            "events": int(self.offsets[-1]),
+            "events_mean": float(counts.mean()) if len(counts) else 0.0,
+            "events_min": int(counts.min()) if len(counts) else 0,
+            "events_max": int(counts.max()) if len(counts) else 0,
+            "duration_us_mean": float(durations.mean()) if len(full) else 0.0,
+            "empty_samples": int(len(counts) - len(full)),
+            "per_class": np.bincount(self.labels, minlength=len(self.meta["classes"])).tolist(),
+        }
+
     def verify(self) -> dict[str, Any]:
         """Check everything the store promises: the events' CRC-32, monotone offsets, labels
         within the classes, and per sample sorted timestamps, coordinates inside the sensor and

@@ -96,29 +96,14 @@ class NDigits(EventDataset):
 
 
 def statistics(root: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Samples, events per sample and duration, per split (what ``dataset info`` prints);
-    generates the dataset on first use."""
+    """Per split `PackedStore.summary`, generating the dataset on first use (what the demo
+    prints); an empty sample means a damaged dataset."""
     start = time.perf_counter()
     packed = NDigits.prepare(root)
-    stores = {split: PackedStore(packed / split) for split in NDigits.splits}
-    seconds = time.perf_counter() - start
-    out: dict[str, Any] = {
-        "name": "ndigits",
-        "sensor_size": SENSOR_SIZE,
-        "classes": len(CLASSES),
-        "load_seconds": seconds,
-    }
-    for split, store in stores.items():
-        counts = np.diff(store.offsets)
-        if not len(counts) or counts.min() == 0:
-            raise DatasetError(f"{store.folder}: an empty NDigits sample; delete it to rebuild")
-        t = store.events["t"]
-        duration = t[store.offsets[1:] - 1] - t[store.offsets[:-1]]
-        out[split] = {
-            "samples": len(store),
-            "events_mean": float(counts.mean()),
-            "events_min": int(counts.min()),
-            "events_max": int(counts.max()),
-            "duration_us_mean": float(duration.mean()),
-        }
+    out: dict[str, Any] = {"name": "ndigits", "sensor_size": SENSOR_SIZE, "classes": len(CLASSES)}
+    for split in NDigits.splits:
+        out[split] = PackedStore(packed / split).summary()
+        if out[split]["empty_samples"] or not out[split]["samples"]:
+            raise DatasetError(f"{packed / split}: an empty NDigits sample; delete it to rebuild")
+    out["load_seconds"] = time.perf_counter() - start
     return out
