@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import spikestream as ss
-from spikestream.datasets import DVS128Gesture, store
+from spikestream.datasets import DVS128Gesture
 
 from .common import Row, print_table
 from .peers import spikingjelly_dvs128_gesture
@@ -112,20 +112,8 @@ def run(work: Path, args: argparse.Namespace) -> None:
 
     def convert_only():
         for split in DVS128Gesture.splits:
-            dest = work / "ours_convert" / split
-            meta = {
-                "dataset": "DVS128Gesture",
-                "split": split,
-                "sensor_size": [128, 128],
-                "classes": list(DVS128Gesture.classes),
-            }
-            store.build(
-                dest,
-                DVS128Gesture.sources(extracted, split),
-                DVS128Gesture.load,
-                meta,
-                progress=False,
-            )
+            DVS128Gesture.convert_split(extracted, split, work / "ours_convert" / split,
+                                        progress=False)  # fmt: skip
 
     ours_convert = min(timed(convert_only) for _ in range(3))  # the page cache warms up
     train = DVS128Gesture(ours_root, train=True)

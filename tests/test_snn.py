@@ -301,3 +301,13 @@ def test_recycled_output_memory_never_changes_a_live_tensor():
     known = {b.ctypes.data for b in kernels._POOL.buffers}
     again = neuron.LIFNode(step_mode="m")(x)  # a freed buffer is handed out again
     assert again.data_ptr() in known and torch.equal(again, keep_first)
+
+
+def test_triton_backend_without_triton_is_a_config_error(monkeypatch):
+    import sys
+
+    monkeypatch.delitem(kernels._BACKENDS, "triton", raising=False)
+    monkeypatch.setitem(sys.modules, "spikestream.snn.triton_kernels", None)  # import fails
+    with pytest.raises(ss.ConfigError, match="needs Triton"):
+        ss.snn.LIFNode(step_mode="m", backend="triton")(torch.ones(2, 3))
+    assert not kernels.supports_triton(neuron.LIFNode().spec(), torch.ones(2))

@@ -213,20 +213,25 @@ class EventDataset(torch.utils.data.Dataset):
         for split in cls.splits:
             dest = base / "packed" / split
             with archive.exclusive(dest):
-                if store.is_complete(dest):  # also when another process just built it
-                    continue
-                sources = cls.sources(extracted, split)
-                if not sources:
-                    raise DatasetError(f"{cls.name}: no {split} files found under {extracted}")
-                classes = cls.discover_classes(extracted) or cls.classes
-                meta = {
-                    "dataset": cls.name,
-                    "split": split,
-                    "sensor_size": list(cls.sensor_size),
-                    "classes": list(classes),
-                }
-                store.build(dest, sources, cls.load, meta, workers, progress)
+                if not store.is_complete(dest):  # another process may have just built it
+                    cls.convert_split(extracted, split, dest, workers, progress)
         return base / "packed"
+
+    @classmethod
+    def convert_split(cls, extracted: Path, split: str, dest: Path,
+                      workers: int | None = None, progress: bool = True) -> Path:  # fmt: skip
+        """Convert one split of the extracted raw files into the packed store ``dest``."""
+        sources = cls.sources(extracted, split)
+        if not sources:
+            raise DatasetError(f"{cls.name}: no {split} files found under {extracted}")
+        classes = cls.discover_classes(extracted) or cls.classes
+        meta = {
+            "dataset": cls.name,
+            "split": split,
+            "sensor_size": list(cls.sensor_size),
+            "classes": list(classes),
+        }
+        return store.build(dest, sources, cls.load, meta, workers, progress)
 
     @classmethod
     def import_events_np(cls, events_np: str | os.PathLike, root: str | os.PathLike | None = None,

@@ -422,6 +422,11 @@ def supports_triton(spec: NeuronSpec, x: torch.Tensor) -> bool:
     surrogate, Triton importable (it registers the ``triton`` backend on import)."""
     if x.device.type != "cuda" or x.dtype not in _TRITON_DTYPES or not _surrogate_fusable(spec):
         return False
+    return _triton_available()
+
+
+def _triton_available() -> bool:
+    """Whether the ``triton`` backend is registered (importing it registers it)."""
     if "triton" not in _BACKENDS:
         try:
             from . import triton_kernels  # noqa: F401
@@ -452,8 +457,8 @@ def multistep(
             name = "triton"
         else:
             name = "torch"
-    elif name == "triton" and "triton" not in _BACKENDS:
-        from . import triton_kernels  # noqa: F401  # registers itself; ImportError if absent
+    elif name == "triton" and not _triton_available():
+        raise ConfigError("the triton backend needs Triton (it comes with a CUDA build of torch)")
     if name not in _BACKENDS:
         raise ConfigError(f"unknown SNN backend {name!r}; known: {sorted(_BACKENDS)}")
     if name == "cpu" and not supports_fused(spec, x_seq):
