@@ -13,6 +13,7 @@ import argparse
 
 import numpy as np
 
+from spikestream.compat.spikingjelly import datasets as sj_compat
 from spikestream.compat.tonic import transforms as ss_tonic
 from spikestream.events import make_events, to_dict, to_structured
 from spikestream.transforms import functional as F
@@ -48,47 +49,54 @@ def bench_size(n: int, sj, tonic, repeat: int) -> list[Row]:
     def rate(fn, reps=reps, n=n):
         return n / best_time(fn, reps) / 1e6
 
-    # SpikingJelly integration, by number and by time
+    # SpikingJelly integration, by number and by time: on the same dict of arrays through the
+    # drop-in (float64 frames, as SpikingJelly returns), and natively on canonical records
     for split in ("number", "time"):
-        ours = rate(lambda split=split: F.to_frames(ev, size, n_frames=16, split_by=split))
-        peer = None
-        if sj is not None:
-            peer = rate(
-                lambda split=split: sj.integrate_events_by_fixed_frames_number(
+        for case, ours_fn, peer_input, peer_label in (
+            (
+                "drop-in on the same dict",
+                lambda split=split: sj_compat.integrate_events_by_fixed_frames_number(
                     d, split, 16, 128, 128
-                )
-            )
-            same = np.array_equal(
-                sj.integrate_events_by_fixed_frames_number(d, split, 16, 128, 128),
-                F.to_frames(ev, size, n_frames=16, split_by=split, dtype=np.float64),
-            )
-            note = "equal frames" if same else "FRAMES DIFFER"
-        else:
-            note = "spikingjelly not installed"
-        rows.append(
-            Row(
-                f"frames split by {split}, T=16, {label}",
-                ours,
+                ),
+                d,
                 "SpikingJelly 2.0",
-                peer,
-                "Mev/s",
-                note,
-            )
-        )
-        if sj is not None:  # the same on the int64 arrays its DVS128 Gesture files hold
-            peer64 = rate(
-                lambda split=split: sj.integrate_events_by_fixed_frames_number(
+            ),
+            (
+                "canonical records, float32",
+                lambda split=split: F.to_frames(ev, size, n_frames=16, split_by=split),
+                d,
+                "SpikingJelly 2.0",
+            ),
+            (
+                "drop-in on the same int64 dict",
+                lambda split=split: sj_compat.integrate_events_by_fixed_frames_number(
                     d64, split, 16, 128, 128
+                ),
+                d64,
+                "SpikingJelly 2.0, int64 arrays (as its events_np files)",
+            ),
+        ):
+            ours = rate(ours_fn)
+            peer = None
+            note = "spikingjelly not installed"
+            if sj is not None:
+                peer = rate(
+                    lambda split=split, inp=peer_input: sj.integrate_events_by_fixed_frames_number(
+                        inp, split, 16, 128, 128
+                    )
                 )
-            )
+                expected = sj.integrate_events_by_fixed_frames_number(
+                    peer_input, split, 16, 128, 128
+                )
+                note = "equal frames" if np.array_equal(expected, ours_fn()) else "FRAMES DIFFER"
             rows.append(
                 Row(
-                    f"frames split by {split}, T=16, {label}",
+                    f"frames split by {split}, T=16, {label}, {case}",
                     ours,
-                    "SpikingJelly 2.0, int64 arrays",
-                    peer64,
+                    peer_label,
+                    peer,
                     "Mev/s",
-                    "as its events_np files",
+                    note,
                 )
             )
     # Tonic ToFrame, n_time_bins

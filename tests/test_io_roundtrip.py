@@ -145,6 +145,29 @@ def test_dat_32_bit_wrap(tmp_path):
     assert sio.read(tmp_path / "w.dat").events["t"].tolist() == t.tolist()
 
 
+@pytest.mark.parametrize("version", [1, 2])
+def test_dat_wraps_at_and_inside_decoder_blocks(tmp_path, version):
+    # the decoder scans 2048-record blocks for a wrap: one lands on a block's first record
+    # (t[2048] = 2^32), others mid-block; streamed in odd-sized blocks the state is carried
+    step = 2**32 // 2048
+    t = np.arange(7000, dtype=np.int64) * step + np.repeat([0, 0, 0, 5], 1750)
+    rng = np.random.default_rng(1)
+    ev = make_events(t, rng.integers(0, 300, 7000), rng.integers(0, 200, 7000), t % 2)
+    sio.write(tmp_path / "w.dat", ev, (304, 240))
+    if version == 1:  # rewrite the data words in the v1 layout (x 9, y 8, p 4 bits)
+        raw = bytearray((tmp_path / "w.dat").read_bytes())
+        start = len(raw) - 8 * len(ev)
+        rec = np.frombuffer(bytes(raw[start:]), "<u4").reshape(-1, 2).copy()
+        rec[:, 1] = ev["x"] | (ev["y"].astype(np.uint32) << 9) | (ev["p"].astype(np.uint32) << 17)
+        raw[start:] = rec.tobytes()
+        (tmp_path / "w.dat").write_bytes(bytes(raw).replace(b"Version 2", b"Version 1"))
+    rec = sio.read(tmp_path / "w.dat")
+    assert rec.metadata["version"] == version
+    assert np.array_equal(rec.events, ev)
+    chunks = list(sio.iter_chunks(tmp_path / "w.dat", n_events=1000, block_bytes=8 * 1500 + 3))
+    assert np.array_equal(np.concatenate([c.events for c in chunks]), ev)
+
+
 def _raw_file(path, header_lines, payload: bytes):
     path.write_bytes("".join(f"% {h}\n" for h in header_lines).encode() + payload)
 

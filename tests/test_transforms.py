@@ -68,6 +68,23 @@ def test_bins_with_no_events_and_border_pixels():
         to_frames(ev, (3, 3), n_frames=1)
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int64, np.float64])
+def test_field_arrays_negative_coordinates(dtype):
+    # a dict of arrays takes the field kernel: a negative signed coordinate is out of range,
+    # a float one is truncated toward zero first (SpikingJelly's astype(int))
+    t = np.array([0, 1, 2], np.int64)
+    y = np.array([0, 1, 2], dtype)
+    p = np.array([0, 1, 1], np.uint8)
+    x = np.array([1, 2, -1], dtype)
+    with pytest.raises(ss.ValidationError, match=r"event 2 at \(x=-1"):
+        to_frames({"t": t, "x": x, "y": y, "p": p}, (3, 3), n_frames=1)
+    if dtype is np.float64:
+        x = np.array([1.9, 2.5, -0.5])  # -> 1, 2, 0
+        frames = to_frames({"t": t, "x": x, "y": y, "p": p}, (3, 3), n_frames=1)
+        assert frames.sum() == 3
+        assert frames[0, 0, 0, 1] == 1 and frames[0, 1, 1, 2] == 1 and frames[0, 1, 2, 0] == 1
+
+
 def test_tonic_slicing_rules():
     ev = make_events(np.arange(0, 100, 10), np.zeros(10), np.zeros(10), np.ones(10))
     # span 90, windows of 30: floor((90-30)/30)+1 = 3 windows; the last event (t=90) dropped

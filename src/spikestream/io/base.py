@@ -46,8 +46,9 @@ assert sys.byteorder == "little", "event records are written as little-endian wo
 def emit(out, n, t, x, y, p):  # pragma: no cover - compiled
     """Write event ``n`` into ``out`` (canonical events viewed as uint64 pairs): word 0 is t,
     word 1 packs x (bits 0-15), y (16-31) and p (32-39) as in `EVENT_DTYPE`."""
-    out[2 * n] = t
-    out[2 * n + 1] = (
+    k = np.uint64(2) * np.uint64(n)  # unsigned: no negative-index wraparound per store
+    out[k] = t
+    out[k + np.uint64(1)] = (
         np.uint64(x) | (np.uint64(y) << np.uint64(16)) | (np.uint64(p) << np.uint64(32))
     )
 

@@ -40,13 +40,13 @@ def time_high_words(th: np.ndarray, previous: int) -> tuple[np.ndarray, np.ndarr
 @numba.njit(cache=True, nogil=True)
 def _decode(words, state, out):  # pragma: no cover - compiled
     # words: the payload as little-endian uint32
-    n_words = len(words)
+    n_words = np.uint64(len(words))
     cap = len(out) // 2
     th = state[_TH]
     have = state[_HAVE_TH]
     loop = state[_LOOP]
     n = 0
-    i = 0
+    i = np.uint64(0)  # unsigned: no negative-index wraparound per load
     while i < n_words:
         w = words[i]
         kind = w >> 28
@@ -65,11 +65,11 @@ def _decode(words, state, out):  # pragma: no cover - compiled
                 n += 1
         elif kind == 8:
             th, have, loop = time_high(th, have, loop, np.int64(w & 0x0FFFFFFF))
-        i += 1
+        i += np.uint64(1)
     state[_TH] = th
     state[_HAVE_TH] = have
     state[_LOOP] = loop
-    return 4 * i, n
+    return 4 * np.int64(i), n
 
 
 class Evt2Format(KernelFormat):
