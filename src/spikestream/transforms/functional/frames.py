@@ -33,7 +33,7 @@ def _accumulate_fields_py(x, y, p, starts, stops, out, bad):  # pragma: no cover
             xi = np.uint64(x[i])
             yi = np.uint64(y[i])
             c = np.uint64(p[i] != 0)
-            outside = (xi >= u_width) | (yi >= u_height)
+            outside = bool((xi >= u_width) | (yi >= u_height))
             outside_any |= outside
             counts[spare if outside else c * u_plane + yi * u_width + xi] += 1
         if outside_any:
@@ -65,7 +65,7 @@ def _accumulate_records_py(words, starts, stops, flat, height, width, bad):  # p
             xi = word & np.uint64(0xFFFF)
             yi = (word >> np.uint64(16)) & np.uint64(0xFFFF)
             c = np.uint64((word >> np.uint64(32)) & np.uint64(0xFF) != 0)
-            outside = (xi >= u_width) | (yi >= u_height)
+            outside = bool((xi >= u_width) | (yi >= u_height))
             outside_any |= outside
             counts[spare if outside else c * u_plane + yi * u_width + xi] += 1
         if outside_any:

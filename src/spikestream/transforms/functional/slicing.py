@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 from ...errors import ConfigError, ValidationError
@@ -61,21 +62,35 @@ def sj_split_by_time(
         if allow_empty:
             return np.zeros(frames, np.int64), np.zeros(frames, np.int64)
         raise EmptyFrameError("no events to split", field="t")
-    t0 = int(t[0])
-    dt = (int(t[-1]) - t0) // frames
-    edges = t0 + np.arange(frames + 1, dtype=np.int64) * dt
-    idx = _search(t, edges)
-    starts, stops = idx[:-1].copy(), idx[1:].copy()
-    if not allow_empty and (starts == stops).any():
-        i = int(np.argmax(starts == stops))
+    starts, stops, empty = _sj_time_windows(t, frames)
+    if empty >= 0 and not allow_empty:
+        t0 = int(t[0])
+        dt = (int(t[-1]) - t0) // frames
         raise EmptyFrameError(
-            f"time window {i} [{edges[i]}, {edges[i + 1]}) has no events "
+            f"time window {empty} [{t0 + empty * dt}, {t0 + (empty + 1) * dt}) has no events "
             "(SpikingJelly raises here; pass allow_empty=True for empty frames)",
-            index=i,
+            index=empty,
             field="t",
         )
-    stops[-1] = n
     return starts, stops
+
+
+@numba.njit(cache=True, nogil=True)
+def _sj_time_windows(t, frames):  # pragma: no cover - compiled
+    # One compiled call: after a gc.collect() each small numpy call costs ~10 µs cold, which
+    # added up to 0.1 ms per split (a tenth of the whole 1M-event integration).
+    t0 = np.int64(t[0])
+    dt = (np.int64(t[len(t) - 1]) - t0) // frames
+    edges = t0 + np.arange(frames + 1) * dt
+    idx = _search_sorted(t, edges, False)
+    starts, stops = idx[:-1].copy(), idx[1:].copy()
+    empty = -1  # the first empty window, checked before the last one is extended
+    for i in range(frames):
+        if starts[i] == stops[i]:
+            empty = i
+            break
+    stops[frames - 1] = len(t)
+    return starts, stops, empty
 
 
 def sj_split_by_duration(
