@@ -168,6 +168,17 @@ def test_dat_wraps_at_and_inside_decoder_blocks(tmp_path, version):
     assert np.array_equal(np.concatenate([c.events for c in chunks]), ev)
 
 
+def test_dat_payload_at_any_alignment(tmp_path):
+    # the decoder views the payload as uint64 records wherever the header ends
+    n = 5000
+    ev = make_events(np.arange(n) * 7, np.arange(n) % 300, np.arange(n) % 200, np.arange(n) % 2)
+    sio.write(tmp_path / "a.dat", ev, (304, 240))
+    raw = (tmp_path / "a.dat").read_bytes()
+    for pad in range(8):
+        (tmp_path / "b.dat").write_bytes(b"% " + b"c" * pad + b"\n" + raw)
+        assert np.array_equal(sio.read(tmp_path / "b.dat").events, ev), pad
+
+
 def _raw_file(path, header_lines, payload: bytes):
     path.write_bytes("".join(f"% {h}\n" for h in header_lines).encode() + payload)
 
