@@ -114,6 +114,30 @@ def bench_size(n: int, sj, tonic, repeat: int) -> list[Row]:
     rows.append(
         Row(f"Tonic ToFrame n_time_bins=16, {label}", ours, "Tonic 1.7", peer, "Mev/s", note)
     )
+    # Voxel grid and time surface (Tonic: numpy)
+    for name, ours_fn, peer_cls, kw in (
+        (
+            "ToVoxelGrid n_time_bins=10",
+            ss_tonic.ToVoxelGrid(sensor_size=(128, 128, 2), n_time_bins=10),
+            "ToVoxelGrid",
+            {"sensor_size": (128, 128, 2), "n_time_bins": 10},
+        ),
+        (
+            "ToTimesurface dt=50000 tau=30000",
+            ss_tonic.ToTimesurface(sensor_size=(128, 128, 2), dt=50_000, tau=30_000),
+            "ToTimesurface",
+            {"sensor_size": (128, 128, 2), "dt": 50_000, "tau": 30_000},
+        ),
+    ):
+        ours = rate(lambda f=ours_fn: f(tonic_ev))
+        peer = None
+        note = "tonic not installed"
+        if tonic is not None:
+            peer_fn = getattr(tonic.transforms, peer_cls)(**kw)
+            peer = rate(lambda f=peer_fn: f(tonic_ev), reps=1)
+            same = np.array_equal(peer_fn(tonic_ev), ours_fn(tonic_ev))
+            note = "equal output" if same else "OUTPUT DIFFERS"
+        rows.append(Row(f"{name}, {label}", ours, "Tonic 1.7", peer, "Mev/s", note))
     # Filters (Tonic's are per-event Python loops: measured on a 200k-event prefix)
     m = min(n, 200_000)
     sub = tonic_ev[:m]

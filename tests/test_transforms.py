@@ -104,12 +104,62 @@ def test_voxel_grid_values():
     assert grid[0, 0, 0].tolist() == [1.0, 0.0] and grid[1, 0, 0].tolist() == [0.0, -1.0]
 
 
+def _tonic_voxel_reference(ev, size, n):
+    # Tonic 1.7's algorithm in numpy: all left-bin shares scatter-added in event order, then all
+    # right-bin shares
+    t = ev["t"].astype(np.float64)
+    ts = n * (t - t[0]) / (t[-1] - t[0])
+    b = ts.astype(np.int64)
+    w = np.where(ev["p"] != 0, 1.0, -1.0)
+    x, y = ev["x"].astype(np.int64), ev["y"].astype(np.int64)
+    grid = np.zeros((n, 1, size[1], size[0]))
+    left, right = b < n, b + 1 < n
+    np.add.at(grid, (b[left], 0, y[left], x[left]), (w * (1.0 - (ts - b)))[left])
+    np.add.at(grid, (b[right] + 1, 0, y[right], x[right]), (w * (ts - b))[right])
+    return grid
+
+
+@pytest.mark.parametrize("n_events", [2_000, 600_000])  # serial and parallel kernels
+def test_voxel_grid_equals_tonic_order_bit_for_bit(n_events):
+    rng = np.random.default_rng(3)
+    t = np.sort(rng.integers(0, 10 * n_events, n_events))
+    t[n_events // 3 : n_events // 3 + 500] = t[n_events // 3]  # a burst at one timestamp
+    ev = make_events(t, rng.integers(0, 20, n_events), rng.integers(0, 10, n_events), t % 2)
+    for n in (1, 7, 10):
+        assert np.array_equal(
+            to_voxel_grid(ev, (20, 10), n), _tonic_voxel_reference(ev, (20, 10), n)
+        )
+
+
+def test_voxel_grid_needs_sorted_times():
+    ev = make_events([0, 5, 10], [0, 1, 1], [0, 0, 0], [1, 0, 1])
+    with pytest.raises(ss.ValidationError, match="sorted by time"):
+        to_voxel_grid(ev[[1, 0, 2]], (2, 1), 2)
+    with pytest.raises(ss.ValidationError, match="event 1 is outside"):
+        to_voxel_grid(make_events([0, 5, 10], [0, 2, 1], [0, 0, 0], [1, 0, 1]), (2, 1), 2)
+
+
 def test_time_surface_values():
     ev = make_events([0, 4, 12], [0, 1, 0], [0, 0, 0], [1, 1, 0])
     s = to_time_surface(ev, (2, 1), 10, 5.0)  # one complete window [0, 10)
     assert s.shape == (1, 2, 1, 2)
     assert s[0, 1, 0].tolist() == pytest.approx([np.exp(-10 / 5), np.exp(-6 / 5)])
     assert s[0, 0].sum() == 0
+
+
+def test_time_surface_polarity_and_range():
+    # a -1 polarity counts from the end as numpy indexing does (Tonic's memory[p, y, x]);
+    # a polarity or coordinate outside the surface raises, naming the event
+    t = np.array([0, 4, 12], np.int64)
+    x, y = np.array([0, 1, 0], np.int16), np.zeros(3, np.int16)
+    signed = np.zeros(3, [("x", "<i2"), ("y", "<i2"), ("p", "<i8"), ("t", "<i8")])
+    signed["t"], signed["x"], signed["y"], signed["p"] = t, x, y, [1, -1, 0]
+    s = to_time_surface(signed, (2, 1), 10, 5.0)
+    assert s[0, 1, 0].tolist() == pytest.approx([np.exp(-10 / 5), np.exp(-6 / 5)])
+    for p, xs in (([1, -3, 0], x), ([1, 2, 0], x), ([1, 1, 0], np.array([0, -1, 0]))):
+        signed["p"], signed["x"] = p, xs
+        with pytest.raises(ss.ValidationError, match="event 1 is outside"):
+            to_time_surface(signed, (2, 1), 10, 5.0)
 
 
 def test_filters_semantics():

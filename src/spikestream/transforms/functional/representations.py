@@ -9,30 +9,66 @@ import numpy as np
 
 from ...errors import ConfigError, ValidationError
 from . import slicing
-from .frames import _fields
+from .frames import PARALLEL_MIN_EVENTS, _fields, _serial_and_parallel
+
+
+@numba.njit(inline="always")
+def _voxel_time(ti, t0, span, n_bins):  # pragma: no cover - compiled
+    """Tonic's normalised time ``n (t - t0) / span``; its integer part is the event's bin."""
+    return n_bins * (np.float64(ti) - t0) / span
 
 
 @numba.njit(cache=True, nogil=True)
-def _voxel(t, x, y, w, n_bins, out):  # pragma: no cover - compiled
+def _voxel_check(t, x, y, n_bins, height, width, bin_starts):  # pragma: no cover - compiled
+    """-1 and ``bin_starts`` filled (first event of each bin 0..n+1, bins being monotone in
+    sorted t), or the first event outside the sensor, or -2 when t is not sorted. One branch-free
+    pass; the event is searched for only when one is flagged."""
+    u_width, u_height = np.uint64(width), np.uint64(height)
+    bad = False
+    for i in range(np.uint64(len(t))):
+        bad |= bool((np.uint64(x[i]) >= u_width) | (np.uint64(y[i]) >= u_height))
+    if bad:
+        for i in range(len(t)):
+            if x[i] < 0 or x[i] >= width or y[i] < 0 or y[i] >= height:
+                return i
+    unsorted = False
+    for i in range(np.uint64(1), np.uint64(len(t))):
+        unsorted |= bool(t[i] < t[i - np.uint64(1)])
+    if unsorted:
+        return -2
     t0 = np.float64(t[0])
     span = np.float64(t[len(t) - 1]) - t0
-    height, width = out.shape[2], out.shape[3]
-    for i in range(len(t)):
-        if x[i] < 0 or x[i] >= width or y[i] < 0 or y[i] >= height:
-            return i
-    # Tonic adds all left-bin contributions, then all right-bin ones (two scatter-adds):
-    # keeping that order keeps the float sums bit-identical.
-    for i in range(len(t)):
-        ts = n_bins * (np.float64(t[i]) - t0) / span
-        b = int(ts)
-        if b < n_bins:
-            out[b, 0, y[i], x[i]] += w[i] * (1.0 - (ts - b))
-    for i in range(len(t)):
-        ts = n_bins * (np.float64(t[i]) - t0) / span
-        b = int(ts)
-        if b + 1 < n_bins:
-            out[b + 1, 0, y[i], x[i]] += w[i] * (ts - b)
+    for b in range(n_bins + 2):
+        lo, hi = 0, len(t)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if int(_voxel_time(t[mid], t0, span, n_bins)) < b:
+                lo = mid + 1
+            else:
+                hi = mid
+        bin_starts[b] = lo
     return -1
+
+
+def _voxel_planes_py(t, x, y, w, n_bins, bin_starts, out):  # pragma: no cover - compiled
+    # Plane b receives Tonic's two scatter-adds in their order: first the left-bin shares of the
+    # events in bin b, then the right-bin shares of those in bin b - 1 (all earlier in time), so
+    # the float sums are bit-identical and the planes independent (one thread each).
+    t0 = np.float64(t[0])
+    span = np.float64(t[len(t) - 1]) - t0
+    width = np.uint64(out.shape[3])
+    for b in numba.prange(n_bins):
+        plane = out[b, 0].reshape(-1)
+        for i in range(np.uint64(bin_starts[b]), np.uint64(bin_starts[b + 1])):
+            share = 1.0 - (_voxel_time(t[i], t0, span, n_bins) - b)
+            plane[np.uint64(y[i]) * width + np.uint64(x[i])] += w[i] * share
+        if b > 0:
+            for i in range(np.uint64(bin_starts[b - 1]), np.uint64(bin_starts[b])):
+                share = _voxel_time(t[i], t0, span, n_bins) - (b - 1)
+                plane[np.uint64(y[i]) * width + np.uint64(x[i])] += w[i] * share
+
+
+_voxel_planes, _voxel_planes_parallel = _serial_and_parallel(_voxel_planes_py)
 
 
 def polarity_weights(p: np.ndarray, *, tonic_dtype_quirks: bool = False) -> np.ndarray:
@@ -61,7 +97,8 @@ def to_voxel_grid(
     """Tonic's ``ToVoxelGrid``: float64 ``[n, 1, H, W]``. Each event, at normalised time
     ``ts = n (t - t0) / (t_last - t0)``, adds ``w (1 - frac)`` to bin ``floor(ts)`` and ``w frac``
     to the next bin (each only inside ``[0, n)``; so the last event adds nothing). ``w`` is +1 ON /
-    -1 OFF (see `polarity_weights` for Tonic's dtype quirks)."""
+    -1 OFF (see `polarity_weights` for Tonic's dtype quirks). Events must be sorted by time
+    (`ValidationError` otherwise); bit-identical to Tonic's two scatter-adds."""
     t, x, y, p = _fields(events)
     if n_time_bins <= 0:
         raise ConfigError(f"n_time_bins must be > 0, got {n_time_bins}")
@@ -71,28 +108,47 @@ def to_voxel_grid(
         return out
     if int(t[-1]) == int(t[0]):
         raise ValidationError("all events share one timestamp: the voxel grid's time axis is empty")
-    w = polarity_weights(np.asarray(p), tonic_dtype_quirks=tonic_dtype_quirks)
-    bad = _voxel(t, x, y, w, n_time_bins, out)
+    bin_starts = np.empty(n_time_bins + 2, dtype=np.int64)
+    bad = _voxel_check(t, x, y, n_time_bins, height, width, bin_starts)
+    if bad == -2:
+        raise ValidationError("the voxel grid needs events sorted by time", field="t")
     if bad >= 0:
         raise ValidationError(f"event {bad} is outside the {width}x{height} sensor", index=int(bad))
+    w = polarity_weights(np.asarray(p), tonic_dtype_quirks=tonic_dtype_quirks)
+    planes = _voxel_planes_parallel if len(t) >= PARALLEL_MIN_EVENTS else _voxel_planes
+    planes(t, x, y, w, n_time_bins, bin_starts, out)
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _time_surface(t, x, y, p, starts, stops, ref_times, tau, memory, out):  # pragma: no cover
-    # writes the exponent; the caller applies exp
-    channels, height, width = memory.shape
+    # Writes the exponent; the caller applies exp. ``memory``: the last time of each
+    # [channel, y, x] cell, flat, plus a spare last slot that takes out-of-range events so the
+    # loop has no exit (the event is searched for once one is flagged); indices are unsigned
+    # (numba guards signed ones against negative values on every access).
+    channels, height, width = out.shape[1], out.shape[2], out.shape[3]
+    u_channels, u_height, u_width = np.uint64(channels), np.uint64(height), np.uint64(width)
+    cells = channels * height * width
+    spare = np.uint64(cells)
     for k in range(len(starts)):
-        for i in range(starts[k], stops[k]):
-            c = np.int64(p[i]) if p[i] >= 0 else channels + np.int64(p[i])
-            if x[i] < 0 or x[i] >= width or y[i] < 0 or y[i] >= height or c >= channels:
-                return i
-            memory[c, y[i], x[i]] = t[i]
+        outside_any = False
+        for i in range(np.uint64(starts[k]), np.uint64(stops[k])):
+            c = np.int64(p[i])
+            c = c if c >= 0 else channels + c  # a negative polarity counts from the end (numpy)
+            xi, yi, ci = np.uint64(x[i]), np.uint64(y[i]), np.uint64(c)
+            outside = bool((xi >= u_width) | (yi >= u_height) | (ci >= u_channels))
+            outside_any |= outside
+            memory[spare if outside else (ci * u_height + yi) * u_width + xi] = t[i]
+        if outside_any:
+            for i in range(starts[k], stops[k]):
+                c = np.int64(p[i])
+                c = c if c >= 0 else channels + c
+                if x[i] < 0 or x[i] >= width or y[i] < 0 or y[i] >= height or not 0 <= c < channels:
+                    return i
         ref = ref_times[k]
-        for c in range(channels):
-            for r in range(height):
-                for q in range(width):
-                    out[k, c, r, q] = -(ref - memory[c, r, q]) / tau
+        surface = out[k].reshape(-1)
+        for q in range(cells):
+            surface[q] = -(ref - memory[q]) / tau
     return -1
 
 
@@ -109,7 +165,7 @@ def to_time_surface(
         return np.zeros((0, n_polarities, height, width))
     starts, stops = slicing.tonic_time_window(t, dt, 0, False)
     ref_times = (np.arange(1, len(starts) + 1, dtype=np.int64) * dt + int(t[0])).astype(np.float64)
-    memory = np.full((n_polarities, height, width), -np.inf)
+    memory = np.full(n_polarities * height * width + 1, -np.inf)  # flat, plus a spare slot
     out = np.empty((len(starts), n_polarities, height, width), dtype=np.float64)
     bad = _time_surface(t, x, y, p, starts, stops, ref_times, float(tau), memory, out)
     if bad >= 0:
