@@ -50,7 +50,7 @@ def _voxel_check(t, x, y, n_bins, height, width, bin_starts):  # pragma: no cove
     return -1
 
 
-def _voxel_planes_py(t, x, y, w, n_bins, bin_starts, out):  # pragma: no cover - compiled
+def _voxel_planes_py(t, x, y, p, rule, n_bins, bin_starts, out):  # pragma: no cover - compiled
     # Plane b receives Tonic's two scatter-adds in their order: first the left-bin shares of the
     # events in bin b, then the right-bin shares of those in bin b - 1 (all earlier in time), so
     # the float sums are bit-identical and the planes independent (one thread each).
@@ -61,30 +61,59 @@ def _voxel_planes_py(t, x, y, w, n_bins, bin_starts, out):  # pragma: no cover -
         plane = out[b, 0].reshape(-1)
         for i in range(np.uint64(bin_starts[b]), np.uint64(bin_starts[b + 1])):
             share = 1.0 - (_voxel_time(t[i], t0, span, n_bins) - b)
-            plane[np.uint64(y[i]) * width + np.uint64(x[i])] += w[i] * share
+            plane[np.uint64(y[i]) * width + np.uint64(x[i])] += _polarity_weight(p[i], rule) * share
         if b > 0:
             for i in range(np.uint64(bin_starts[b - 1]), np.uint64(bin_starts[b])):
                 share = _voxel_time(t[i], t0, span, n_bins) - (b - 1)
-                plane[np.uint64(y[i]) * width + np.uint64(x[i])] += w[i] * share
+                plane[np.uint64(y[i]) * width + np.uint64(x[i])] += (
+                    _polarity_weight(p[i], rule) * share
+                )
 
 
 _voxel_planes, _voxel_planes_parallel = _serial_and_parallel(_voxel_planes_py)
 
 
+_NATIVE_WEIGHTS, _TONIC_SIGNED_WEIGHTS, _TONIC_BOOL_WEIGHTS = 0, 1, 2
+
+
+@numba.njit(inline="always")
+def _polarity_weight(p, rule):  # pragma: no cover - compiled
+    """One event's weight under a rule chosen by `_weight_rule`."""
+    if rule == _TONIC_BOOL_WEIGHTS:
+        return 1.0
+    if p == 0:
+        return -1.0
+    return np.float64(p) if rule == _TONIC_SIGNED_WEIGHTS else 1.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _polarity_weights(p, rule, out):  # pragma: no cover - compiled
+    for i in range(np.uint64(len(p))):
+        out[i] = _polarity_weight(p[i], rule)
+
+
+def _weight_rule(dtype: np.dtype, tonic_dtype_quirks: bool) -> int:
+    if not tonic_dtype_quirks:
+        return _NATIVE_WEIGHTS
+    if dtype == np.bool_:
+        return _TONIC_BOOL_WEIGHTS
+    if dtype.kind == "u":
+        raise ConfigError(
+            f"Tonic's ToVoxelGrid cannot weight an unsigned polarity field ({dtype}): it "
+            "raises OverflowError writing -1; use a signed or bool field"
+        )
+    return _TONIC_SIGNED_WEIGHTS
+
+
 def polarity_weights(p: np.ndarray, *, tonic_dtype_quirks: bool = False) -> np.ndarray:
     """+1 for ON, -1 for OFF. With ``tonic_dtype_quirks`` the weight is computed as Tonic does,
-    inside the polarity field's own dtype: a bool field turns -1 into True (every event +1), an
-    unsigned field cannot hold -1 (Tonic raises OverflowError; here `ConfigError`)."""
-    if tonic_dtype_quirks:
-        if p.dtype == np.bool_:
-            return np.ones(len(p), dtype=np.float64)
-        if p.dtype.kind == "u":
-            raise ConfigError(
-                f"Tonic's ToVoxelGrid cannot weight an unsigned polarity field ({p.dtype}): it "
-                "raises OverflowError writing -1; use a signed or bool field"
-            )
-        return np.where(p == 0, -1, p).astype(np.float64)
-    return np.where(p != 0, 1.0, -1.0)
+    inside the polarity field's own dtype: OFF (0) is -1 and any other value weighs itself; a
+    bool field turns -1 into True (every event +1), an unsigned field cannot hold -1 (Tonic
+    raises OverflowError; here `ConfigError`)."""
+    p = np.asarray(p)
+    out = np.empty(len(p), dtype=np.float64)
+    _polarity_weights(p, _weight_rule(p.dtype, tonic_dtype_quirks), out)
+    return out
 
 
 def to_voxel_grid(
@@ -114,9 +143,9 @@ def to_voxel_grid(
         raise ValidationError("the voxel grid needs events sorted by time", field="t")
     if bad >= 0:
         raise ValidationError(f"event {bad} is outside the {width}x{height} sensor", index=int(bad))
-    w = polarity_weights(np.asarray(p), tonic_dtype_quirks=tonic_dtype_quirks)
+    rule = _weight_rule(np.asarray(p).dtype, tonic_dtype_quirks)
     planes = _voxel_planes_parallel if len(t) >= PARALLEL_MIN_EVENTS else _voxel_planes
-    planes(t, x, y, w, n_time_bins, bin_starts, out)
+    planes(t, x, y, p, rule, n_time_bins, bin_starts, out)
     return out
 
 
