@@ -21,8 +21,8 @@ def _voxel_time(ti, t0, span, n_bins):  # pragma: no cover - compiled
 @numba.njit(cache=True, nogil=True)
 def _voxel_check(t, x, y, n_bins, height, width, bin_starts):  # pragma: no cover - compiled
     """-1 and ``bin_starts`` filled (first event of each bin 0..n+1, bins being monotone in
-    sorted t), or the first event outside the sensor, or -2 when t is not sorted. One branch-free
-    pass; the event is searched for only when one is flagged."""
+    sorted t), or the first event outside the sensor, or -2 when t is not sorted. The checks are
+    branch-free passes; an outside event is searched for only when one is flagged."""
     u_width, u_height = np.uint64(width), np.uint64(height)
     bad = False
     for i in range(np.uint64(len(t))):
