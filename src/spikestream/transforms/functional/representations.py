@@ -149,6 +149,13 @@ def to_voxel_grid(
     return out
 
 
+@numba.njit(inline="always")
+def _channel(p, channels):  # pragma: no cover - compiled
+    """A polarity's surface channel: a negative one counts from the end, as numpy indexing does."""
+    c = np.int64(p)
+    return c if c >= 0 else channels + c
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _time_surface(t, x, y, p, starts, stops, ref_times, tau, memory, out):  # pragma: no cover
     # Writes the exponent; the caller applies exp. ``memory``: the last time of each
@@ -162,16 +169,14 @@ def _time_surface(t, x, y, p, starts, stops, ref_times, tau, memory, out):  # pr
     for k in range(len(starts)):
         outside_any = False
         for i in range(np.uint64(starts[k]), np.uint64(stops[k])):
-            c = np.int64(p[i])
-            c = c if c >= 0 else channels + c  # a negative polarity counts from the end (numpy)
+            c = _channel(p[i], channels)
             xi, yi, ci = np.uint64(x[i]), np.uint64(y[i]), np.uint64(c)
             outside = bool((xi >= u_width) | (yi >= u_height) | (ci >= u_channels))
             outside_any |= outside
             memory[spare if outside else (ci * u_height + yi) * u_width + xi] = t[i]
         if outside_any:
             for i in range(starts[k], stops[k]):
-                c = np.int64(p[i])
-                c = c if c >= 0 else channels + c
+                c = _channel(p[i], channels)
                 if x[i] < 0 or x[i] >= width or y[i] < 0 or y[i] >= height or not 0 <= c < channels:
                     return i
         ref = ref_times[k]
