@@ -20,7 +20,7 @@ from spikestream.snn.norse import (
     LIParameters,
 )
 
-from .conftest import GOLDEN
+from .conftest import golden_params, load_golden
 
 SURROGATES = {"atan": surrogate.ATan(2.0), "sigmoid": surrogate.Sigmoid(4.0),
               "pq": surrogate.PiecewiseQuadratic()}  # fmt: skip
@@ -44,14 +44,16 @@ def build(case: str, mode: str, backend: str):
 
 
 def sj_cases():
-    z = np.load(GOLDEN / "C_sj_neurons.npz")
-    return sorted({k.split("__")[0] for k in z.files if "__" in k and not k.startswith("__")})
+    return golden_params(
+        "C_sj_neurons.npz",
+        lambda z: sorted({k.split("__")[0] for k in z.files if "__" in k and not k.startswith("__")}),
+    )
 
 
 @pytest.mark.parametrize("backend", ["torch", "cpu"])
 @pytest.mark.parametrize("case", sj_cases())
 def test_sj_neurons_match_golden(case, backend):
-    z = np.load(GOLDEN / "C_sj_neurons.npz")
+    z = load_golden("C_sj_neurons.npz")
     G = torch.from_numpy(z["G"])
     for mode in ("m", "s"):
         n = build(case, mode, "torch" if backend == "torch" else None)
@@ -75,7 +77,7 @@ def test_sj_neurons_match_golden(case, backend):
 
 
 def test_surrogates_match_golden():
-    z = np.load(GOLDEN / "C_sj_surrogates.npz")
+    z = load_golden("C_sj_surrogates.npz")
     x = torch.from_numpy(z["x"])
     for name, sg in SURROGATES.items():
         xi = x.clone().requires_grad_(True)
@@ -182,7 +184,7 @@ def _run(cell, x):
 
 @pytest.mark.parametrize("name", ["default", "custom"])
 def test_norse_cells_match_golden(name):
-    z = np.load(GOLDEN / "D_norse.npz")
+    z = load_golden("D_norse.npz")
     p, p_li = NORSE_SETS[name]
     for loss in ("z", "v"):
         x = torch.from_numpy(z["x"]).clone().requires_grad_(True)

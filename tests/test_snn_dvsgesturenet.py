@@ -13,7 +13,7 @@ from spikestream.snn import LIFNode, functional
 from spikestream.snn.layer import VotingLayer
 from spikestream.snn.surrogate import ATan
 
-from .conftest import GOLDEN
+from .conftest import load_golden
 
 LIF_INDICES = (2, 6, 10, 14, 18, 23, 26)
 
@@ -52,7 +52,7 @@ def run(net: nn.Sequential, x: torch.Tensor) -> tuple[torch.Tensor, dict[int, to
 
 @pytest.fixture(scope="module")
 def golden():
-    return np.load(GOLDEN / "E_sj_dvsgesturenet.npz")
+    return load_golden("E_sj_dvsgesturenet.npz")
 
 
 def test_dvsgesturenet_matches_spikingjelly(golden):

@@ -16,7 +16,7 @@ import torch
 from spikestream.compat.spikingjelly import neuron
 from spikestream.snn import kernels
 
-from .conftest import GOLDEN
+from .conftest import load_golden
 from .test_snn import build, sj_cases
 
 pytest.importorskip("triton")
@@ -30,7 +30,7 @@ else:
 
 @pytest.mark.parametrize("case", sj_cases())
 def test_triton_matches_golden(case):
-    z = np.load(GOLDEN / "C_sj_neurons.npz")
+    z = load_golden("C_sj_neurons.npz")
     G = torch.from_numpy(z["G"]).to(DEVICE)
     n = build(case, "m", "triton").to(DEVICE)
     x = torch.from_numpy(z["x"]).to(DEVICE).requires_grad_(True)

@@ -16,13 +16,13 @@ from spikestream.events import make_events
 from spikestream.transforms import ToFrames
 from spikestream.transforms.functional import EmptyFrameError, to_frames, tonic_frames
 
-from .conftest import GOLDEN
+from .conftest import load_golden
 
 SJ_SETS = ["A_sj_frames_synth128.npz", "A_sj_frames_synth34.npz", "A_sj_frames_synth180x240.npz"]
 
 
 def load(name):
-    z = np.load(GOLDEN / name)
+    z = load_golden(name)
     return z, json.loads(str(z["__meta__"]))
 
 

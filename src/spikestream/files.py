@@ -1,0 +1,71 @@
+"""Atomic writes and build locks: the one place spikestream makes a file or folder appear whole.
+
+A file is written to ``<name>.partial`` and a folder built in ``<name>.partial/``; each is
+renamed onto its final name only when the block exits cleanly, so an interrupted or failed
+write never leaves output that looks complete. Concurrent builders of the same target (every
+rank of a distributed job preparing a dataset) serialise on ``<name>.lock`` through
+`filelock` (works on every platform).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+PARTIAL = ".partial"
+
+
+def partial_path(path: str | os.PathLike[str]) -> Path:
+    """Where ``path`` is built before it takes its name."""
+    path = Path(path)
+    return path.with_name(path.name + PARTIAL)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str], mode: str = "wb", **kwargs: Any) -> Iterator[IO]:
+    """Open ``<path>.partial`` for writing; rename it onto ``path`` when the block succeeds,
+    remove it when the block raises (KeyboardInterrupt included)."""
+    path = Path(path)
+    tmp = partial_path(path)
+    handle = open(tmp, mode, **kwargs)
+    try:
+        with handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty ``<path>.partial/`` to build in; it replaces ``path`` (any older folder
+    of that name is removed) when the block succeeds and is removed when the block raises."""
+    path = Path(path)
+    tmp = partial_path(path)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def build_lock(target: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold ``<target>.lock`` while building ``target``, so that processes preparing the same
+    target at once build it once: the others wait, then find it complete. The lock file stays
+    (removing it would race)."""
+    from filelock import FileLock
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(target.with_name(target.name + ".lock")):
+        yield
