@@ -1,12 +1,12 @@
 """Every environment variable spikestream reads, in one place. Each is read when used (not at
 import), so a test or a launcher can set it at any time.
 
-| variable | meaning | default |
-|---|---|---|
-| ``SPIKESTREAM_DATA`` | root folder of the datasets | ``~/.cache/spikestream`` |
-| ``SPIKESTREAM_SNN_BACKEND`` | neuron kernel: ``auto``, ``torch``, ``cpu`` or ``triton`` | ``auto`` |
-| ``SPIKESTREAM_KERNEL_POOL_MB`` | memory the fused CPU kernel may keep for reusing output buffers | ``64`` |
-| ``SPIKESTREAM_REAL_DATA`` | folder of sample recordings for ``spikestream decode-samples`` | none |
+- ``SPIKESTREAM_DATA``: root folder of the datasets (default ``~/.cache/spikestream``).
+- ``SPIKESTREAM_SNN_BACKEND``: neuron kernel, ``auto`` (default), ``torch``, ``cpu`` or
+  ``triton``.
+- ``SPIKESTREAM_KERNEL_POOL_MB``: memory the fused CPU kernel may keep for reusing output
+  buffers (default 64; 0 turns reuse off).
+- ``SPIKESTREAM_REAL_DATA``: folder of sample recordings for the decoding demo (no default).
 """
 
 from __future__ import annotations
