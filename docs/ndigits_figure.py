@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from spikestream.sim import NDigits
+from spikestream.datasets import NDigits
 from spikestream.transforms.functional import to_frames
 
 

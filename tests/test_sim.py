@@ -1,4 +1,4 @@
-"""The event-camera simulator and the embedded NDigits dataset."""
+"""The event-camera simulator (the NDigits dataset built on it: test_ndigits.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 import spikestream as ss
-from spikestream.sim import CameraConfig, NDigits, saccade_events, simulate
-from spikestream.sim import ndigits as nd
+from spikestream.sim import CameraConfig, saccade_events, simulate
 
 
 def test_brightness_step_gives_expected_events_per_pixel():
@@ -81,36 +80,3 @@ def test_saccades_sweep_edges():
     assert 0.3 < ev["p"].mean() < 0.7  # edges both brighten and darken pixels
     with pytest.raises(ss.ConfigError, match="does not fit"):
         saccade_events(image, (11, 11), amplitude=3)
-
-
-def test_ndigits(ndigits_root):
-    train = NDigits(ndigits_root, train=True)
-    test = NDigits(ndigits_root, train=False)
-    assert (len(train), len(test)) == (1438, 359)
-    assert train.store.verify()["samples"] == 1438  # a packed store like every dataset's
-    events, label = train[0]
-    assert label == 0 and events.dtype == ss.EVENT_DTYPE
-    assert events["x"].max() < 34 and events["y"].max() < 34 and np.all(np.diff(events["t"]) >= 0)
-    assert sorted(set(train.targets.tolist())) == list(range(10))
-    stats = nd.statistics(ndigits_root)
-    assert stats["train"]["samples"] == 1438 and 2500 < stats["train"]["events_mean"] < 5500
-    assert 250_000 < stats["test"]["duration_us_mean"] <= 300_000
-    # stored samples are what a fresh simulation gives (deterministic per sample)
-    ((_, again_label, again),) = NDigits.load(int(train.store.names[0]))
-    assert np.array_equal(again, events) and again_label == label
-    from spikestream.transforms import ToFrames
-
-    frames, _ = NDigits(ndigits_root, transform=ToFrames((34, 34), n_frames=4))[5]
-    assert frames.shape == (4, 2, 34, 34) and frames.sum() == len(train[5][0])
-
-
-def test_quickstart_network_learns_ndigits(ndigits_root):
-    """The demo's end-to-end path: frames from the packed store, a two-layer LIF network,
-    surrogate gradients; two epochs already classify most test digits, deterministically."""
-    from spikestream.snn.quickstart import train_on_ndigits
-
-    first = train_on_ndigits(ndigits_root, epochs=2, seed=3)
-    again = train_on_ndigits(ndigits_root, epochs=2, seed=3)
-    assert first["accuracy"] > 0.7  # chance is 0.1
-    assert first["losses"][1] < first["losses"][0]
-    assert first["losses"] == again["losses"] and first["accuracy"] == again["accuracy"]

@@ -3,7 +3,7 @@
 Every real recording in ``../shared/data/real`` is decoded, summarised, re-encoded in another
 format and read back, with the time each step took; then the embedded NDigits dataset is built
 (first run) or loaded and summarised, and a small LIF network is trained on it
-(`snn.quickstart`) and scored on its test split.
+(`train.quickstart`) and scored on its test split.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                 raise DatasetError(f"re-encoding {name} as {target} changed the events")
     print("\nEvery recording decoded, and survived a write/read round trip in another format.")
     if not args.skip_ndigits:
-        from ..sim import ndigits
+        from ..datasets import ndigits
 
         stats = ndigits.statistics()
         train, test = stats["train"], stats["test"]
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             f"(ready in {stats['load_seconds']:.1f} s)"
         )
         if args.epochs > 0:
-            from ..snn.quickstart import train_on_ndigits
+            from ..train.quickstart import train_on_ndigits
 
             result = train_on_ndigits(epochs=args.epochs)
             print(

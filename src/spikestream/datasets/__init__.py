@@ -14,6 +14,7 @@ from .dvs128_gesture import DVS128Gesture
 from .events_np import export_events_np, import_events_np
 from .ncaltech101 import NCaltech101
 from .ncars import NCARS
+from .ndigits import NDigits
 from .nmnist import NMNIST
 from .poker_dvs import POKERDVS
 from .registry import DATASETS, get
@@ -29,6 +30,7 @@ __all__ = [
     "DVS128Gesture",
     "EventDataset",
     "NCaltech101",
+    "NDigits",
     "PackedStore",
     "Resource",
     "check_md5",

@@ -1,7 +1,6 @@
 """Imports every dataset module so that each registers itself."""
 
-from ..sim import ndigits
-from . import asl_dvs, cifar10dvs, dvs128_gesture, ncaltech101, ncars, nmnist, poker_dvs
+from . import asl_dvs, cifar10dvs, dvs128_gesture, ncaltech101, ncars, ndigits, nmnist, poker_dvs
 
 __all__ = [
     "asl_dvs",

@@ -1,8 +1,7 @@
 """Event-camera simulation: frames or video to events, saccades over still images, and the
-embedded ``NDigits`` demo dataset."""
+handwritten-digit recordings behind the embedded ``NDigits`` dataset (`spikestream.datasets`)."""
 
 from .camera import CameraConfig, simulate
-from .ndigits import NDigits
 from .saccades import TRIANGLE, saccade_events, saccade_frames
 
-__all__ = ["TRIANGLE", "CameraConfig", "NDigits", "saccade_events", "saccade_frames", "simulate"]
+__all__ = ["TRIANGLE", "CameraConfig", "saccade_events", "saccade_frames", "simulate"]

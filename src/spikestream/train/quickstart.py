@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .functional import reset_net
-from .layer import SeqToANNContainer
-from .neuron import LIFNode
-from .surrogate import ATan
+from ..snn.functional import reset_net
+from ..snn.layer import SeqToANNContainer
+from ..snn.neuron import LIFNode
+from ..snn.surrogate import ATan
 
 
 def ndigits_network(frames_shape: tuple[int, int, int] = (2, 34, 34), hidden: int = 128):
@@ -45,7 +45,7 @@ def train_on_ndigits(
     """Train the network on NDigits' training split and measure it on the test split. Returns
     the test accuracy, the per-epoch training loss and the seconds taken. Deterministic for a
     seed on one machine."""
-    from ..sim.ndigits import NDigits
+    from ..datasets.ndigits import NDigits
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

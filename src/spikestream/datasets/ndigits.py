@@ -1,11 +1,10 @@
 """``NDigits``: the 1,797 handwritten digits shipped inside scikit-learn, turned into 34x34 event
-recordings by N-MNIST-style saccades. Nothing is downloaded; generation is deterministic (sample
-i is simulated with seed i), takes seconds, and is kept as packed stores like every dataset's
-(``<root>/packed/train`` and ``test``)."""
+recordings by N-MNIST-style saccades (`spikestream.sim.digits`). Nothing is downloaded;
+generation is deterministic (sample i is simulated with seed i), takes seconds, and is kept as
+packed stores like every dataset's (``<root>/packed/train`` and ``test``)."""
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from pathlib import Path
@@ -13,44 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets.base import EventDataset, default_root
-from ..datasets.store import PackedStore, Sample
 from ..errors import DatasetError
-from .camera import CameraConfig
-from .saccades import saccade_events
+from ..sim.digits import SENSOR_SIZE, digit_events, digit_images
+from .base import EventDataset, default_root
+from .store import PackedStore, Sample
 
-SENSOR_SIZE = (34, 34)
 CLASSES = tuple(str(d) for d in range(10))
 VERSION = 1
-#: The sensor of the generated recordings: thresholds and noise chosen so a sample has a few
-#: thousand events over 300 ms, like N-MNIST.
-CAMERA = CameraConfig(
-    threshold_on=0.25,
-    threshold_off=0.25,
-    mismatch=0.05,
-    refractory_us=1_000,
-    shot_noise_hz=0.5,
-    log_eps=0.1,
-)
 TRAIN_FRACTION = 0.8
-STEP_US = 2_000  # frame spacing of the rendered saccades; events are interpolated in between
-
-
-@functools.cache
-def _images() -> tuple[np.ndarray, np.ndarray]:
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise DatasetError("NDigits needs scikit-learn (pip install scikit-learn)") from exc
-    digits = load_digits()
-    return digits.images / 16.0, digits.target.astype(np.int64)
-
-
-def _upscale(image: np.ndarray, factor: int = 3) -> np.ndarray:
-    """8x8 -> 24x24 by bilinear interpolation on pixel centres."""
-    from scipy import ndimage
-
-    return np.clip(ndimage.zoom(image, factor, order=1), 0.0, 1.0)
 
 
 def split_of(labels: np.ndarray) -> np.ndarray:
@@ -84,15 +53,13 @@ class NDigits(EventDataset):
 
     @classmethod
     def sources(cls, extracted: Path, split: str) -> list[int]:
-        train = split_of(_images()[1])
+        train = split_of(digit_images()[1])
         return np.flatnonzero(train if split == "train" else ~train).tolist()
 
     @classmethod
     def load(cls, source: int) -> list[Sample]:
-        images, labels = _images()
-        image = _upscale(images[source])
-        events = saccade_events(image, SENSOR_SIZE, CAMERA, step_us=STEP_US, seed=source)
-        return [(f"{source:04d}", int(labels[source]), events)]
+        labels = digit_images()[1]
+        return [(f"{source:04d}", int(labels[source]), digit_events(source))]
 
 
 def statistics(root: str | os.PathLike | None = None) -> dict[str, Any]:
