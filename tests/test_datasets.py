@@ -499,13 +499,228 @@ def test_store_verify_finds_damage(gesture_root):
     (folder / "events.bin").write_bytes(bytes(data))
     with pytest.raises(DatasetError, match="CRC-32"):
         PackedStore(folder).verify()
-    (folder / "events.bin").write_bytes(bytes(data[:-16]))
-    with pytest.raises(DatasetError, match="convert again"):
-        PackedStore(folder)
+
+
+# ------------------------------------------------------------------------ damaged stores
+
+STORE_EVENTS = [
+    ss.make_events(t=np.arange(n) * 10, x=np.arange(n) % 7, y=np.arange(n) % 5, p=np.arange(n) % 2)
+    for n in (3, 4, 5)
+]
+
+
+@pytest.fixture
+def small_store(tmp_path) -> Path:
+    """Three samples of 3, 4 and 5 events, labels 0, 1, 2 of three classes."""
+    from spikestream.datasets import store
+
+    meta = {"dataset": "Toy", "split": "train", "sensor_size": [7, 5], "classes": ["a", "b", "c"]}
+    sources = [(f"s{i}", i, ev) for i, ev in enumerate(STORE_EVENTS)]
+    return store.build(tmp_path / "train", sources, lambda s: [s], meta, progress=False)
+
+
+def _index(folder: Path, **changes) -> None:
+    with np.load(folder / "index.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays.update(changes)
+    np.savez(folder / "index.npz", **{k: v for k, v in arrays.items() if v is not None})
+
+
+def _meta(folder: Path, **changes) -> None:
     meta = json.loads((folder / "meta.json").read_text())
-    (folder / "meta.json").write_text(json.dumps(dict(meta, version=99)))
-    with pytest.raises(DatasetError, match="version"):
-        PackedStore(folder)
+    (folder / "meta.json").write_text(json.dumps(dict(meta, **changes)))
+
+
+STORE_DAMAGES = {
+    "events.bin missing": (lambda f: (f / "events.bin").unlink(), "events.bin is missing"),
+    "events.bin truncated": (
+        lambda f: (f / "events.bin").write_bytes((f / "events.bin").read_bytes()[:-16]),
+        "holds 176 bytes, the index describes 12 events",
+    ),
+    "events.bin a folder": (
+        lambda f: ((f / "events.bin").unlink(), (f / "events.bin").mkdir()),
+        "events.bin is missing",
+    ),
+    "index.npz missing": (lambda f: (f / "index.npz").unlink(), "index.npz is not a readable"),
+    "index.npz not a zip": (
+        lambda f: (f / "index.npz").write_bytes(b"not a zip file at all"),
+        "index.npz is not a readable",
+    ),
+    "index.npz a broken zip": (
+        lambda f: (f / "index.npz").write_bytes((f / "index.npz").read_bytes()[:200]),
+        "index.npz is not a readable",
+    ),
+    "index.npz without labels": (lambda f: _index(f, labels=None), "no 'labels' array"),
+    "float offsets": (
+        lambda f: _index(f, offsets=np.array([0.0, 3, 7, 12])),
+        "offsets is float64 of shape",
+    ),
+    "float labels": (lambda f: _index(f, labels=np.array([0.5, 1, 2])), "labels is float64"),
+    "offsets of the wrong length": (
+        lambda f: _index(f, offsets=np.array([0, 3, 12])),
+        r"array of 4 \(meta.json: 3 samples\)",
+    ),
+    "names of the wrong length": (lambda f: _index(f, names=np.array(["a"])), "names is <U1"),
+    "offsets going back": (
+        lambda f: _index(f, offsets=np.array([0, 7, 3, 12])),
+        "do not increase from 0 .at offset 2",
+    ),
+    "offsets not from 0": (
+        lambda f: _index(f, offsets=np.array([1, 3, 7, 12])),
+        "do not increase from 0 .at offset 0",
+    ),
+    "label outside the classes": (
+        lambda f: _index(f, labels=np.array([0, 3, 2])),
+        "label 3 of sample 1 outside 0..2",
+    ),
+    "meta.json not JSON": (
+        lambda f: (f / "meta.json").write_text("{not json"),
+        "meta.json is not readable JSON",
+    ),
+    "meta.json a list": (
+        lambda f: (f / "meta.json").write_text("[1, 2]"),
+        "does not hold a JSON object",
+    ),
+    "meta.json without sensor_size": (
+        lambda f: _meta(f, sensor_size=None),
+        "sensor_size None is not",
+    ),
+    "meta.json with a string CRC": (lambda f: _meta(f, events_crc32="12"), "events_crc32 '12'"),
+    "meta.json counting other events": (lambda f: _meta(f, n_events=11), "meta.json counts 11"),
+    "wrong version": (lambda f: _meta(f, version=99), "store version 99"),
+}
+
+
+@pytest.mark.parametrize("damage", list(STORE_DAMAGES))
+def test_every_store_damage_is_a_dataset_error_naming_folder_and_fix(small_store, damage):
+    assert [len(PackedStore(small_store)[i][0]) for i in range(3)] == [3, 4, 5]  # intact first
+    change, what = STORE_DAMAGES[damage]
+    change(small_store)
+    with pytest.raises(DatasetError, match=what) as err:
+        PackedStore(small_store)
+    assert str(err.value).startswith(str(small_store))
+    assert f"elete the folder {small_store}" in str(err.value)  # how to fix it
+
+
+def test_store_index_out_of_range_and_iteration(small_store):
+    from spikestream.datasets.store import StoreIndexError
+
+    store = PackedStore(small_store)
+    with pytest.raises(DatasetError, match=r"sample 3 outside the store's 3 samples") as err:
+        store[3]
+    assert isinstance(err.value, StoreIndexError) and isinstance(err.value, IndexError)
+    with pytest.raises(DatasetError, match="sample -4"):
+        store[-4]
+    with pytest.raises(ConfigError, match="integer, not str"):
+        store["0"]  # type: ignore[index]
+    assert np.array_equal(store[np.int64(-1)][0], STORE_EVENTS[2])
+    assert [label for _, label in store] == [0, 1, 2]  # iteration stops at the end
+
+
+def test_missing_meta_json_is_an_incomplete_store(small_store):
+    (small_store / "meta.json").unlink()
+    with pytest.raises(DatasetError, match="not a complete packed store"):
+        PackedStore(small_store)
+
+
+# ------------------------------------------------------------------------ archive damage
+
+
+def _gzip_tar(tmp_path: Path, payload: bytes) -> tuple[Path, bytes]:
+    """A tar.gz of ``data/a.bin`` whose gzip stream goes on after the tar's end blocks (as a
+    tar padded to its record size does), stored uncompressed so its bytes can be found."""
+    import gzip
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        info = tarfile.TarInfo("data/a.bin")
+        info.size = len(payload)
+        tf.addfile(info, io.BytesIO(payload))
+    raw = gzip.compress(buf.getvalue() + bytes(64 << 10), compresslevel=0)
+    out = tmp_path / "a.tar.gz"
+    out.write_bytes(raw)
+    return out, raw
+
+
+@pytest.mark.parametrize("where", ["content", "crc", "length"])
+def test_corrupt_gzip_stream_is_refused(tmp_path, where):
+    payload = np.random.default_rng(3).bytes(5000)
+    good, raw = _gzip_tar(tmp_path, payload)
+    assert archive.extract(good, tmp_path / "good") == tmp_path / "good"
+    assert (tmp_path / "good" / "data" / "a.bin").read_bytes() == payload
+    data = bytearray(raw)
+    position = {"content": raw.index(payload) + 1000, "crc": len(raw) - 8, "length": len(raw) - 2}
+    data[position[where]] ^= 0x01
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match=r"bad\.tar\.gz: corrupt or truncated archive") as err:
+        archive.extract(bad, tmp_path / "out")
+    assert ("CRC" in str(err.value)) == (where != "length")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+def _patch_zip(path: Path, local: int, central: int, value: int, size: int = 2) -> None:
+    """Set a field of the (one) member's local and central headers."""
+    data = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", local), (b"PK\x01\x02", central)):
+        at = data.index(signature) + offset
+        data[at : at + size] = value.to_bytes(size, "little")
+    path.write_bytes(bytes(data))
+
+
+def _one_member_zip(tmp_path: Path, method: int = zipfile.ZIP_STORED) -> Path:
+    out = tmp_path / "one.zip"
+    info = zipfile.ZipInfo("dir/member.bin")
+    info.external_attr = 0o100644 << 16  # a regular file, as zip tools record it
+    with zipfile.ZipFile(out, "w", method) as zf:
+        zf.writestr(info, np.random.default_rng(4).bytes(4000), compress_type=method)
+    return out
+
+
+def _corrupt_middle(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    start = data.index(b"PK\x03\x04") + 30 + len("dir/member.bin") + 20
+    data[start : start + 64] = bytes(range(64))
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("damage", "what"),
+    [
+        (lambda p: _patch_zip(_one_member_zip(p), 8, 10, 9), "compression method 9"),  # Deflate64
+        (lambda p: _patch_zip(_one_member_zip(p), 6, 8, 1), "is encrypted"),
+        (
+            lambda p: _corrupt_middle(_one_member_zip(p, zipfile.ZIP_LZMA)),
+            "'dir/member.bin' is corrupt",
+        ),
+        (
+            lambda p: _corrupt_middle(_one_member_zip(p, zipfile.ZIP_DEFLATED)),
+            "'dir/member.bin' is corrupt",
+        ),
+    ],
+)
+def test_unreadable_zip_members_are_dataset_errors_naming_the_member(tmp_path, damage, what):
+    damage(tmp_path)
+    with pytest.raises(DatasetError, match=what) as err:
+        archive.extract(tmp_path / "one.zip", tmp_path / "out")
+    assert "dir/member.bin" in str(err.value) and str(tmp_path / "one.zip") in str(err.value)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_zips_written_by_writestr_are_accepted_devices_refused(tmp_path):
+    out = tmp_path / "py.zip"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a/one.txt", b"one")  # external_attr 0o600 << 16: no file type bits
+        zf.writestr(zipfile.ZipInfo("a/two.txt"), b"two")  # external_attr 0
+        zf.writestr("a/sub/", b"")
+    archive.extract(out, tmp_path / "out")
+    assert (tmp_path / "out" / "a" / "one.txt").read_bytes() == b"one"
+    assert (tmp_path / "out" / "a" / "two.txt").read_bytes() == b"two"
+    assert (tmp_path / "out" / "a" / "sub").is_dir()
+    for mode in (0o120777, 0o020666, 0o060666, 0o010666):  # link, char/block device, fifo
+        with pytest.raises(UnsafeArchiveError, match="link or device"):
+            archive.extract(_zip_with(tmp_path, "x", mode=mode), tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()
 
 
 # ---------------------------------------------------------------------------------- CLI

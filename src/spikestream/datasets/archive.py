@@ -1,14 +1,18 @@
 """Fetching, checksums and safe extraction of dataset archives.
 
 Every step is atomic: a download goes to ``<file>.partial`` (kept for resuming when the transfer
-breaks, removed when its checksum is wrong) and an extraction to ``<folder>.partial``, renamed
-into place only when complete, so an interrupted run never leaves something that looks finished.
+breaks, removed when its checksum is wrong) and an extraction to ``<folder>.partial``
+(`spikestream.files.atomic_dir`), renamed into place only when complete, so an interrupted run
+never leaves something that looks finished.
 """
 
 from __future__ import annotations
 
-import contextlib
+import bz2
+import gzip
 import hashlib
+import io
+import lzma
 import os
 import shutil
 import stat
@@ -19,32 +23,47 @@ import urllib.parse
 import urllib.request
 import warnings
 import zipfile
-from collections.abc import Iterator
+import zlib
 from pathlib import Path
+from typing import cast
 
 from ..errors import ChecksumError, DatasetError, SpikestreamError, UnsafeArchiveError
+from ..files import atomic_dir, build_lock, partial_path
 
 CHUNK = 1 << 20
+# what Python's zipfile can decompress; anything else (Deflate64, PPMd, ...) is refused up front
+ZIP_METHODS = {
+    zipfile.ZIP_STORED: "stored",
+    zipfile.ZIP_DEFLATED: "deflate",
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "lzma",
+}
 
 
-@contextlib.contextmanager
-def exclusive(target: Path) -> Iterator[None]:
-    """Hold ``<target>.lock`` while building ``target``, so that processes preparing the same
-    dataset at once (every rank of a distributed job, say) build it once: the others wait, then
-    find it complete. The lock file stays (removing it would race). No-op where ``fcntl`` is
-    missing (Windows)."""
+def _isal_errors() -> tuple[type[BaseException], ...]:
+    """ISA-L's deflate error (a plain Exception, not a zlib.error)."""
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.with_name(target.name + ".lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal is a dependency
+        return ()
+    # its stub declares the class as an instance
+    return (cast("type[BaseException]", isal_zlib.error),)
+
+
+# what a damaged compressed stream raises while it is read (zlib.error and LZMAError are not
+# OSErrors; zipfile raises NotImplementedError/RuntimeError for what it cannot read)
+CORRUPT: tuple[type[BaseException], ...] = (
+    *_isal_errors(),
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    EOFError,
+    OSError,
+    ValueError,
+    zlib.error,
+    lzma.LZMAError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 # room kept free beyond an archive's declared size when extracting
@@ -86,7 +105,9 @@ def fetch(url: str, dest: Path, md5: str | None = None, verify: bool = True) -> 
     final name."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".partial")
+    # not files.atomic_file: that removes the partial file on any error, and a broken transfer
+    # keeps it here so that the next run resumes with an HTTP range request
+    partial = partial_path(dest)
     if _is_local(url):
         source = Path(urllib.parse.urlparse(url).path if url.startswith("file:") else url)
         if not source.is_file():
@@ -153,12 +174,26 @@ def _check_name(archive: Path, name: str) -> None:
 
 
 def _zip_members(archive: Path, zf: zipfile.ZipFile) -> int:
+    """Check every member before anything is written; return the bytes they unpack to."""
     total = 0
     for info in zf.infolist():
         _check_name(archive, info.filename)
-        mode = info.external_attr >> 16
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # the file type bits of a Unix mode; 0 (no type: MS-DOS zips, Python's writestr) is a
+        # plain file or, with a trailing '/', a folder
+        kind = stat.S_IFMT(info.external_attr >> 16)
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise UnsafeArchiveError(f"{archive}: member {info.filename!r} is a link or device")
+        if info.flag_bits & 0x1:
+            raise DatasetError(
+                f"{archive}: member {info.filename!r} is encrypted; spikestream extracts no "
+                "encrypted archives: decrypt it (e.g. unzip -P) and re-pack it without a password"
+            )
+        if info.compress_type not in ZIP_METHODS:
+            raise DatasetError(
+                f"{archive}: member {info.filename!r} uses zip compression method "
+                f"{info.compress_type}, which Python's zipfile cannot read (it reads "
+                f"{', '.join(ZIP_METHODS.values())}): re-pack the archive with one of those"
+            )
         total += info.file_size
     return total
 
@@ -169,19 +204,32 @@ def _check_tar_member(archive: Path, member: tarfile.TarInfo) -> None:
         raise UnsafeArchiveError(f"{archive}: member {member.name!r} is a link or device")
 
 
-def _open_tar(archive: Path) -> tarfile.TarFile:
-    """A one-pass (streaming) reader: a compressed tar is decompressed once, by ISA-L when it
-    is installed (about 3x zlib's speed on gzip)."""
+def _open_compressed(archive: Path) -> io.BufferedIOBase:
+    """The archive's decompressed byte stream, read once: gzip by ISA-L when it is installed
+    (about 3x zlib's speed), bzip2 and xz by the standard library. Each of these readers checks
+    the stream's CRC and length when it reaches the end (tarfile's own gzip reader checks
+    neither), which is why the whole stream is read to its end (`_drain`)."""
     with open(archive, "rb") as f:
-        gz = f.read(2) == b"\x1f\x8b"
-    if gz:
+        magic = f.read(6)
+    if magic[:2] == b"\x1f\x8b":
         try:
             from isal import igzip
 
-            return tarfile.open(fileobj=igzip.open(archive, "rb"), mode="r|")
+            return igzip.open(archive, "rb")
         except ImportError:
-            pass
-    return tarfile.open(archive, mode="r|*")
+            return gzip.open(archive, "rb")
+    if magic[:3] == b"BZh":
+        return bz2.open(archive, "rb")
+    if magic == b"\xfd7zXZ\x00":
+        return lzma.open(archive, "rb")
+    return open(archive, "rb")
+
+
+def _drain(stream: io.BufferedIOBase) -> None:
+    """Read to the end of the stream, so the decompressor checks its CRC and length: a tar
+    reader stops at the end-of-archive blocks and may leave the trailer unread."""
+    while stream.read(CHUNK):
+        pass
 
 
 def _check_space(archive: Path, folder: Path, needed: int) -> None:
@@ -197,20 +245,51 @@ def extract(archive: Path, dest: Path, md5: str | None = None, verify: bool = Tr
     """Extract a zip or tar(.gz/.bz2/.xz) archive into the folder ``dest`` (kept as is when it
     exists: extraction is complete once the folder has its final name). Members with absolute
     paths, ``..``, links or device files are refused (a zip's before anything is written, a
-    tar's as the single pass reaches them, the partial folder then being removed); each member
-    must fit on the disk. ``md5`` is checked in a parallel thread while extracting."""
+    tar's as the single pass reaches them, the partial folder then being removed); so are
+    encrypted zip members and compression methods Python cannot read. Each member must fit on
+    the disk, and a compressed stream must end with its CRC and length intact. ``md5`` is
+    checked in a parallel thread while extracting."""
     archive, dest = Path(archive), Path(dest)
     if dest.is_dir():
         return dest
-    with exclusive(dest):
+    with build_lock(dest):
         if not dest.is_dir():  # another process may have finished it meanwhile
             _extract(archive, dest, md5, verify)
     return dest
 
 
+def _extract_zip(archive: Path, dest: Path, partial: Path) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        _check_space(archive, dest.parent, _zip_members(archive, zf))
+        for info in zf.infolist():  # sizes and CRCs are enforced by zipfile while reading
+            target = partial / info.filename
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with zf.open(info) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out, CHUNK)
+            except CORRUPT as exc:
+                if isinstance(exc, OSError) and exc.errno is not None:
+                    raise  # a real I/O error of the disk we write to, not a corrupt member
+                raise DatasetError(
+                    f"{archive}: member {info.filename!r} is corrupt ({type(exc).__name__}: "
+                    f"{exc}); fetch the archive again"
+                ) from exc
+
+
+def _extract_tar(archive: Path, partial: Path) -> None:
+    with _open_compressed(archive) as stream, tarfile.open(fileobj=stream, mode="r|") as tf:
+        for member in tf:
+            _check_tar_member(archive, member)
+            _check_space(archive, partial, member.size)
+            # checked above; the "data" filter refuses the same things again
+            tf.extract(member, partial, filter="data")
+        _drain(stream)
+
+
 def _extract(archive: Path, dest: Path, md5: str | None, verify: bool) -> None:
-    partial = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
     checksum: dict[str, BaseException | None] = {}
 
     def check() -> None:
@@ -223,40 +302,28 @@ def _extract(archive: Path, dest: Path, md5: str | None, verify: bool) -> None:
     checker = threading.Thread(target=check, daemon=True)
     checker.start()
     try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as zf:
-                _check_space(archive, dest.parent, _zip_members(archive, zf))
-                partial.mkdir()
-                for info in zf.infolist():  # sizes are enforced by zipfile while reading
-                    target = partial / info.filename
-                    if info.is_dir():
-                        target.mkdir(parents=True, exist_ok=True)
-                        continue
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with zf.open(info) as src, open(target, "wb") as out:
-                        shutil.copyfileobj(src, out, CHUNK)
-        elif tarfile.is_tarfile(archive):
-            partial.mkdir()
-            with _open_tar(archive) as tf:
-                for member in tf:
-                    _check_tar_member(archive, member)
-                    _check_space(archive, partial, member.size)
-                    # checked above; the "data" filter refuses the same things again
-                    tf.extract(member, partial, filter="data")
-        else:
-            raise DatasetError(f"{archive}: neither a zip nor a tar archive")
-        checker.join()
-        if checksum["error"] is not None:
-            raise checksum["error"]
+        # the folder takes its name only when every member is out and every check passed
+        with atomic_dir(dest) as partial:
+            if zipfile.is_zipfile(archive):
+                _extract_zip(archive, dest, partial)
+            elif tarfile.is_tarfile(archive):
+                _extract_tar(archive, partial)
+            else:
+                raise DatasetError(f"{archive}: neither a zip nor a tar archive")
+            checker.join()
+            if checksum["error"] is not None:
+                raise checksum["error"]
     except SpikestreamError:
-        shutil.rmtree(partial, ignore_errors=True)
         raise
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise DatasetError(f"{archive}: corrupt or truncated archive ({exc})") from exc
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    except OSError as exc:
+        if exc.errno is not None:  # the disk we write to, not the archive's content
+            raise DatasetError(f"{archive}: extracting into {dest.parent} failed ({exc})") from exc
+        raise DatasetError(
+            f"{archive}: corrupt or truncated archive ({type(exc).__name__}: {exc}); fetch it again"
+        ) from exc
+    except CORRUPT as exc:
+        raise DatasetError(
+            f"{archive}: corrupt or truncated archive ({type(exc).__name__}: {exc}); fetch it again"
+        ) from exc
     finally:
         checker.join()
-    os.replace(partial, dest)

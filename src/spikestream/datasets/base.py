@@ -17,7 +17,9 @@ from typing import Any, ClassVar
 import numpy as np
 import torch.utils.data
 
+from .. import settings
 from ..errors import ConfigError, DatasetError
+from ..files import atomic_file, build_lock
 from ..transforms.functional.frames import to_frames, to_frames_custom
 from . import archive, store
 from .store import PackedStore, Sample
@@ -32,7 +34,8 @@ class Resource:
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("SPIKESTREAM_DATA") or Path.home() / ".cache" / "spikestream")
+    """Where datasets live when no root is given (``$SPIKESTREAM_DATA``, see `settings`)."""
+    return settings.data_root()
 
 
 class EventDataset(torch.utils.data.Dataset):
@@ -164,7 +167,7 @@ class EventDataset(torch.utils.data.Dataset):
                 continue
             if res.url is None:
                 raise DatasetError(cls.manual_instructions(folder))
-            with archive.exclusive(dest):
+            with build_lock(dest):
                 if not dest.is_file():  # another process may have fetched it meanwhile
                     archive.fetch(res.url, dest, res.md5, verify)
         return folder
@@ -212,7 +215,7 @@ class EventDataset(torch.utils.data.Dataset):
                 archive.check_md5(path, res.md5, verify)
         for split in cls.splits:
             dest = base / "packed" / split
-            with archive.exclusive(dest):
+            with build_lock(dest):
                 if not store.is_complete(dest):  # another process may have just built it
                     cls.convert_split(extracted, split, dest, workers, progress)
         return base / "packed"
@@ -306,9 +309,8 @@ class EventDataset(torch.utils.data.Dataset):
             )
         if cached is not None:  # written whole under a temporary name, then renamed
             cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.partial.npy")
-            np.save(tmp, frames)
-            os.replace(tmp, cached)
+            with atomic_file(cached) as out:
+                np.save(out, frames)
         return frames
 
 

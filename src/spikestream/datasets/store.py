@@ -8,25 +8,31 @@ A store is a folder holding
 * ``meta.json``: format version, dataset, split, sensor size, classes, counts and the CRC-32 of
   ``events.bin`` (checked by `PackedStore.verify`).
 
-It is built under ``<folder>.partial`` and renamed when complete, so a folder with the final
-name is a finished store; loading a sample is a slice of the memory map, not a file open.
+It is built under ``<folder>.partial`` (`spikestream.files.atomic_dir`) and renamed when
+complete, so a folder with the final name is a finished store; loading a sample is a slice of the
+memory map, not a file open. Opening checks, cheaply, everything a load relies on (the files,
+their dtypes and shapes, monotone offsets ending at the size of ``events.bin``, labels within
+the classes); `PackedStore.verify` checks the events themselves. Every damage is a
+`DatasetError` naming the folder and what is wrong.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import os
-import shutil
+import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
-from ..errors import DatasetError
+from ..errors import ConfigError, DatasetError
 from ..events import EVENT_DTYPE, as_events
+from ..files import atomic_dir
 
 STORE_VERSION = 1
 # one raw file may hold several samples (DVS128 Gesture trials are cut into gestures)
@@ -49,15 +55,12 @@ def build(
     the store ``folder``. Sources are decoded in parallel threads (the decoders release the
     GIL) and written in order; the folder appears only once everything is written."""
     folder = Path(folder)
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
     offsets, labels, names = [0], [], []
     crc = 0
     workers = workers or min(8, os.cpu_count() or 1)
-    try:
-        from tqdm import tqdm
+    from tqdm import tqdm
 
+    with atomic_dir(folder) as partial:
         with (
             ThreadPoolExecutor(workers) as pool,
             open(partial / "events.bin", "wb") as out,
@@ -92,12 +95,11 @@ def build(
             events_crc32=crc,
         )
         (partial / "meta.json").write_text(json.dumps(full, indent=1))
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(partial, folder)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return folder
+
+
+class StoreIndexError(DatasetError, IndexError):
+    """A sample index outside the store (an `IndexError` too, so iteration stops there)."""
 
 
 class PackedStore:
@@ -108,32 +110,100 @@ class PackedStore:
         self.folder = Path(folder)
         if not is_complete(self.folder):
             raise DatasetError(f"{self.folder}: not a complete packed store (no meta.json)")
-        try:
-            self.meta = json.loads((self.folder / "meta.json").read_text())
-            with np.load(self.folder / "index.npz") as index:
-                self.offsets = index["offsets"]
-                self.labels = index["labels"]
-                self.names = index["names"]
-        except (OSError, ValueError, KeyError) as exc:
-            raise DatasetError(f"{self.folder}: unreadable store index ({exc})") from exc
-        if self.meta.get("version") != STORE_VERSION:
-            raise DatasetError(
-                f"{self.folder}: store version {self.meta.get('version')}, "
-                f"this spikestream reads {STORE_VERSION}; convert again"
-            )
-        n_events = int(self.offsets[-1])
+        self.meta = self._read_meta()
+        self.offsets, self.labels, self.names = self._read_index()
         path = self.folder / "events.bin"
-        size = path.stat().st_size
-        if size != n_events * EVENT_DTYPE.itemsize or len(self.offsets) != len(self.labels) + 1:
-            raise DatasetError(
-                f"{self.folder}: events.bin holds {size} bytes, the index "
-                f"describes {n_events} events; convert again"
+        try:
+            size = path.stat().st_size if path.is_file() else None
+        except OSError:
+            size = None
+        if size is None:
+            self._damaged("events.bin is missing")
+        n_events = int(self.offsets[-1])
+        if size != n_events * EVENT_DTYPE.itemsize:
+            self._damaged(
+                f"events.bin holds {size} bytes, the index describes {n_events} events of "
+                f"{EVENT_DTYPE.itemsize} bytes"
             )
-        self.events = (
-            np.memmap(path, dtype=EVENT_DTYPE, mode="r")
-            if n_events
-            else np.empty(0, dtype=EVENT_DTYPE)
+        try:
+            self.events = (
+                np.memmap(path, dtype=EVENT_DTYPE, mode="r")
+                if n_events
+                else np.empty(0, dtype=EVENT_DTYPE)
+            )
+        except (OSError, ValueError) as exc:
+            self._damaged(f"events.bin cannot be mapped ({exc})")
+
+    def _damaged(self, what: str) -> NoReturn:
+        raise DatasetError(
+            f"{self.folder}: damaged packed store: {what}. Delete the folder {self.folder} and "
+            "run again to rebuild it (or `spikestream dataset convert`)"
         )
+
+    def _read_meta(self) -> dict[str, Any]:
+        try:
+            meta = json.loads((self.folder / "meta.json").read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            self._damaged(f"meta.json is not readable JSON ({exc})")
+        if not isinstance(meta, dict):
+            self._damaged("meta.json does not hold a JSON object")
+        if meta.get("version") != STORE_VERSION:
+            raise DatasetError(
+                f"{self.folder}: store version {meta.get('version')!r}, this spikestream reads "
+                f"{STORE_VERSION}; delete the folder {self.folder} and convert again"
+            )
+        sensor, classes = meta.get("sensor_size"), meta.get("classes")
+        if not (
+            isinstance(sensor, list)
+            and len(sensor) == 2
+            and all(isinstance(v, int) and v > 0 for v in sensor)
+        ):
+            self._damaged(f"meta.json: sensor_size {sensor!r} is not [width, height]")
+        if not isinstance(classes, list):
+            self._damaged(f"meta.json: classes {classes!r} is not a list")
+        for key in ("events_crc32", "n_samples", "n_events"):
+            if not isinstance(meta.get(key), int) or isinstance(meta.get(key), bool):
+                self._damaged(f"meta.json: {key} {meta.get(key)!r} is not an integer")
+        return meta
+
+    def _read_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """offsets, labels, names, checked for what every load relies on (O(samples))."""
+        arrays = {}
+        try:
+            with np.load(self.folder / "index.npz", allow_pickle=False) as index:
+                for key in ("offsets", "labels", "names"):
+                    if key not in index.files:
+                        self._damaged(f"index.npz has no {key!r} array")
+                    arrays[key] = index[key]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            self._damaged(f"index.npz is not a readable .npz file ({type(exc).__name__}: {exc})")
+        offsets, labels, names = arrays["offsets"], arrays["labels"], arrays["names"]
+        n = self.meta["n_samples"]
+        for key, arr, kind, length in (
+            ("offsets", offsets, "i", n + 1),
+            ("labels", labels, "i", n),
+            ("names", names, "U", n),
+        ):
+            if arr.dtype.kind != kind or arr.ndim != 1 or len(arr) != length:
+                self._damaged(
+                    f"index.npz: {key} is {arr.dtype} of shape {arr.shape}, expected a 1-D "
+                    f"{'integer' if kind == 'i' else 'string'} array of {length} "
+                    f"(meta.json: {n} samples)"
+                )
+        offsets = offsets.astype(np.int64, copy=False)
+        labels = labels.astype(np.int64, copy=False)
+        if offsets[0] != 0 or np.any(np.diff(offsets) < 0):
+            bad = 0 if offsets[0] != 0 else int(np.argmax(np.diff(offsets) < 0)) + 1
+            self._damaged(f"index.npz: sample offsets do not increase from 0 (at offset {bad})")
+        if offsets[-1] != self.meta["n_events"]:
+            self._damaged(
+                f"index.npz ends at event {offsets[-1]}, meta.json counts {self.meta['n_events']}"
+            )
+        n_classes = len(self.meta["classes"])
+        if n and (labels.min() < 0 or labels.max() >= n_classes):
+            i = int(np.argmax((labels < 0) | (labels >= n_classes)))
+            self._damaged(f"index.npz: label {labels[i]} of sample {i} outside 0..{n_classes - 1}")
+        return offsets, labels, names
 
     def __getstate__(self) -> dict[str, Any]:
         # pickled (DataLoader workers under spawn) as its folder, reopened on the other side:
@@ -152,8 +222,17 @@ class PackedStore:
         return len(self.labels)
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
+        try:
+            i = operator.index(i)
+        except TypeError:
+            raise ConfigError(
+                f"{self.folder}: a sample index is an integer, not {type(i).__name__} {i!r}"
+            ) from None
         if not -len(self) <= i < len(self):
-            raise IndexError(f"sample {i} of {len(self)}")
+            raise StoreIndexError(
+                f"{self.folder}: sample {i} outside the store's {len(self)} samples "
+                f"(0..{len(self) - 1}, or negative from the end)"
+            )
         i = i % len(self)
         # a plain ndarray view (not the memmap subclass) of the mapped records, read-only
         return np.asarray(self.events[self.offsets[i] : self.offsets[i + 1]]), int(self.labels[i])
@@ -186,11 +265,8 @@ class PackedStore:
             crc = zlib.crc32(raw[start : start + (64 << 20)].data, crc)
         if crc != self.meta["events_crc32"]:
             raise DatasetError(f"{self.folder}: events.bin does not match its recorded CRC-32")
-        if np.any(np.diff(self.offsets) < 0) or self.offsets[0] != 0:
-            raise DatasetError(f"{self.folder}: sample offsets are not increasing")
+        # offsets, labels, dtypes and sizes were checked when the store was opened
         n_classes = len(self.meta["classes"])
-        if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= n_classes):
-            raise DatasetError(f"{self.folder}: labels outside 0..{n_classes - 1}")
         w, h = self.sensor_size
         ev = self.events
         if len(ev):
