@@ -80,3 +80,47 @@ def test_saccades_sweep_edges():
     assert 0.3 < ev["p"].mean() < 0.7  # edges both brighten and darken pixels
     with pytest.raises(ss.ConfigError, match="does not fit"):
         saccade_events(image, (11, 11), amplitude=3)
+
+
+# ------------------------------------------------------------------- absurd configurations
+
+
+def test_absurd_noise_rates_are_refused_up_front():
+    with pytest.raises(ss.ConfigError, match=r"shot_noise_hz = 1e\+12 Hz .* limit of 1e\+06"):
+        CameraConfig(shot_noise_hz=1e12)  # the CLI's --shot-noise-hz 1e12
+    with pytest.raises(ss.ConfigError, match="leak_hz = nan must be a finite"):
+        CameraConfig(leak_hz=float("nan"))
+    with pytest.raises(ss.ConfigError, match="threshold_on = inf"):
+        CameraConfig(threshold_on=float("inf"))
+    # legal per pixel, but 1e6 Hz on 1000x1000 pixels for 10 s is 1e13 events
+    frames = np.broadcast_to(np.float32(0.5), (2, 1000, 1000))
+    with pytest.raises(ss.ConfigError, match=r"about 1e\+13 events, above the limit of 2,147"):
+        simulate(frames, [0, 10_000_000], CameraConfig(shot_noise_hz=1e6))
+
+
+def test_thresholds_allowing_too_many_crossings_are_refused_before_simulating():
+    step = np.stack([np.full((100, 100), 0.001), np.full((100, 100), 1000.0)])
+    # log(1000.001) - log(0.002) = 13.12 per pixel: 1.31e8 crossings each at threshold 1e-7
+    with pytest.raises(ss.ConfigError, match=r"up to 1\.31e\+12 threshold crossings"):
+        simulate(step, [0, 1000], CameraConfig(threshold_on=1e-7, threshold_off=1e-7))
+    # the bound, ceil(13.12 / 0.2) = 66 per pixel, holds what is emitted: floor(65.6)
+    ev = simulate(step[:, :2, :2], [0, 1000], CameraConfig())
+    assert len(ev) == 4 * 65
+
+
+def test_absurd_frame_sizes_are_refused_before_reading_the_frames():
+    wide = np.broadcast_to(np.float32(0.5), (2, 1, 70_000))  # no memory behind it
+    with pytest.raises(ss.ConfigError, match="70000x1 pixels: a sensor side is at most 65536"):
+        simulate(wide, [0, 1000])
+    long = np.broadcast_to(np.float32(0.5), (3000, 1000, 1000))
+    with pytest.raises(ss.ConfigError, match=r"3,000,000,000 samples, above the limit"):
+        simulate(long, np.arange(3000) * 1000)
+    image = np.ones((10, 10))
+    with pytest.raises(ss.ConfigError, match="a sensor side is at most 65536"):
+        saccade_events(image, (1_000_000, 1_000_000))
+    with pytest.raises(ss.ConfigError, match=r"301 frames of 10000x10000 pixels"):
+        saccade_events(image, (10_000, 10_000))
+    with pytest.raises(ss.ConfigError, match=r"step_us \(0\) must be >= 1"):
+        saccade_events(image, (16, 16), step_us=0)
+    with pytest.raises(ss.ConfigError, match="amplitude must be a finite"):
+        saccade_events(image, (16, 16), amplitude=float("nan"))

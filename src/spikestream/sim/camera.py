@@ -8,10 +8,14 @@ Gaussian spread, as in real sensors); a pixel that fired stays blind for ``refra
 crossings are not emitted, its reference still follows the signal). Noise: shot noise (events of
 random polarity at random times, ``shot_noise_hz`` per pixel) and leak events (ON events at
 ``leak_hz`` per pixel, from the reference slowly leaking down).
+
+Absurd configurations are refused up front with a `ConfigError` naming the limit (see the
+``MAX_*`` constants) instead of running out of memory or time.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numba
@@ -19,6 +23,17 @@ import numpy as np
 
 from ..errors import ConfigError, ValidationError
 from ..events import EVENT_DTYPE
+
+#: Most events one `simulate` call may produce (threshold crossings, bounded before any is
+#: computed, plus the expected noise events): 32 GiB of output
+MAX_EVENTS = 1 << 31
+#: Most frame samples (frames x height x width) one `simulate` call takes: its float64 working
+#: copy is 16 GiB; simulate a longer video in shorter clips
+MAX_FRAME_SAMPLES = 1 << 31
+#: Largest sensor side: event coordinates are uint16
+MAX_SIDE = 1 << 16
+#: Highest noise rate per pixel: event times are whole microseconds
+MAX_RATE_HZ = 1e6
 
 
 @dataclass(frozen=True)
@@ -34,10 +49,20 @@ class CameraConfig:
     log_eps: float = 1e-3  # log(I + eps), so black pixels stay finite
 
     def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not math.isfinite(value):  # NaN passes every comparison below
+                raise ConfigError(f"CameraConfig.{name} = {value} must be a finite number")
         if self.threshold_on <= 0 or self.threshold_off <= 0:
             raise ConfigError("contrast thresholds must be > 0")
         if min(self.mismatch, self.refractory_us, self.shot_noise_hz, self.leak_hz) < 0:
             raise ConfigError("mismatch, refractory, noise and leak rates must be >= 0")
+        for name in ("shot_noise_hz", "leak_hz"):
+            if getattr(self, name) > MAX_RATE_HZ:
+                raise ConfigError(
+                    f"CameraConfig.{name} = {getattr(self, name):g} Hz per pixel is above the "
+                    f"limit of {MAX_RATE_HZ:g} Hz (one event per pixel per microsecond, the "
+                    "time resolution)"
+                )
         if self.log_eps <= 0:
             raise ConfigError("log_eps must be > 0")
 
@@ -80,6 +105,20 @@ def _count_or_emit(log_frames, times, th_on, th_off, refractory, emit, out_t, ou
                         out_p[n] = pol
                     n += 1
     return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _crossing_bound(log_frames, th_on, th_off):  # pragma: no cover - compiled
+    # An upper bound on the crossings `_count_or_emit` visits: between frames a and b the
+    # reference starts less than one threshold from a, so at most ceil(|b - a| / c) crossings.
+    n_frames, height, width = log_frames.shape
+    total = 0.0
+    for yy in range(height):
+        for xx in range(width):
+            c = min(th_on[yy, xx], th_off[yy, xx])
+            for f in range(1, n_frames):
+                total += np.ceil(abs(log_frames[f, yy, xx] - log_frames[f - 1, yy, xx]) / c)
+    return total
 
 
 def _thresholds(config: CameraConfig, shape: tuple[int, int], rng: np.random.Generator):
@@ -128,22 +167,57 @@ def simulate(
     times = np.asarray(times_us, dtype=np.int64)
     if frames.ndim != 3 or len(frames) < 1:
         raise ValidationError(f"frames must be [N, H, W] with N >= 1, got shape {frames.shape}")
+    check_size(frames.shape)  # before anything reads the frames
     if len(times) != len(frames):
         raise ValidationError(f"{len(frames)} frames but {len(times)} timestamps")
     if (np.diff(times) <= 0).any():
         raise ValidationError("frame times must increase strictly")
     if frames.size and (frames.min() < 0 or not np.isfinite(frames).all()):
         raise ValidationError("intensities must be finite and >= 0")
+    height, width = frames.shape[1:]
+    noise_rate = (config.shot_noise_hz + config.leak_hz) * height * width
+    expected_noise = noise_rate * max(int(times[-1]) - int(times[0]), 0) * 1e-6
+    if expected_noise > MAX_EVENTS:
+        raise ConfigError(
+            f"shot noise and leak at {config.shot_noise_hz + config.leak_hz:g} Hz per pixel on "
+            f"{width}x{height} pixels for {(times[-1] - times[0]) * 1e-6:g} s give about "
+            f"{expected_noise:.3g} events, above the limit of {MAX_EVENTS:,} "
+            "(spikestream.sim.camera.MAX_EVENTS): lower the rates or simulate shorter clips"
+        )
     rng = np.random.default_rng(seed)
     log_frames = np.log(frames.astype(np.float64) + config.log_eps)
     th_on, th_off = _thresholds(config, frames.shape[1:], rng)
+    crossings = _crossing_bound(log_frames, th_on, th_off)
+    if crossings + expected_noise > MAX_EVENTS:
+        raise ConfigError(
+            f"contrast thresholds {config.threshold_on:g}/{config.threshold_off:g} on these "
+            f"{len(frames)} frames allow up to {crossings:.3g} threshold crossings, above the "
+            f"limit of {MAX_EVENTS:,} events (spikestream.sim.camera.MAX_EVENTS): raise the "
+            "thresholds or simulate shorter clips"
+        )
     args = (log_frames, times, th_on, th_off, np.int64(config.refractory_us))
-    empty = np.zeros(0, np.int64)
-    n = _count_or_emit(*args, False, empty, empty, empty, empty)
+    # the kernel writes straight into the record fields (strided views): no temporaries
+    none = np.zeros(0, dtype=EVENT_DTYPE)
+    n = _count_or_emit(*args, False, none["t"], none["x"], none["y"], none["p"])
     out = np.empty(n, dtype=EVENT_DTYPE)
-    t, x, y, p = (np.empty(n, np.int64) for _ in range(4))
-    _count_or_emit(*args, True, t, x, y, p)
-    out["t"], out["x"], out["y"], out["p"] = t, x, y, p
+    _count_or_emit(*args, True, out["t"], out["x"], out["y"], out["p"])
     noise = _noise(config, frames.shape[1:], int(times[0]), int(times[-1]), rng)
     events = np.concatenate([out, noise]) if len(noise) else out
     return events[np.argsort(events["t"], kind="stable")]
+
+
+def check_size(shape: tuple[int, ...]) -> None:
+    """Raise `ConfigError` when frames of ``shape`` ``[N, H, W]`` exceed what one simulation
+    takes (`MAX_SIDE` per side, `MAX_FRAME_SAMPLES` in all)."""
+    n, height, width = shape
+    if height > MAX_SIDE or width > MAX_SIDE:
+        raise ConfigError(
+            f"frames of {width}x{height} pixels: a sensor side is at most {MAX_SIDE} pixels "
+            "(event coordinates are uint16)"
+        )
+    if n * height * width > MAX_FRAME_SAMPLES:
+        raise ConfigError(
+            f"{n} frames of {width}x{height} pixels are {n * height * width:,} samples, above the "
+            f"limit of {MAX_FRAME_SAMPLES:,} for one simulation "
+            "(spikestream.sim.camera.MAX_FRAME_SAMPLES): simulate shorter clips"
+        )

@@ -3,11 +3,13 @@ saccades (a triangle, about 100 ms each) in front of a static image, so edges sw
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
 from ..errors import ConfigError
-from .camera import CameraConfig, simulate
+from .camera import CameraConfig, check_size, simulate
 
 #: N-MNIST's three saccades, as displacement (dx, dy) in units of the amplitude: up-right,
 #: down-right... a closed triangle back to the start.
@@ -25,17 +27,25 @@ def saccade_frames(
     """Frames ``[N, H, W]`` (canvas (W, H)) of ``image`` moving along `TRIANGLE` scaled by
     ``amplitude`` pixels, one frame every ``step_us``, and their times."""
     img = np.asarray(image, dtype=np.float64)
-    width, height = canvas
+    if img.ndim != 2:
+        raise ConfigError(f"the image must be 2-D [H, W] intensities, got shape {img.shape}")
+    width, height = (int(v) for v in canvas)
     ih, iw = img.shape
+    if not (math.isfinite(amplitude) and amplitude >= 0):
+        raise ConfigError(f"amplitude must be a finite number of pixels >= 0, not {amplitude}")
+    if step_us < 1 or saccade_us < step_us:
+        raise ConfigError(
+            f"step_us ({step_us}) must be >= 1 and saccade_us ({saccade_us}) at least step_us"
+        )
     if ih + amplitude > height or iw + amplitude > width:
         raise ConfigError(f"a {iw}x{ih} image moving {amplitude} px does not fit {width}x{height}")
+    steps = saccade_us // step_us
+    # refused before the frames are allocated (3 saccades of `steps` frames, plus the last)
+    check_size((3 * steps + 1, height, width))
     base = np.zeros((height, width))
     oy = (height - ih - int(np.ceil(amplitude))) // 2
     ox = (width - iw - int(np.ceil(amplitude))) // 2
     base[oy : oy + ih, ox : ox + iw] = img
-    steps = saccade_us // step_us
-    if steps < 1:
-        raise ConfigError("saccade_us must be at least step_us")
     frac = np.arange(steps) / steps
     path = [TRIANGLE[k] + (TRIANGLE[k + 1] - TRIANGLE[k]) * frac[:, None] for k in range(3)]
     offsets = np.concatenate([*path, TRIANGLE[-1:]]) * amplitude
