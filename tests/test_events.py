@@ -108,6 +108,12 @@ def test_unsorted_input():
     assert (err.value.index, err.value.field) == (2, "t")
     assert "t[2] = 3 < t[1] = 5" in str(err.value)
     validate_events(ev, require_sorted=False)
+    # slicing by time on unsorted times returned nothing; now it names the first unsorted index
+    for call in (lambda: slice_time(ev, 0, 6), lambda: window_bounds_by_time(ev, 4)):
+        with pytest.raises(ss.ValidationError, match=r"t\[2\] = 3 < t\[1\] = 5; sort with") as e:
+            call()
+        assert (e.value.index, e.value.field) == (2, "t")
+    assert slice_time(sort_events(ev), 0, 6)["t"].tolist() == [0, 3, 5]
     s = sort_events(ev)
     assert s["t"].tolist() == [0, 3, 5, 7] and s["x"].tolist() == [0, 2, 1, 3]
     # stable for ties, and a no-op (same object) when already sorted
@@ -189,13 +195,23 @@ def test_as_events_dispatch():
 def test_torch_conversions():
     ev = sample()
     tens = to_torch(ev)
-    assert tens["t"].dtype == torch.int64 and tens["x"].dtype == torch.uint16
-    assert tens["t"].data_ptr() == ev.ctypes.data  # zero-copy
+    assert tens["t"].dtype == torch.int64 and tens["t"].data_ptr() == ev.ctypes.data  # zero-copy
     ev["t"][0] = 99
     assert int(tens["t"][0]) == 99
     ev["t"][0] = 0
-    cast = to_torch(ev, dtype=torch.int64)
-    assert cast["y"].tolist() == ev["y"].tolist() and cast["y"].dtype == torch.int64
+    # x, y, p are int64 by default: torch indexes and computes with them (uint16 it cannot)
+    assert {tens[k].dtype for k in "xyp"} == {torch.int64}
+    frame = torch.zeros(2, 3, 4, dtype=torch.int64)
+    frame.index_put_((tens["p"], tens["y"], tens["x"]), torch.ones(6, dtype=torch.int64), True)
+    assert frame[1, 1, 1] == 1 and frame[0, 0, 0] == 1 and int(frame.sum()) == 6
+    assert (tens["y"] * 4 + tens["x"] - tens["p"]).tolist() == [0, 4, 10, 2, 4, 8]
+    assert torch.arange(10)[tens["x"]].tolist() == ev["x"].tolist()
+    cast = to_torch(ev, dtype=torch.float32)
+    assert cast["y"].tolist() == ev["y"].tolist() and cast["y"].dtype == torch.float32
+    native = to_torch(ev, dtype="native")
+    assert native["x"].dtype == torch.uint16 and native["p"].dtype == torch.uint8
+    with pytest.raises(ss.ConfigError, match="native"):
+        to_torch(ev, dtype="int64")  # type: ignore[arg-type]
     stacked = to_tensor(ev)
     assert stacked.shape == (6, 4)
     assert stacked[:, 0].tolist() == ev["t"].tolist() and stacked[:, 3].tolist() == ev["p"].tolist()

@@ -206,11 +206,94 @@ def test_augmentations_values():
 def test_frozen_transforms_are_reusable_and_seeded():
     ev = make_events(np.arange(100), np.arange(100) % 8, np.zeros(100), np.ones(100))
     drop = T.DropEvent(p=0.3, seed=7)
-    assert np.array_equal(drop(ev), drop(ev))  # same seed, same draw, no per-sample state
     with pytest.raises(Exception):  # noqa: B017 - frozen dataclass
         drop.p = 0.5  # type: ignore[misc]
+    assert drop == T.DropEvent(p=0.3, seed=7) and "DropEvent(seed=7, p=0.3)" == repr(drop)
     frames = T.ToFrames((8, 1), n_frames=4)(ev)
     assert frames.sum(axis=(1, 2, 3)).tolist() == [25, 25, 25, 25]
+
+
+def test_a_seed_fixes_the_sequence_not_the_draw():
+    ev = make_events(np.arange(50), np.arange(50) % 8, np.zeros(50), np.ones(50))
+    flip = T.RandomFlipLR((8, 1), seed=0)
+    firsts = [int(flip(ev)["x"][0]) for _ in range(20)]
+    assert set(firsts) == {0, 7}  # flipped (x 0 -> 7) on some calls, not on others
+    again = T.RandomFlipLR((8, 1), seed=0)
+    assert [int(again(ev)["x"][0]) for _ in range(20)] == firsts  # same seed, same sequence
+    drop = T.DropEvent(p=0.2, seed=3)
+    kept = [tuple(drop(ev)["t"].tolist()) for _ in range(5)]
+    assert all(len(k) == 40 for k in kept) and len(set(kept)) == 5  # different events each call
+    other = T.DropEvent(p=0.2, seed=3)
+    assert [tuple(other(ev)["t"].tolist()) for _ in range(5)] == kept
+    assert tuple(T.DropEvent(p=0.2, seed=4)(ev)["t"].tolist()) != kept[0]
+    for cls, kw in ((T.DropTime, {"fraction": 0.3}), (T.RandomCrop, {"sensor_size": (8, 1),
+                    "size": (4, 1)}), (T.SpatialJitter, {"sensor_size": (8, 1), "sigma": 2.0}),
+                    (T.TimeJitter, {"sigma": 5.0}), (T.DropArea, {"sensor_size": (8, 2),
+                    "fraction": 0.5})):  # fmt: skip
+        a, b = cls(seed=11, **kw), cls(seed=11, **kw)
+        seq = [tuple(a(ev)["t"].tolist()) for _ in range(6)]
+        assert len(set(seq)) > 1, cls  # successive calls differ
+        assert [tuple(b(ev)["t"].tolist()) for _ in range(6)] == seq, cls
+    tokens = T.ToEventTokens((8, 1), n_tokens=5, seed=2)
+    first, second = tokens(ev)["t"], tokens(ev)["t"]
+    assert not np.array_equal(first, second)
+    assert np.array_equal(T.ToEventTokens((8, 1), n_tokens=5, seed=2)(ev)["t"], first)
+
+
+def test_random_transform_copies_and_dataloader_workers(monkeypatch):
+    import pickle
+    import types
+
+    import torch.utils.data
+
+    ev = make_events(np.arange(50), np.arange(50) % 8, np.zeros(50), np.ones(50))
+    drop = T.DropEvent(p=0.2, seed=5)
+    drop(ev)
+    copy = pickle.loads(pickle.dumps(drop))  # carries the generator's state: continues it
+    assert [tuple(copy(ev)["t"]) for _ in range(3)] == [tuple(drop(ev)["t"]) for _ in range(3)]
+
+    def in_worker(seed, transform):
+        info = types.SimpleNamespace(id=seed % 2, seed=seed, num_workers=2)
+        monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: info)
+        return [tuple(transform(ev)["t"].tolist()) for _ in range(4)]
+
+    # each worker gets a copy of one transform: without a reseed all would draw alike
+    parent = T.DropEvent(p=0.2, seed=5)
+    w0 = in_worker(1000, pickle.loads(pickle.dumps(parent)))
+    w1 = in_worker(1001, pickle.loads(pickle.dumps(parent)))
+    assert not set(w0) & set(w1)  # independent streams
+    assert in_worker(1000, pickle.loads(pickle.dumps(parent))) == w0  # reproducible
+    assert in_worker(1000, T.DropEvent(p=0.2, seed=6)) != w0  # the seed still matters
+    monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: None)
+    fresh = T.DropEvent(p=0.2, seed=5)  # outside a worker: the seed's own sequence
+    assert [tuple(parent(ev)["t"]) for _ in range(4)] == [tuple(fresh(ev)["t"]) for _ in range(4)]
+
+
+class _FlipDataset:
+    """Four copies of one recording through a seeded random flip: the first x tells the draw."""
+
+    def __init__(self):
+        self.ev = make_events(np.arange(4), [0, 1, 2, 3], np.zeros(4), np.ones(4))
+        self.flip = T.RandomFlipLR((8, 1), seed=0)
+
+    def __len__(self):
+        return 64
+
+    def __getitem__(self, i):
+        return int(self.flip(self.ev)["x"][0])
+
+
+def test_dataloader_workers_draw_independently():
+    import torch
+    from torch.utils.data import DataLoader
+
+    torch.manual_seed(0)
+    loader = DataLoader(_FlipDataset(), batch_size=8, num_workers=2,  # type: ignore[arg-type]
+                        multiprocessing_context="fork")  # fmt: skip
+    batches = [b.tolist() for b in loader]  # batches alternate between the two workers
+    assert batches[0::2] != batches[1::2]  # without the reseed, both workers drew alike
+    torch.manual_seed(0)
+    assert [b.tolist() for b in loader] == batches  # reproducible under torch.manual_seed
 
 
 def test_event_tokens():
@@ -257,7 +340,7 @@ def test_averaged_time_surface_values():
     from spikestream.transforms.functional import to_averaged_time_surface
 
     # two ON events in cell 0, the second 100 µs later and one pixel to the right
-    ev = make_events([0, 100, 50], [1, 2, 15], [1, 1, 1], [1, 1, 0])
+    ev = make_events([0, 50, 100], [1, 15, 2], [1, 1, 1], [1, 0, 1])
     hats = to_averaged_time_surface(ev, (20, 10), surface_size=3, cell_size=10, time_window=1000,
                                     tau=100.0)  # fmt: skip
     assert hats.shape == (2, 2, 3, 3) and hats.dtype == np.float32
@@ -286,3 +369,135 @@ def test_random_transform_classes():
     tj = T.TimeJitter(sigma=3.0, seed=3)(ev)
     assert len(tj) == 200 and np.all(np.diff(tj["t"]) >= 0)
     assert sorted(tj["x"].tolist()) == sorted(ev["x"].tolist())
+
+
+def _every_field_consumer(events):
+    """Every public function that takes field arrays, called on ``events``."""
+    from spikestream.compat.spikingjelly import datasets as sj
+    from spikestream.transforms.functional import accumulate, to_averaged_time_surface
+
+    return {
+        "to_frames": lambda: to_frames(events, (4, 4), n_frames=2),
+        "tonic_frames": lambda: tonic_frames(events, (4, 4), event_count=1),
+        "to_voxel_grid": lambda: to_voxel_grid(events, (4, 4), 2),
+        "to_time_surface": lambda: to_time_surface(events, (4, 4), 10, 5.0),
+        "hats": lambda: to_averaged_time_surface(events, (4, 4)),
+        "denoise": lambda: denoise_mask(events, 10),
+        "refractory": lambda: refractory_mask(events, 10),
+        "accumulate": lambda: accumulate(events, np.array([0]), np.array([1]), (4, 4)),
+        "sj": lambda: sj.integrate_events_by_fixed_frames_number(events, "number", 2, 4, 4),
+        "sj_segment": lambda: sj.integrate_events_segment_to_frame(
+            events["x"], events["y"], events["p"], 4, 4
+        ),
+    }
+
+
+def test_field_lengths_are_checked_before_compiled_loops():
+    # a long t beside one-value x, y, p was read out of bounds (a segfault for to_frames)
+    n = 3_000_000
+    one = np.zeros(1, np.int64)
+    d = {"t": np.arange(n), "x": one, "y": one, "p": one}
+    with pytest.raises(ss.ValidationError, match="t=3000000, x=1, y=1, p=1") as err:
+        to_frames(d, (128, 128), n_frames=4)
+    assert err.value.field == "x"
+    short = {"t": np.arange(1000), "x": np.zeros(1000), "y": np.zeros(3), "p": np.zeros(1000)}
+    for name, call in _every_field_consumer(short).items():
+        with pytest.raises(ss.ValidationError, match="y=3") as err:
+            call()
+        assert err.value.field == "y", name
+    flat = {"t": np.arange(4), "x": np.zeros((2, 2)), "y": np.zeros(4), "p": np.zeros(4)}
+    with pytest.raises(ss.ValidationError, match="'x' must be a 1-D numeric array"):
+        to_frames(flat, (4, 4), n_frames=1)
+    texts = {"t": np.arange(2), "x": np.array(["a", "b"]), "y": np.zeros(2), "p": np.zeros(2)}
+    with pytest.raises(ss.ValidationError, match="'x' must be a 1-D numeric"):
+        to_voxel_grid(texts, (4, 4), 2)
+    from spikestream.transforms.functional import accumulate
+
+    ev = make_events(np.arange(10), np.zeros(10), np.zeros(10), np.ones(10))
+    with pytest.raises(ss.ConfigError, match=r"slice 1 \[5, 11\) is outside the 10 events"):
+        accumulate(ev, np.array([0, 5]), np.array([5, 11]), (1, 1))
+    assert accumulate(ev, np.array([0, 5]), np.array([5, 10]), (1, 1))[:, 1].ravel().tolist() == [
+        5,
+        5,
+    ]
+
+
+def test_absurd_sizes_are_refused_before_allocating(monkeypatch):
+    from spikestream.events import limits, window_bounds_by_time
+    from spikestream.transforms.functional import to_averaged_time_surface
+
+    ev = make_events([0, 10**12], [1, 2], [1, 2], [0, 1])  # a 12-day span
+    for call in (
+        lambda: to_frames(ev, (100_000, 100_000), n_frames=1),
+        lambda: to_frames(ev, (128, 128), n_frames=10**9),
+        lambda: to_frames(ev, (128, 128), duration=1),
+        lambda: tonic_frames(ev, (128, 128), n_time_bins=10**9),
+        lambda: tonic_frames(ev, (128, 128), time_window=1.0),
+        lambda: to_voxel_grid(ev, (128, 128), 10**9),
+        lambda: to_time_surface(ev, (128, 128), 1, 5.0),
+        lambda: to_averaged_time_surface(ev, (100_000, 100_000), cell_size=1),
+        lambda: window_bounds_by_time(ev, 1),
+    ):
+        with pytest.raises(ss.ConfigError, match=r"limit of 8 GiB \(spikestream.events.limits"):
+            call()
+    corner = make_events([0, 1], [0, 65535], [0, 65535], [1, 1])  # a 65536^2 filter memory
+    with pytest.raises(ss.ConfigError, match="per-pixel memory"):
+        denoise_mask(corner, 10)
+    with pytest.raises(ss.ConfigError, match="per-pixel memory"):
+        refractory_mask(corner, 10)
+    with pytest.raises(ss.ValidationError, match=r"event 1 \(x=65535, y=65535\) is outside the "
+                       r"128x128 sensor") as err:  # fmt: skip
+        T.Denoise(10, sensor_size=(128, 128))(corner)
+    assert err.value.index == 1
+    with pytest.raises(ss.ValidationError, match="outside the 128x128"):
+        T.RefractoryPeriod(10, sensor_size=(128, 128))(corner)
+    with pytest.raises(ss.ConfigError, match="positive"):
+        to_frames(ev, (0, 4), n_frames=1)
+    # the bound is exact: two 3x4 float32 frames are 192 bytes
+    monkeypatch.setattr(limits, "MAX_BYTES", 2 * 2 * 3 * 4 * 4)
+    small = make_events([0, 1], [1, 2], [1, 2], [0, 1])
+    assert to_frames(small, (4, 3), n_frames=2).sum() == 2
+    with pytest.raises(ss.ConfigError, match=r"shape \(3, 2, 3, 4\)"):
+        to_frames(small, (4, 3), n_frames=3)
+    assert to_frames(small, (4, 3), n_frames=1, dtype=np.float64).sum() == 2
+    with pytest.raises(ss.ConfigError, match="float64"):
+        to_frames(small, (4, 3), n_frames=2, dtype=np.float64)
+
+
+def test_unsorted_times_raise_everywhere_order_matters():
+    from spikestream.compat.spikingjelly import datasets as sj
+    from spikestream.events import slice_time, window_bounds_by_time
+    from spikestream.transforms.functional import event_tokens, to_averaged_time_surface
+
+    ev = make_events([0, 50, 20, 70, 90], [0, 1, 2, 3, 0], [0, 1, 2, 3, 1], [1, 0, 1, 0, 1])
+    d = {k: ev[k] for k in "txyp"}
+    calls = {
+        "frames by time": lambda: to_frames(ev, (4, 4), n_frames=2, split_by="time"),
+        "frames by duration": lambda: to_frames(ev, (4, 4), duration=30),
+        "tonic time window": lambda: tonic_frames(ev, (4, 4), time_window=30),
+        "tonic n_time_bins": lambda: tonic_frames(ev, (4, 4), n_time_bins=2),
+        "voxel": lambda: to_voxel_grid(ev, (4, 4), 2),
+        "time surface": lambda: to_time_surface(ev, (4, 4), 30, 5.0),
+        "hats": lambda: to_averaged_time_surface(ev, (4, 4), cell_size=2),
+        "denoise": lambda: denoise_mask(ev, 10),
+        "refractory": lambda: refractory_mask(ev, 10),
+        "drop_time": lambda: augment.drop_time(ev, 0.2),
+        "tokens": lambda: event_tokens(ev, (4, 4), 3),
+        "slice_time": lambda: slice_time(ev, 0, 60),
+        "window bounds": lambda: window_bounds_by_time(ev, 30),
+        "sj by time": lambda: sj.integrate_events_by_fixed_frames_number(d, "time", 2, 4, 4),
+        "sj by duration": lambda: sj.integrate_events_by_fixed_duration(d, 30, 4, 4),
+        "greedy": lambda: ss.transforms.functional.slicing.sj_split_by_duration_greedy(ev["t"], 30),
+    }
+    for name, call in calls.items():
+        with pytest.raises(
+            ss.ValidationError, match=r"t\[2\] = 20 < t\[1\] = 50; sort with"
+        ) as err:
+            call()
+        assert (err.value.index, err.value.field) == (2, "t"), name
+    # splits by event count follow the index, not time: unsorted input is fine there
+    assert to_frames(ev, (4, 4), n_frames=5).sum(axis=(1, 2, 3)).tolist() == [1] * 5
+    # sorted, every one of them works
+    fixed = ss.events.sort_events(ev)
+    assert to_voxel_grid(fixed, (4, 4), 2).shape == (2, 1, 4, 4)
+    assert slice_time(fixed, 0, 60)["t"].tolist() == [0, 20, 50]

@@ -5,6 +5,7 @@ Construction (`make_events`, `from_dict`, `from_structured`, `as_events`), conve
 window bounds), validation and summaries, and the `Recording` type.
 """
 
+from . import limits
 from .construct import (
     as_events,
     from_dict,
@@ -25,7 +26,7 @@ from .slicing import (
     window_bounds_by_time,
 )
 from .stats import EventSummary, summarize
-from .validate import first_unsorted_index, validate_events
+from .validate import first_unsorted_index, require_sorted, validate_events
 
 __all__ = [
     "EVENT_DTYPE",
@@ -41,8 +42,10 @@ __all__ = [
     "from_dict",
     "from_structured",
     "is_canonical",
+    "limits",
     "make_events",
     "polarity_to_uint8",
+    "require_sorted",
     "slice_count",
     "slice_time",
     "sort_events",

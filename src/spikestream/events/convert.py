@@ -64,18 +64,32 @@ def to_structured(
     return out
 
 
-def to_torch(events: np.ndarray, *, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
-    """``{'t', 'x', 'y', 'p'}`` as torch tensors.
+def to_torch(
+    events: np.ndarray, *, dtype: torch.dtype | Literal["native"] | None = None
+) -> dict[str, torch.Tensor]:
+    """``{'t', 'x', 'y', 'p'}`` as torch tensors that index and compute.
 
-    With ``dtype=None`` the tensors share memory with ``events`` (t int64, x/y uint16, p uint8).
-    Give a dtype (e.g. ``torch.int64``, for arithmetic that uint16 tensors do not support) to get
-    converted copies; ``t`` stays int64 and zero-copy either way.
+    ``t`` is int64 and shares memory with ``events``. ``x``, ``y``, ``p`` are int64 copies by
+    default (``dtype=None``): torch cannot index with uint16 tensors nor do most arithmetic on
+    them, and it reads a uint8 index tensor as a mask. Give another ``dtype`` (e.g.
+    ``torch.int32``, ``torch.float32``) for copies of that type, or ``dtype="native"`` for
+    zero-copy uint16 / uint8 tensors (storage only).
     """
     import torch
 
     out = {k: torch.from_numpy(events[k]) for k in FIELDS}
-    if dtype is not None:
-        out.update({k: out[k].to(dtype) for k in ("x", "y", "p")})
+    if dtype == "native":
+        return out
+    if isinstance(dtype, str):
+        raise ConfigError(f"dtype must be a torch dtype, None or 'native', got {dtype!r}")
+    target = torch.int64 if dtype is None else dtype
+    # numpy widens the strided field (torch cannot cast uint16 on every build), torch wraps it
+    out.update(
+        {
+            k: torch.from_numpy(np.ascontiguousarray(events[k], dtype=np.int64)).to(target)
+            for k in ("x", "y", "p")
+        }
+    )
     return out
 
 

@@ -12,6 +12,8 @@ import numba
 import numpy as np
 
 from ..errors import ConfigError
+from . import limits
+from .validate import require_sorted
 
 
 @numba.njit(cache=True, nogil=True)
@@ -32,7 +34,11 @@ def _search_sorted(t: np.ndarray, values: np.ndarray, right: bool) -> np.ndarray
 
 def time_index(events: np.ndarray, times: np.ndarray | int, *, side: str = "left") -> np.ndarray:
     """Indices where ``times`` would be inserted in the (sorted) event times, like
-    ``np.searchsorted(events['t'], times, side)`` but without copying ``t``."""
+    ``np.searchsorted(events['t'], times, side)`` but without copying ``t``.
+
+    The O(log N) primitive: like ``searchsorted`` it does not check that ``t`` is sorted (a
+    check is O(N), and loops call this once per window). `slice_time` and
+    `window_bounds_by_time` check."""
     if side not in ("left", "right"):
         raise ConfigError(f"side must be 'left' or 'right', got {side!r}")
     values = np.atleast_1d(np.asarray(times, dtype=np.int64))
@@ -42,7 +48,12 @@ def time_index(events: np.ndarray, times: np.ndarray | int, *, side: str = "left
 def slice_time(
     events: np.ndarray, t_start: int | None = None, t_end: int | None = None
 ) -> np.ndarray:
-    """The events with ``t_start <= t < t_end`` (either bound may be None), as a view."""
+    """The events with ``t_start <= t < t_end`` (either bound may be None), as a view.
+
+    Raises `ValidationError` naming the first unsorted index when the times are not sorted (one
+    compiled O(N) pass; to cut many windows, use `window_bounds_by_time` and `cut`, which check
+    once)."""
+    require_sorted(events["t"], "slice_time")
     lo = 0 if t_start is None else int(time_index(events, t_start)[0])
     hi = len(events) if t_end is None else int(time_index(events, t_end)[0])
     return events[lo : max(lo, hi)]
@@ -71,8 +82,15 @@ def window_bounds_by_time(
     stride = duration if stride is None else stride
     if len(events) == 0 and (t_start is None or t_end is None):
         return np.zeros((0, 2), dtype=np.int64)
+    require_sorted(events["t"], "window_bounds_by_time")
     t0 = int(events["t"][0]) if t_start is None else t_start
     t1 = int(events["t"][-1]) + 1 if t_end is None else t_end
+    limits.check_size(
+        (max(0, -(-(t1 - t0) // stride)), 2),
+        np.int64,
+        "the window table",
+        "use a longer stride or duration",
+    )
     starts = np.arange(t0, t1, stride, dtype=np.int64)
     return np.stack(
         [time_index(events, starts), time_index(events, starts + duration)], axis=1
@@ -84,6 +102,12 @@ def window_bounds_by_count(n_events: int, count: int, *, stride: int | None = No
     events (default ``count``); the last window may be short."""
     if count <= 0 or (stride is not None and stride <= 0):
         raise ConfigError(f"count and stride must be > 0, got {count}, {stride}")
+    limits.check_size(
+        (-(-n_events // (count if stride is None else stride)), 2),
+        np.int64,
+        "the window table",
+        "use a longer stride",
+    )
     starts = np.arange(0, n_events, count if stride is None else stride, dtype=np.int64)
     return np.stack([starts, np.minimum(starts + count, n_events)], axis=1).reshape(-1, 2)
 

@@ -2,19 +2,54 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numba
 import numpy as np
 
 from ..errors import ValidationError
 from .dtype import EVENT_DTYPE
 
+SORT_HINT = "sort with spikestream.events.sort_events(events) or make_events(..., sort=True)"
 
-def first_unsorted_index(t: np.ndarray) -> int | None:
+
+@numba.njit(cache=True, nogil=True)
+def _first_unsorted(t):  # pragma: no cover - compiled
+    # One pass over a (possibly strided) t, no temporary array; unsigned indices (numba guards a
+    # signed index against negative values on every access). Sorted input, the common case,
+    # never takes the branch.
+    if len(t) < 2:
+        return -1
+    prev = t[0]
+    for i in range(np.uint64(1), np.uint64(len(t))):
+        ti = t[i]
+        if ti < prev:
+            return np.int64(i)
+        prev = ti
+    return -1
+
+
+def first_unsorted_index(t: Any) -> int | None:
     """Index of the first event whose time is earlier than its predecessor's, or None."""
+    t = np.asarray(t)
     if len(t) < 2:
         return None
-    back = t[1:] < t[:-1]
-    i = int(np.argmax(back))
-    return i + 1 if back[i] else None
+    i = int(_first_unsorted(t))
+    return None if i < 0 else i
+
+
+def require_sorted(t: Any, what: str) -> None:
+    """Raise `ValidationError` naming the first unsorted index when ``t`` is not sorted;
+    ``what`` names the operation that needs sorted times."""
+    t = np.asarray(t)
+    i = first_unsorted_index(t)
+    if i is not None:
+        raise ValidationError(
+            f"{what} needs events sorted by time: t[{i}] = {t[i]} < t[{i - 1}] = {t[i - 1]}; "
+            + SORT_HINT,
+            index=i,
+            field="t",
+        )
 
 
 def validate_events(
@@ -35,14 +70,7 @@ def validate_events(
     if events.ndim != 1:
         raise ValidationError(f"events must be 1-D, got shape {events.shape}")
     if require_sorted:
-        i = first_unsorted_index(events["t"])
-        if i is not None:
-            raise ValidationError(
-                f"events not sorted by time: t[{i}] = {events['t'][i]} < t[{i - 1}] = "
-                f"{events['t'][i - 1]}",
-                index=i,
-                field="t",
-            )
+        _require_sorted(events["t"], "validate_events")
     checks: list[tuple[str, int]] = []
     if sensor_size is not None:
         width, height = sensor_size
@@ -61,3 +89,6 @@ def validate_events(
                 f"event {i}: {name} = {events[name][i]} is {what}", index=i, field=name
             )
     return events
+
+
+_require_sorted = require_sorted  # validate_events' keyword shadows the function's name

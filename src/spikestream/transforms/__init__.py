@@ -1,13 +1,24 @@
 """Representations and augmentations.
 
 Pure functions live in `spikestream.transforms.functional`; the classes here are frozen
-dataclasses of parameters whose ``__call__`` forwards to one function (random draws come from a
-generator made from ``seed``, or numpy's default generator when ``seed`` is None, so one frozen
-transform serves every sample without keeping per-sample state).
+dataclasses of parameters whose ``__call__`` forwards to one function, keeping no per-sample
+state.
+
+Random transforms draw from one ``numpy.random.Generator`` each, made from ``seed`` when the
+transform is built (fresh OS entropy when ``seed`` is None). The seed fixes the *sequence* of
+draws, not one draw: successive calls differ, and two transforms built with the same seed give
+the same sequence of results. A pickled or copied transform carries its generator's state, so
+the copy continues the same sequence. Inside a PyTorch ``DataLoader`` worker each worker would
+hold a copy of one generator and repeat the others' draws, so on its first call in a worker a
+transform reseeds from the worker's seed (``torch.utils.data.get_worker_info().seed``, which
+differs per worker and per epoch and follows ``torch.manual_seed``) mixed with ``seed``: workers
+draw independent streams, reproducible run to run under ``torch.manual_seed`` (an unseeded
+transform takes fresh OS entropy in each worker instead).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,9 +110,12 @@ class Denoise:
 
     filter_time: int = 10_000
     neighbourhood: int = 4
+    sensor_size: tuple[int, int] | None = None  # given: events outside it raise
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
-        return functional.denoise(events, self.filter_time, neighbourhood=self.neighbourhood)
+        return functional.denoise(
+            events, self.filter_time, neighbourhood=self.neighbourhood, sensor_size=self.sensor_size
+        )
 
 
 @dataclass(frozen=True)
@@ -109,17 +123,40 @@ class RefractoryPeriod:
     """Drop events closer than ``delta`` µs to their pixel's previous event (Tonic semantics)."""
 
     delta: int
+    sensor_size: tuple[int, int] | None = None  # given: events outside it raise
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
-        return functional.refractory_period(events, self.delta)
+        return functional.refractory_period(events, self.delta, sensor_size=self.sensor_size)
+
+
+def _worker_seed() -> int | None:
+    """The seed of the PyTorch DataLoader worker this process is, or None outside one (torch
+    is not imported for this: a process that never imported it is not a worker)."""
+    data = sys.modules.get("torch.utils.data")
+    info = data.get_worker_info() if data is not None else None
+    return None if info is None else int(info.seed)
 
 
 @dataclass(frozen=True)
 class _Random:
     seed: int | None = field(default=None, kw_only=True)
+    # The generator is the sequence of draws, not per-sample data; set once per process.
+    _generator: np.random.Generator = field(init=False, repr=False, compare=False)
+    _worker: int | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_generator", np.random.default_rng(self.seed))
 
     def rng(self) -> np.random.Generator:
-        return np.random.default_rng(self.seed)
+        """The transform's generator (reseeded once per DataLoader worker, see the module)."""
+        worker = _worker_seed()
+        if worker is not None and worker != self._worker:
+            # seed None: fresh entropy, so that two unseeded transforms in one worker do not
+            # share a stream
+            entropy = None if self.seed is None else [worker, self.seed]
+            object.__setattr__(self, "_generator", np.random.default_rng(entropy))
+            object.__setattr__(self, "_worker", worker)
+        return self._generator
 
 
 @dataclass(frozen=True)
@@ -178,7 +215,7 @@ class ToEventTokens(_Random):
             grid=self.grid,
             norm_t=self.norm_t,
             t_scale=self.t_scale,
-            rng=self.rng() if self.seed is not None else None,
+            rng=self.rng(),
         )
 
 

@@ -41,8 +41,10 @@ def integrate_events_segment_to_frame(
     j_r: int | None = None,
 ) -> np.ndarray:
     """float64 ``[2, H, W]`` counts of events ``[j_l, j_r)`` (Python slice rules)."""
+    x = np.asarray(x)
     start, stop, _ = slice(j_l, j_r).indices(len(x))
-    events = {"t": np.zeros(0), "x": x, "y": y, "p": p}
+    # no times here: a zero-stride stand-in of the right length (the field check compares lengths)
+    events = {"t": np.broadcast_to(np.int64(0), len(x)), "x": x, "y": y, "p": p}
     frame = accumulate(events, np.array([start]), np.array([max(start, stop)]), (W, H), np.float64)
     return frame[0]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError
+from ...events import require_sorted
 
 
 def _rng(rng: np.random.Generator | None) -> np.random.Generator:
@@ -33,6 +34,7 @@ def drop_time(
         raise ConfigError(f"fraction must be in [0, 1), got {fraction}")
     if len(events) < 2:
         return events
+    require_sorted(events["t"], "drop_time")  # the first and last events bound the recording
     t0, t1 = int(events["t"][0]), int(events["t"][-1])
     width = fraction * (t1 - t0)
     start = t0 + _rng(rng).uniform(0, (t1 - t0) - width)

@@ -8,14 +8,36 @@ import numba
 import numpy as np
 
 from ...errors import ConfigError, ValidationError
+from ...events import limits, require_sorted
 from .frames import _fields
 
 
-def _memory_shape(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
-    # Tonic sizes its memory from the events (max + 1), not from the sensor size.
-    if len(x) and (x.min() < 0 or y.min() < 0):
-        raise ValidationError("negative coordinates")
-    return (int(x.max()) + 1, int(y.max()) + 1) if len(x) else (1, 1)
+def _memory_shape(
+    t: np.ndarray, x: np.ndarray, y: np.ndarray, sensor_size: Any, what: str
+) -> tuple[int, int]:
+    """The per-pixel memory, sized as Tonic sizes it: from the events (max + 1), which changes
+    which neighbours exist at the border. It is bounded: coordinates must lie inside
+    ``sensor_size`` when given, and the memory under `limits.MAX_BYTES`."""
+    require_sorted(t, what)  # the filters compare each event with earlier ones
+    if not len(x):
+        return (1, 1)
+    width, height = limits.sensor_dims(sensor_size) if sensor_size is not None else (None, None)
+    lo_x, lo_y = 0, 0
+    hi_x = width if width is not None else np.inf
+    hi_y = height if height is not None else np.inf
+    if x.min() < lo_x or y.min() < lo_y or x.max() >= hi_x or y.max() >= hi_y:
+        bad = (x < lo_x) | (y < lo_y) | (x >= hi_x) | (y >= hi_y)
+        i = int(np.argmax(bad))
+        where = f"the {width}x{height} sensor" if width is not None else "the sensor (x, y >= 0)"
+        raise ValidationError(f"event {i} (x={x[i]}, y={y[i]}) is outside {where}", index=i)
+    shape = (int(x.max()) + 1, int(y.max()) + 1)
+    limits.check_size(
+        shape,
+        np.int64,
+        f"{what}'s per-pixel memory (up to the largest x and y)",
+        "coordinates this large are likely wrong; pass sensor_size=(W, H) to check them",
+    )
+    return shape
 
 
 @numba.njit(cache=True, nogil=True)
@@ -37,14 +59,22 @@ def _denoise(t, x, y, filter_time, eight, memory, keep):  # pragma: no cover - c
         keep[i] = ok
 
 
-def denoise_mask(events: Any, filter_time: int, *, neighbourhood: int = 4) -> np.ndarray:
+def denoise_mask(
+    events: Any,
+    filter_time: int,
+    *,
+    neighbourhood: int = 4,
+    sensor_size: tuple[int, int] | None = None,
+) -> np.ndarray:
     """Tonic's ``Denoise``: keep an event when a neighbour pixel (4-neighbourhood; 8 as an option)
     fired less than ``filter_time`` µs before it. As in Tonic the memory starts at
-    ``filter_time``, so every event with ``t < filter_time`` is kept."""
+    ``filter_time``, so every event with ``t < filter_time`` is kept. Events must be sorted by
+    time; with ``sensor_size`` an event outside it raises `ValidationError`."""
     if neighbourhood not in (4, 8):
         raise ConfigError(f"neighbourhood must be 4 or 8, got {neighbourhood}")
     t, x, y, _ = _fields(events)
-    memory = np.full(_memory_shape(x, y), filter_time, dtype=np.int64)
+    shape = _memory_shape(t, x, y, sensor_size, "Denoise")
+    memory = np.full(shape, filter_time, dtype=np.int64)
     keep = np.zeros(len(t), dtype=np.bool_)
     _denoise(t, x, y, int(filter_time), neighbourhood == 8, memory, keep)
     return keep
@@ -58,22 +88,35 @@ def _refractory(t, x, y, delta, memory, keep):  # pragma: no cover - compiled
         memory[xi, yi] = ti
 
 
-def refractory_mask(events: Any, delta: int) -> np.ndarray:
+def refractory_mask(
+    events: Any, delta: int, *, sensor_size: tuple[int, int] | None = None
+) -> np.ndarray:
     """Tonic's ``RefractoryPeriod``: keep an event when its pixel's previous event (kept or not)
     is more than ``delta`` µs older. The memory starts at ``-delta``, so an event at t = 0 is
-    dropped, as in Tonic."""
+    dropped, as in Tonic. Events must be sorted by time; with ``sensor_size`` an event outside
+    it raises `ValidationError`."""
     t, x, y, _ = _fields(events)
-    memory = np.full(_memory_shape(x, y), -int(delta), dtype=np.int64)
+    shape = _memory_shape(t, x, y, sensor_size, "RefractoryPeriod")
+    memory = np.full(shape, -int(delta), dtype=np.int64)
     keep = np.zeros(len(t), dtype=np.bool_)
     _refractory(t, x, y, int(delta), memory, keep)
     return keep
 
 
-def denoise(events: np.ndarray, filter_time: int, *, neighbourhood: int = 4) -> np.ndarray:
+def denoise(
+    events: np.ndarray,
+    filter_time: int,
+    *,
+    neighbourhood: int = 4,
+    sensor_size: tuple[int, int] | None = None,
+) -> np.ndarray:
     """The events `denoise_mask` keeps."""
-    return events[denoise_mask(events, filter_time, neighbourhood=neighbourhood)]
+    keep = denoise_mask(events, filter_time, neighbourhood=neighbourhood, sensor_size=sensor_size)
+    return events[keep]
 
 
-def refractory_period(events: np.ndarray, delta: int) -> np.ndarray:
+def refractory_period(
+    events: np.ndarray, delta: int, *, sensor_size: tuple[int, int] | None = None
+) -> np.ndarray:
     """The events `refractory_mask` keeps."""
-    return events[refractory_mask(events, delta)]
+    return events[refractory_mask(events, delta, sensor_size=sensor_size)]

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from ...errors import ConfigError, ValidationError
-from ...events import is_canonical
+from ...events import is_canonical, limits
 from . import slicing
 
 # Slices are independent (they write distinct frames), so they run in parallel threads;
@@ -100,11 +100,45 @@ PARALLEL_MIN_EVENTS = 500_000
 
 
 def _fields(events: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(t, x, y, p) from canonical events, a structured array or a dict, without copies."""
+    """(t, x, y, p) from canonical events, a structured array or a dict, without copies.
+
+    The compiled kernels index every field by event, so fields of a dict must be 1-D numeric
+    arrays of one length (a short ``x`` beside a long ``t`` would be read out of bounds)."""
     try:
-        return events["t"], events["x"], events["y"], events["p"]
-    except (KeyError, ValueError, IndexError) as exc:
+        fields = tuple(np.asarray(events[k]) for k in "txyp")
+    except (KeyError, ValueError, IndexError, TypeError) as exc:
         raise ValidationError(f"events need fields t, x, y, p: {exc}") from None
+    for name, a in zip("txyp", fields, strict=True):
+        if a.ndim != 1 or (a.dtype.kind not in "iuf" and a.dtype != np.bool_):
+            raise ValidationError(
+                f"field {name!r} must be a 1-D numeric array, got shape {a.shape} dtype {a.dtype}",
+                field=name,
+            )
+    lengths = [len(a) for a in fields]
+    if len(set(lengths)) > 1:
+        name = "xyp"[next(i for i, n in enumerate(lengths[1:]) if n != lengths[0])]
+        raise ValidationError(
+            "fields must have one value per event, got lengths "
+            + ", ".join(f"{k}={n}" for k, n in zip("txyp", lengths, strict=True)),
+            field=name,
+        )
+    return fields  # type: ignore[return-value]
+
+
+def frames_shape(
+    n_frames: int, sensor_size: Any, channels: int = 2, dtype: Any = np.float32
+) -> tuple[int, int, int, int]:
+    """``(T, P, H, W)`` after checking the sensor size and the `limits.MAX_BYTES` bound."""
+    width, height = limits.sensor_dims(sensor_size)
+    shape = (int(n_frames), channels, height, width)
+    limits.check_size(shape, dtype, "the frames", "use fewer frames or a smaller sensor size")
+    return shape
+
+
+def max_frames(sensor_size: Any, channels: int = 2, dtype: Any = np.float32) -> int:
+    """How many ``[P, H, W]`` frames of ``dtype`` fit under `limits.MAX_BYTES`."""
+    width, height = limits.sensor_dims(sensor_size)
+    return limits.max_count((channels, height, width), dtype)
 
 
 def _integer_coordinates(a: Any) -> np.ndarray:
@@ -122,9 +156,17 @@ def accumulate(
 ) -> np.ndarray:
     """``[K, 2, H, W]`` counts of the events in each ``[starts[k], stops[k])`` slice."""
     _, x, y, p = _fields(events)
-    width, height = sensor_size
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     stops = np.ascontiguousarray(stops, dtype=np.int64)
+    if starts.ndim != 1 or starts.shape != stops.shape:
+        raise ConfigError(f"starts and stops must be 1-D of one length, got {starts.shape}, "
+                          f"{stops.shape}")  # fmt: skip
+    # the kernels read events [start, stop) unchecked: bounds outside the events would crash
+    outside = (starts < 0) | (stops > len(x))
+    if outside.any():
+        k = int(np.argmax(outside))
+        raise ConfigError(f"slice {k} [{starts[k]}, {stops[k]}) is outside the {len(x)} events")
+    _, _, height, width = frames_shape(len(starts), sensor_size, 2, dtype)
     out = np.empty((len(starts), 2, height, width), dtype=dtype)  # every frame is written
     bad = np.full(len(starts), -1, dtype=np.int64)
     parallel = len(starts) > 1 and len(x) >= PARALLEL_MIN_EVENTS
@@ -167,13 +209,20 @@ def to_frames(
     if (n_frames is None) == (duration is None):
         raise ConfigError("give exactly one of n_frames or duration")
     if duration is not None:
-        starts, stops = slicing.sj_split_by_duration(t, duration, allow_empty_recording=allow_empty)
-    elif split_by == "number":
-        starts, stops = slicing.sj_split_by_number(len(t), int(n_frames))  # type: ignore[arg-type]
-    elif split_by == "time":
-        starts, stops = slicing.sj_split_by_time(t, int(n_frames), allow_empty=allow_empty)  # type: ignore[arg-type]
+        starts, stops = slicing.sj_split_by_duration(
+            t,
+            duration,
+            allow_empty_recording=allow_empty,
+            max_frames=max_frames(sensor_size, 2, dtype),
+        )
     else:
-        raise ConfigError(f"split_by must be 'number' or 'time', got {split_by!r}")
+        if split_by not in ("number", "time"):
+            raise ConfigError(f"split_by must be 'number' or 'time', got {split_by!r}")
+        frames_shape(int(n_frames), sensor_size, 2, dtype)  # type: ignore[arg-type]  # before any table
+        if split_by == "number":
+            starts, stops = slicing.sj_split_by_number(len(t), int(n_frames))  # type: ignore[arg-type]
+        else:
+            starts, stops = slicing.sj_split_by_time(t, int(n_frames), allow_empty=allow_empty)  # type: ignore[arg-type]
     return accumulate(events, starts, stops, sensor_size, dtype)
 
 
@@ -215,8 +264,16 @@ def tonic_frames(
     if len(chosen) != 1:
         raise ConfigError(f"give exactly one of {', '.join(_TONIC_MODES)}; got {chosen}")
     t = _fields(events)[0]
+    if n_time_bins is not None or n_event_bins is not None:
+        frames_shape(int(n_time_bins or n_event_bins), sensor_size, 2, dtype)  # type: ignore[arg-type]
     if time_window is not None:
-        starts, stops = slicing.tonic_time_window(t, time_window, overlap, include_incomplete)
+        starts, stops = slicing.tonic_time_window(
+            t,
+            time_window,
+            overlap,
+            include_incomplete,
+            max_windows=max_frames(sensor_size, 2, dtype),
+        )
     elif event_count is not None:
         starts, stops = slicing.tonic_event_count(
             len(t), event_count, int(overlap), include_incomplete

@@ -8,8 +8,9 @@ import numba
 import numpy as np
 
 from ...errors import ConfigError, ValidationError
+from ...events import limits, require_sorted
 from . import slicing
-from .frames import PARALLEL_MIN_EVENTS, _fields, _serial_and_parallel
+from .frames import PARALLEL_MIN_EVENTS, _fields, _serial_and_parallel, frames_shape, max_frames
 
 
 @numba.njit(inline="always")
@@ -21,8 +22,8 @@ def _voxel_time(ti, t0, span, n_bins):  # pragma: no cover - compiled
 @numba.njit(cache=True, nogil=True)
 def _voxel_check(t, x, y, n_bins, height, width, bin_starts):  # pragma: no cover - compiled
     """-1 and ``bin_starts`` filled (first event of each bin 0..n+1, bins being monotone in
-    sorted t), or the first event outside the sensor, or -2 when t is not sorted. The checks are
-    branch-free passes; an outside event is searched for only when one is flagged."""
+    sorted t), or the first event outside the sensor. The range check is a branch-free pass; an
+    outside event is searched for only when one is flagged. ``t`` is sorted (checked before)."""
     u_width, u_height = np.uint64(width), np.uint64(height)
     bad = False
     for i in range(np.uint64(len(t))):
@@ -31,11 +32,6 @@ def _voxel_check(t, x, y, n_bins, height, width, bin_starts):  # pragma: no cove
         for i in range(len(t)):
             if x[i] < 0 or x[i] >= width or y[i] < 0 or y[i] >= height:
                 return i
-    unsorted = False
-    for i in range(np.uint64(1), np.uint64(len(t))):
-        unsorted |= bool(t[i] < t[i - np.uint64(1)])
-    if unsorted:
-        return -2
     t0 = np.float64(t[0])
     span = np.float64(t[len(t) - 1]) - t0
     for b in range(n_bins + 2):
@@ -131,16 +127,15 @@ def to_voxel_grid(
     t, x, y, p = _fields(events)
     if n_time_bins <= 0:
         raise ConfigError(f"n_time_bins must be > 0, got {n_time_bins}")
-    width, height = sensor_size
+    _, _, height, width = frames_shape(n_time_bins, sensor_size, 1, np.float64)
     out = np.zeros((n_time_bins, 1, height, width), dtype=np.float64)
     if len(t) == 0:
         return out
+    require_sorted(t, "the voxel grid")
     if int(t[-1]) == int(t[0]):
         raise ValidationError("all events share one timestamp: the voxel grid's time axis is empty")
     bin_starts = np.empty(n_time_bins + 2, dtype=np.int64)
     bad = _voxel_check(t, x, y, n_time_bins, height, width, bin_starts)
-    if bad == -2:
-        raise ValidationError("the voxel grid needs events sorted by time", field="t")
     if bad >= 0:
         raise ValidationError(f"event {bad} is outside the {width}x{height} sensor", index=int(bad))
     rule = _weight_rule(np.asarray(p).dtype, tonic_dtype_quirks)
@@ -194,10 +189,14 @@ def to_time_surface(
     ``exp(-((i + 1) dt + t0 - last_t[p, y, x]) / tau)`` (0 where a pixel never fired).
     Float64 ``[n_windows, P, H, W]``."""
     t, x, y, p = _fields(events)
-    width, height = sensor_size
+    if n_polarities <= 0:
+        raise ConfigError(f"n_polarities must be > 0, got {n_polarities}")
+    _, _, height, width = frames_shape(1, sensor_size, n_polarities, np.float64)
     if len(t) == 0:
         return np.zeros((0, n_polarities, height, width))
-    starts, stops = slicing.tonic_time_window(t, dt, 0, False)
+    starts, stops = slicing.tonic_time_window(
+        t, dt, 0, False, max_windows=max_frames(sensor_size, n_polarities, np.float64)
+    )
     ref_times = (np.arange(1, len(starts) + 1, dtype=np.int64) * dt + int(t[0])).astype(np.float64)
     memory = np.full(n_polarities * height * width + 1, -np.inf)  # flat, plus a spare slot
     out = np.empty((len(starts), n_polarities, height, width), dtype=np.float64)
@@ -261,15 +260,29 @@ def to_averaged_time_surface(
         raise ConfigError("surface_size must be odd and >= 1, cell_size >= 1")
     if decay not in ("exp", "lin") or tau <= 0 or time_window < 0:
         raise ConfigError("decay must be 'exp' or 'lin', tau > 0, time_window >= 0")
+    if n_polarities <= 0:
+        raise ConfigError(f"n_polarities must be > 0, got {n_polarities}")
     t, x, y, p = _fields(events)
-    width, height = sensor_size
+    width, height = limits.sensor_dims(sensor_size)
     cols, rows = -(-width // cell_size), -(-height // cell_size)
     n_cells = cols * rows
-    out = np.zeros((n_cells * n_polarities, surface_size, surface_size), dtype=np.float64)
+    shape = (n_cells * n_polarities, surface_size, surface_size)
+    limits.check_size(
+        shape, np.float64, "the averaged time surfaces", "use larger cells or smaller surfaces"
+    )
+    out = np.zeros(shape, dtype=np.float64)
     if len(t):
+        require_sorted(t, "the averaged time surface")
         xs, ys, ps = np.asarray(x, np.int64), np.asarray(y, np.int64), np.asarray(p, np.int64)
-        if xs.max() >= width or ys.max() >= height or ps.max() >= n_polarities or ps.min() < 0:
-            raise ValidationError("events outside the sensor or polarity range")
+        outside = (xs < 0) | (xs >= width) | (ys < 0) | (ys >= height)
+        outside |= (ps < 0) | (ps >= n_polarities)
+        if outside.any():
+            i = int(np.argmax(outside))
+            raise ValidationError(
+                f"event {i} (x={xs[i]}, y={ys[i]}, p={ps[i]}) is outside the {width}x{height} "
+                f"sensor or the {n_polarities} polarities",
+                index=i,
+            )
         key = ((ys // cell_size) * cols + xs // cell_size) * n_polarities + ps
         order = np.argsort(key, kind="stable")  # grouped by cell and polarity, time order kept
         bounds = np.flatnonzero(np.diff(key[order])) + 1

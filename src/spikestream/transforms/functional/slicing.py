@@ -4,7 +4,11 @@ event count, number of time bins, number of event bins). Cheap metadata, compute
 integration kernels then cut the events with them.
 
 Every function takes ``t`` (sorted times, any integer dtype, possibly a strided field view) and
-returns two int64 arrays ``(starts, stops)``.
+returns two int64 arrays ``(starts, stops)``. The time-based ones check that ``t`` is sorted
+(`ValidationError` naming the first unsorted index); the count-based ones do not need it. Where
+the number of windows follows from the data, it is bounded by ``max_windows`` (default: the
+`limits.MAX_BYTES` bound on the window table) and a larger count raises `ConfigError` before any
+table is built.
 """
 
 from __future__ import annotations
@@ -15,7 +19,17 @@ import numba
 import numpy as np
 
 from ...errors import ConfigError, ValidationError
+from ...events import limits, require_sorted
 from ...events.slicing import _search_sorted
+
+
+def _check_windows(count: int, max_windows: int | None, what: str, fix: str) -> None:
+    limit = limits.max_count((2,), np.int64) if max_windows is None else max_windows
+    if count > limit:
+        raise ConfigError(
+            f"{what} makes {count:,} windows; at most {limit:,} fit the output limit of "
+            f"{limits.MAX_BYTES / 2**30:g} GiB (spikestream.events.limits.MAX_BYTES); {fix}"
+        )
 
 
 def _search(t: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -62,6 +76,7 @@ def sj_split_by_time(
         if allow_empty:
             return np.zeros(frames, np.int64), np.zeros(frames, np.int64)
         raise EmptyFrameError("no events to split", field="t")
+    require_sorted(t, "splitting by time")
     starts, stops, empty = _sj_time_windows(t, frames)
     if empty >= 0 and not allow_empty:
         t0 = int(t[0])
@@ -94,7 +109,11 @@ def _sj_time_windows(t, frames):  # pragma: no cover - compiled
 
 
 def sj_split_by_duration(
-    t: np.ndarray, duration: int, *, allow_empty_recording: bool = False
+    t: np.ndarray,
+    duration: int,
+    *,
+    allow_empty_recording: bool = False,
+    max_frames: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """SpikingJelly 2.0 fixed-duration integration: ``t' = t - t.min()``, ``F = ceil(t'[-1] / d)``
     frames on a fixed grid from the first event, frame i = ``[i*d, (i+1)*d)`` and the last frame
@@ -104,8 +123,11 @@ def sj_split_by_duration(
     if duration <= 0:
         raise ConfigError(f"duration must be > 0, got {duration}")
     n = len(t)
-    span = int(t[-1]) - int(t.min()) if n else 0
+    require_sorted(t, "splitting by duration")
+    span = int(t[-1]) - int(t[0]) if n else 0  # sorted: t.min() is t[0]
     frames = math.ceil(span / duration)
+    _check_windows(frames, max_frames, f"duration {duration} µs over {span} µs",
+                   "use a longer duration (in µs)")  # fmt: skip
     if frames == 0:
         if allow_empty_recording and n:
             return np.zeros(1, np.int64), np.full(1, n, np.int64)
@@ -114,7 +136,7 @@ def sj_split_by_duration(
             "(SpikingJelly raises IndexError here)",
             field="t",
         )
-    t0 = int(t.min())
+    t0 = int(t[0])
     edges = t0 + np.arange(frames + 1, dtype=np.int64) * duration
     idx = _search(t, edges)
     starts, stops = idx[:-1].copy(), idx[1:].copy()
@@ -127,6 +149,7 @@ def sj_split_by_duration_greedy(t: np.ndarray, duration: int) -> tuple[np.ndarra
     first event not yet taken and include every event with ``t - t_left <= duration``."""
     if duration <= 0:
         raise ConfigError(f"duration must be > 0, got {duration}")
+    require_sorted(t, "splitting by duration")
     starts, stops = [], []
     i, n = 0, len(t)
     while i < n:  # one step per frame, each a binary search
@@ -142,19 +165,30 @@ def _n_slices(r: float, include_incomplete: bool) -> int:
 
 
 def tonic_time_window(
-    t: np.ndarray, time_window: float, overlap: float = 0.0, include_incomplete: bool = False
+    t: np.ndarray,
+    time_window: float,
+    overlap: float = 0.0,
+    include_incomplete: bool = False,
+    *,
+    max_windows: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Tonic's ``slice_events_by_time``: stride ``tw - overlap``; ``floor`` (or ``ceil`` with
     include_incomplete) of ``(duration - tw) / stride`` plus one windows, at least one; window k is
     ``[t0 + k*stride, t0 + k*stride + tw)``. An event at or past the last window's end is dropped
     (Tonic drops the final event whenever the windows end at or before it)."""
-    if time_window <= 0 or overlap < 0 or overlap >= time_window:
-        raise ConfigError("need time_window > 0 and 0 <= overlap < time_window")
+    if not (0 < time_window < math.inf and 0 <= overlap < time_window):
+        raise ConfigError(
+            f"need a finite time_window > 0 and 0 <= overlap < time_window, got {time_window}, "
+            f"{overlap}"
+        )
     if len(t) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    require_sorted(t, "time-window slicing")
     stride = time_window - overlap
     duration = int(t[-1]) - int(t[0])
     n = _n_slices((duration - time_window) / stride, include_incomplete)
+    _check_windows(n, max_windows, f"a time window of {time_window} µs over {duration} µs",
+                   "use a longer time window (in µs)")  # fmt: skip
     start_times = np.arange(n) * stride + t[0]
     return _edges(t, start_times, start_times + time_window)
 
@@ -189,6 +223,7 @@ def tonic_n_time_bins(
         raise ConfigError("need n_time_bins > 0 and 0 <= overlap < 1")
     if len(t) == 0:
         return np.zeros(n_time_bins, np.int64), np.zeros(n_time_bins, np.int64)
+    require_sorted(t, "n_time_bins slicing")
     time_window = (int(t[-1]) - int(t[0])) // n_time_bins * (1 + overlap)
     stride = time_window * (1 - overlap)
     start_times = np.arange(n_time_bins) * stride + t[0]

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigError
+from ...events import require_sorted
 
 SAMPLERS = ("random", "uniform", "chunk", "deterministic_uniform")
 
@@ -77,6 +78,7 @@ def event_tokens(
 ) -> dict[str, np.ndarray]:
     """One sample's tokens: float32 ``x, y, t, p`` arrays of ``min(N, n_tokens)`` events in time
     order (sampled, coordinates optionally rescaled to ``grid`` (W, H), time normalised)."""
+    require_sorted(events["t"], "event_tokens")  # tokens in time order, t[0] the first event
     idx = sample_indices(len(events), n_tokens, sampler, rng=rng)
     ev = events[idx]
     x, y = ev["x"].astype(np.float64), ev["y"].astype(np.float64)
