@@ -300,9 +300,46 @@ def test_recycled_output_memory_never_changes_a_live_tensor():
         other(torch.randn(4, 3, 2000) * 3)
     assert torch.equal(first, keep_first) and torch.equal(view, keep_view)
     del first
-    known = {b.ctypes.data for b in kernels._POOL.buffers}
+    known = {b.ctypes.data for b, _ in kernels._POOL.entries}
     again = neuron.LIFNode(step_mode="m")(x)  # a freed buffer is handed out again
     assert again.data_ptr() in known and torch.equal(again, keep_first)
+
+
+def test_buffer_pool_never_holds_more_than_its_bound(monkeypatch):
+    """$SPIKESTREAM_KERNEL_POOL_MB bounds every buffer the pool tracks, in use or idle;
+    outputs beyond it are fresh memory, and freed ones are reused within it."""
+    bound = 100_000
+    monkeypatch.setenv("SPIKESTREAM_KERNEL_POOL_MB", str(bound / (1 << 20)))
+    pool = kernels._BufferPool()
+    live = []
+    for i in range(8):  # 40 KB each: two fit, the third must wait for a free one
+        out = pool.take((10, 1000))
+        out[:] = i
+        live.append(out)
+        assert pool.held_bytes() <= bound
+    assert len(pool.entries) == 2
+    assert [float(a[0, 0]) for a in live] == list(range(8))  # nothing handed out twice
+    first = live[0].ctypes.data
+    del live[0]
+    again = pool.take((1000, 10))  # a freed buffer of the same size comes back
+    assert again.ctypes.data == first and pool.held_bytes() <= bound
+    big = pool.take((300, 100))  # 120 KB: larger than the bound, never kept
+    assert pool.held_bytes() <= bound and all(b.size != big.size for b, _ in pool.entries)
+    monkeypatch.setenv("SPIKESTREAM_KERNEL_POOL_MB", str(50_000 / (1 << 20)))
+    del live[:]  # lowered bound: idle buffers leave on the next take
+    pool.take((10,))
+    assert pool.held_bytes() <= 50_000
+
+
+def test_buffer_pool_off_with_zero(monkeypatch):
+    monkeypatch.setenv("SPIKESTREAM_KERNEL_POOL_MB", "0")
+    pool = kernels._BufferPool()
+    monkeypatch.setattr(kernels, "_POOL", pool)
+    x = torch.randn(4, 3, 200)
+    n = neuron.LIFNode(step_mode="m")
+    first = n(x).clone()
+    functional.reset_net(n)
+    assert torch.equal(n(x), first) and pool.entries == []
 
 
 def test_triton_backend_without_triton_is_a_config_error(monkeypatch):

@@ -3,6 +3,7 @@ network, and live inference."""
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import _numba
 from .errors import (
     ChecksumError,
     ConfigError,
@@ -17,6 +18,9 @@ from .errors import (
 )
 from .events import EVENT_DTYPE, Recording, as_events, make_events
 from .io import iter_chunks, open_writer, read, write
+
+# before any parallel kernel compiles (imports above compile nothing): fork- and thread-safe
+_numba.configure()
 
 try:
     __version__ = version("spikestream")

@@ -7,6 +7,8 @@ import), so a test or a launcher can set it at any time.
 - ``SPIKESTREAM_KERNEL_POOL_MB``: memory the fused CPU kernel may keep for reusing output
   buffers (default 64; 0 turns reuse off).
 - ``SPIKESTREAM_REAL_DATA``: folder of sample recordings for the decoding demo (no default).
+- ``NUMBA_THREADING_LAYER`` (numba's own): when set, spikestream keeps the user's layer instead
+  of choosing a fork- and thread-safe one (`spikestream._numba`).
 """
 
 from __future__ import annotations
@@ -51,3 +53,8 @@ def real_data_dir() -> Path | None:
     """Folder of sample recordings (``$SPIKESTREAM_REAL_DATA``), or None."""
     value = _get("SPIKESTREAM_REAL_DATA")
     return Path(value) if value else None
+
+
+def numba_threading_layer() -> str | None:
+    """numba's threading layer as the user set it (``$NUMBA_THREADING_LAYER``), or None."""
+    return _get("NUMBA_THREADING_LAYER")

@@ -25,16 +25,17 @@ maths: tests compare it with the reference. ``SPIKESTREAM_SNN_BACKEND`` override
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 import torch
 
+from .._numba import launch_lock
 from ..errors import ConfigError
+from ..settings import kernel_pool_bytes, snn_backend
 from .surrogate import KERNEL_IDS, Surrogate
 
 IF, LIF, PLIF = 0, 1, 2
@@ -277,34 +278,53 @@ class _BufferPool:
     """Reuses the memory of output tensors that nobody holds any more. Fresh memory costs a page
     fault and the kernel zeroing every page on first touch (about 2 ms for the 33 MB output of
     a [16, 16, 32768] step, as long as the fused kernel itself); a buffer whose tensors are all
-    gone (its numpy array referenced by this pool alone) is handed out again instead. Bounded:
-    at most `MAX_BYTES` are kept, least recently used first out."""
+    gone is handed out again instead. Bounded: the buffers it tracks (in use or idle) never
+    exceed `settings.kernel_pool_bytes` (``$SPIKESTREAM_KERNEL_POOL_MB``, 0 turns reuse off);
+    an output that does not fit is plain fresh memory. Least recently used idle buffers leave
+    first.
 
-    MAX_BYTES = 1 << 30
+    A buffer is idle once the view handed out for it is gone: torch's tensor (and every view
+    of it) holds that numpy view, so a weak reference to it tells exactly when the memory is
+    free (reference counts would depend on the interpreter's version)."""
 
     def __init__(self) -> None:
-        self.buffers: list[np.ndarray] = []
+        self.entries: list[tuple[np.ndarray, weakref.ref]] = []  # least recently used first
         self.lock = threading.Lock()
+
+    def held_bytes(self) -> int:
+        return sum(buf.nbytes for buf, _ in self.entries)
+
+    def _evict_idle(self, room: int, bound: int) -> None:
+        """Drop idle buffers, oldest first, until ``room`` more bytes fit under ``bound``."""
+        held = self.held_bytes()
+        i = 0
+        while held + room > bound and i < len(self.entries):
+            buf, handed = self.entries[i]
+            if handed() is None:
+                held -= buf.nbytes
+                del self.entries[i]
+            else:
+                i += 1
 
     def take(self, shape) -> np.ndarray:
         n = int(np.prod(shape))
+        bound = kernel_pool_bytes()
         with self.lock:
-            for i in range(len(self.buffers)):
-                buf = self.buffers[i]
-                # referenced by the list, `buf` and getrefcount's argument only: free
-                if buf.size == n and sys.getrefcount(buf) <= 3:
-                    self.buffers.append(self.buffers.pop(i))
-                    return buf.reshape(shape)
+            self._evict_idle(0, bound)  # the bound may have been lowered since
+            for i, (buf, handed) in enumerate(self.entries):
+                if buf.size == n and handed() is None:
+                    del self.entries[i]
+                    out = buf.reshape(shape)  # a new view object, watched below
+                    self.entries.append((buf, weakref.ref(out)))
+                    return out
             buf = np.empty(n, dtype=np.float32)
             # touched here, in one thread: faulting pages from the kernel's threads contends
             buf[::1024] = 0
-            self.buffers.append(buf)
-            while sum(b.nbytes for b in self.buffers) > self.MAX_BYTES and len(self.buffers) > 1:
-                idle = [b for b in self.buffers[:-1] if sys.getrefcount(b) <= 3]
-                if not idle:
-                    break
-                self.buffers.remove(idle[0])
-            return buf.reshape(shape)
+            out = buf.reshape(shape)
+            self._evict_idle(buf.nbytes, bound)
+            if self.held_bytes() + buf.nbytes <= bound:
+                self.entries.append((buf, weakref.ref(out)))
+            return out
 
 
 _POOL = _BufferPool()
@@ -347,9 +367,10 @@ class _FusedMultiStep(torch.autograd.Function):
         v_seq = _empty(x2.shape) if store_v else none
         v_last = _empty(v2.shape)
         vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
-        _forward(x2.numpy(), v2.numpy(), spec.kind, decay, np.float32(spec.v_threshold), vr,
-                 spec.v_reset is not None, spec.decay_input, s.numpy(), v_seq.numpy(),
-                 v_last.numpy(), store_v)  # fmt: skip
+        with launch_lock():
+            _forward(x2.numpy(), v2.numpy(), spec.kind, decay, np.float32(spec.v_threshold), vr,
+                     spec.v_reset is not None, spec.decay_input, s.numpy(), v_seq.numpy(),
+                     v_last.numpy(), store_v)  # fmt: skip
         if any(ctx.needs_input_grad):
             # only the inputs are kept (autograd checks they are not modified in place); the
             # backward recomputes the charged potentials from them
@@ -374,11 +395,12 @@ class _FusedMultiStep(torch.autograd.Function):
         parts = np.empty(x2.shape[1], dtype=np.float64)
         sg = spec.surrogate
         vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
-        _backward(gs2, gs_step, gs_mode, gv2, gv_step, gv_mode, gvl, x2.numpy(), v2.numpy(),
-                  spec.kind, ctx.decay, np.float32(spec.v_threshold), vr,
-                  spec.v_reset is not None, spec.decay_input, spec.detach_reset,
-                  KERNEL_IDS[type(sg)], np.float32(sg.alpha), gv_last is not None, gx.numpy(),
-                  gv0.numpy(), parts)  # fmt: skip
+        with launch_lock():
+            _backward(gs2, gs_step, gs_mode, gv2, gv_step, gv_mode, gvl, x2.numpy(), v2.numpy(),
+                      spec.kind, ctx.decay, np.float32(spec.v_threshold), vr,
+                      spec.v_reset is not None, spec.decay_input, spec.detach_reset,
+                      KERNEL_IDS[type(sg)], np.float32(sg.alpha), gv_last is not None,
+                      gx.numpy(), gv0.numpy(), parts)  # fmt: skip
         gw = None
         if spec.kind == PLIF and w is not None and w.requires_grad:
             k = torch.sigmoid(w.detach())
@@ -449,7 +471,7 @@ def multistep(
     """(spikes, v after each step or None, last v) for ``x_seq [T, ...]`` from ``v``; the
     backend is ``backend``, else ``$SPIKESTREAM_SNN_BACKEND``, else the fused kernel where it
     applies. ``store_v_seq=False`` keeps only the last potential (less memory traffic)."""
-    name = backend or os.environ.get("SPIKESTREAM_SNN_BACKEND") or "auto"
+    name = backend or snn_backend()
     if name == "auto":
         if supports_fused(spec, x_seq):
             name = "cpu"
