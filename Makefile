@@ -1,8 +1,12 @@
-# Two entry points for a fresh machine: `make demo` and `make test`.
+# Two entry points for a fresh machine: `make demo` and `make test`. Neither needs anything
+# outside the repository (the demo runs on the embedded NDigits data).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/pip install --disable-pip-version-check -q
+# One stamp per install: the demo needs the package only, the tests also its dev tools.
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: demo test lint bench clean
 
@@ -11,9 +15,13 @@ $(BIN)/python:
 
 # torch first, pinned: a bare `torch` would pull a multi-GB CUDA build.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
+	$(PIP) torch==2.13.0
+	$(PIP) -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(PIP) -e '.[dev]'
+	touch $(DEV_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/spikestream demo
@@ -21,13 +29,13 @@ demo: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/mypy
 
-bench: $(STAMP)
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[bench]'
+bench: $(DEV_STAMP)
+	$(PIP) -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -1,0 +1,66 @@
+"""CLI subcommands (see `spikestream.cli`), plus the argument checks they share: each turns a bad
+value into a one-line `ConfigError` before any work starts, so no command fails half-way on
+something it could have seen at the start."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import ConfigError
+
+
+def input_path(path: str, *, folder_ok: bool = False) -> Path:
+    """``path`` as an existing file (or folder, when ``folder_ok``)."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{path}: no such file or folder")
+    if p.is_dir() and not folder_ok:
+        raise ConfigError(f"{path} is a folder; give an event file")
+    return p
+
+
+def output_file(path: str) -> Path:
+    """``path`` as a file that can be created: not a folder, in a folder that exists."""
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{path} is a folder; give a file name inside it (e.g. {p / 'out'}.EXT)")
+    parent = p.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{path}: the folder {parent} does not exist; create it first")
+    return p
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def sensor_size(text: str) -> tuple[int, int]:
+    """argparse type: ``WxH`` with both sides >= 1 (e.g. ``640x480``)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"sensor size must look like 640x480, got {text!r}"
+        ) from None
+    if w < 1 or h < 1:
+        raise argparse.ArgumentTypeError(f"sensor size must be at least 1x1, got {text!r}")
+    return w, h

@@ -7,34 +7,61 @@ import json
 import sys
 from typing import Any
 
-ACTIONS = ("list", "download", "convert", "import", "verify", "info")
+from . import positive_int
+
+#: action -> (one-line help, example); each action is a subcommand with its own --help.
+ACTIONS: dict[str, tuple[str, str]] = {
+    "list": ("the datasets, their sensors and splits, and which are converted under "
+             "$SPIKESTREAM_DATA", "spikestream dataset list --json"),
+    "download": ("fetch a dataset's files into <root>/download (MD5-checked)",
+                 "spikestream dataset download nmnist --root data/NMNIST"),
+    "convert": ("extract and convert downloaded files into packed stores (<root>/packed)",
+                "spikestream dataset convert dvs128gesture --root data/DVS128Gesture"),
+    "import": ("build the packed stores from SpikingJelly's events_np folder",
+               "spikestream dataset import dvs128gesture --events-np DVS128Gesture/events_np"),
+    "verify": ("check every packed sample (offsets, time order, CRC-32)",
+               "spikestream dataset verify dvs128gesture --root data/DVS128Gesture"),
+    "info": ("samples, events and durations per split (generates NDigits on first use)",
+             "spikestream dataset info ndigits --json"),
+}  # fmt: skip
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.epilog = (
-        "Examples: spikestream dataset list; spikestream dataset download nmnist; "
-        "spikestream dataset convert dvs128gesture --root data/DVS128Gesture; "
-        "spikestream dataset verify dvs128gesture; spikestream dataset info ndigits; "
-        "spikestream dataset import dvs128gesture --events-np DVS128Gesture/events_np"
-    )
-    p.add_argument("action", choices=ACTIONS, help="what to do")
-    p.add_argument("name", nargs="?", help="dataset name (see `spikestream dataset list`)")
-    p.add_argument(
-        "--root",
-        help="the dataset's folder (default: $SPIKESTREAM_DATA/<Name> or "
-        "~/.cache/spikestream/<Name>)",
-    )
-    p.add_argument(
-        "--no-verify",
-        action="store_true",
-        help="accept archives whose MD5 differs (re-packed or trimmed by you)",
-    )
-    p.add_argument("--workers", type=int, help="conversion threads (default: up to 8)")
-    p.add_argument(
-        "--events-np",
-        help="import: a folder SpikingJelly already converted (its events_np)",
-    )
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.epilog = "Examples:\n" + "\n".join(f"  {ex}" for _, ex in ACTIONS.values())
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action, (help_text, example) in ACTIONS.items():
+        a = sub.add_parser(
+            action,
+            help=help_text,
+            description=help_text,
+            epilog=f"Example: {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if action != "list":
+            a.add_argument("name", help="dataset name (see `spikestream dataset list`)")
+            a.add_argument(
+                "--root",
+                help="the dataset's folder (default: $SPIKESTREAM_DATA/<Name>, "
+                "$SPIKESTREAM_DATA defaulting to ~/.cache/spikestream)",
+            )
+        if action in ("download", "convert"):
+            a.add_argument(
+                "--no-verify",
+                action="store_true",
+                help="accept archives whose MD5 differs (re-packed or trimmed by you)",
+            )
+        if action in ("convert", "import"):
+            a.add_argument(
+                "--workers", type=positive_int, help="conversion threads (default: up to 8)"
+            )
+        if action == "import":
+            a.add_argument(
+                "--events-np",
+                required=True,
+                help="the folder SpikingJelly converted (its events_np)",
+            )
+        if action in ("list", "info"):
+            a.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _how_obtained(cls: Any) -> str:
@@ -86,19 +113,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action == "list":
         return _list(args)
-    if args.name is None:
-        raise DatasetError(f"`spikestream dataset {args.action}` needs a dataset name")
     cls = get(args.name)
-    verify = not args.no_verify
     if args.action == "download":
-        folder = cls.download(args.root, verify=verify)
+        folder = cls.download(args.root, verify=not args.no_verify)
         print(f"{cls.name}: files in {folder}")
     elif args.action == "convert":
-        packed = cls.prepare(args.root, download=False, verify=verify, workers=args.workers)
+        packed = cls.prepare(
+            args.root, download=False, verify=not args.no_verify, workers=args.workers
+        )
         print(f"{cls.name}: packed stores in {packed}")
     elif args.action == "import":
-        if args.events_np is None:
-            raise DatasetError("`spikestream dataset import` needs --events-np FOLDER")
         packed = cls.import_events_np(args.events_np, args.root, workers=args.workers)
         print(f"{cls.name}: packed stores in {packed} (from {args.events_np})")
     elif args.action == "verify":

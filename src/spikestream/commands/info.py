@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from ..io import detect_format, get_format, read
+from . import input_path
+from .convert import add_layout_option, read_options
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.epilog = "Example: spikestream info recording.raw --json"
+    p.epilog = (
+        "Examples:\n"
+        "  spikestream info recording.raw --json\n"
+        "  spikestream info cifar.aedat --layout cifar10dvs"
+    )
     p.add_argument("files", nargs="+", help="event files (any readable format)")
     p.add_argument("--format", help="format id, overriding detection (see `spikestream formats`)")
+    add_layout_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
 
 
-def describe(path: str, format_id: str | None = None) -> dict:
+def describe(path: str, format_id: str | None = None, **options: Any) -> dict:
+    """The summary ``info`` prints; ``options`` go to the reader (e.g. ``layout=``)."""
     fmt = get_format(format_id) if format_id else detect_format(path)
-    rec = read(path, format=fmt.format_id)
+    rec = read(path, format=fmt.format_id, **options)
     s = rec.summary()
     return {
         "file": path,
@@ -32,7 +41,9 @@ def describe(path: str, format_id: str | None = None) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     for path in args.files:
-        d = describe(path, args.format)
+        input_path(path)
+    for path in args.files:
+        d = describe(path, args.format, **read_options(args.layout))
         if args.json:
             print(json.dumps(d))
             continue
