@@ -539,7 +539,7 @@ STORE_DAMAGES = {
     ),
     "events.bin a folder": (
         lambda f: ((f / "events.bin").unlink(), (f / "events.bin").mkdir()),
-        "events.bin is missing",
+        "events.bin is missing or not a file",
     ),
     "index.npz missing": (lambda f: (f / "index.npz").unlink(), "index.npz is not a readable"),
     "index.npz not a zip": (

@@ -109,7 +109,10 @@ class PackedStore:
     def __init__(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)
         if not is_complete(self.folder):
-            raise DatasetError(f"{self.folder}: not a complete packed store (no meta.json)")
+            raise DatasetError(
+                f"{self.folder}: not a complete packed store (no meta.json); convert the "
+                "dataset (`spikestream dataset convert`), which rebuilds the folder"
+            )
         self.meta = self._read_meta()
         self.offsets, self.labels, self.names = self._read_index()
         path = self.folder / "events.bin"
@@ -118,7 +121,7 @@ class PackedStore:
         except OSError:
             size = None
         if size is None:
-            self._damaged("events.bin is missing")
+            self._damaged("events.bin is missing or not a file")
         n_events = int(self.offsets[-1])
         if size != n_events * EVENT_DTYPE.itemsize:
             self._damaged(
