@@ -1,6 +1,8 @@
 """Representation and filter throughput: spikestream vs Tonic 1.7 and SpikingJelly 2.0 on the
-same synthetic 128x128 events (1M and 10M), in one process. Our frame kernels run one thread
-per frame (numba, all cores: 2 here); the peers are numpy (one core).
+same synthetic 128x128 events (1M and 10M), in one process. Our frame and voxel kernels run one
+thread per frame (numba, all cores: 2 here); the peers are numpy (one core). Each case has a row
+for ours on one thread (``numba.set_num_threads(1)``: the like-for-like figure) and on every
+thread, both against the same peer figure.
 
     python -m benchmarks.transforms [--events 1000000 10000000]
 
@@ -10,7 +12,10 @@ Peers: ``pip install tonic spikingjelly loguru matplotlib`` (``make bench`` does
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+import numba
 import numpy as np
 
 from spikestream.compat.spikingjelly import datasets as sj_compat
@@ -33,6 +38,37 @@ def synthetic(n: int, seed: int = 0) -> np.ndarray:
     x = np.clip(np.round(x), 0, 127)
     y = np.clip(np.round(y), 0, 127)
     return make_events(t, x, y, rng.integers(0, 2, n))
+
+
+@contextmanager
+def _threads(n: int) -> Iterator[None]:
+    """numba's parallel kernels on ``n`` threads inside the block."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _thread_counts() -> list[int]:
+    return sorted({1, numba.config.NUMBA_NUM_THREADS})
+
+
+def _per_threads(measure: Callable[[], float]) -> dict[int, float]:
+    """``measure()`` (our rate) on one thread and on every thread."""
+    out = {}
+    for k in _thread_counts():
+        with _threads(k):
+            out[k] = measure()
+    return out
+
+
+def _rows(case: str, ours: dict[int, float], peer_name, peer, note) -> list[Row]:
+    return [
+        Row(f"{case}, ours on {k} thread{'s' if k > 1 else ''}", v, peer_name, peer, "Mev/s", note)
+        for k, v in ours.items()
+    ]
 
 
 def bench_size(n: int, sj, tonic, repeat: int) -> list[Row]:
@@ -76,7 +112,7 @@ def bench_size(n: int, sj, tonic, repeat: int) -> list[Row]:
                 "SpikingJelly 2.0, int64 arrays (as its events_np files)",
             ),
         ):
-            ours = rate(ours_fn)
+            ours = _per_threads(lambda ours_fn=ours_fn: rate(ours_fn))
             peer = None
             note = "spikingjelly not installed"
             if sj is not None:
@@ -89,21 +125,13 @@ def bench_size(n: int, sj, tonic, repeat: int) -> list[Row]:
                     peer_input, split, 16, 128, 128
                 )
                 note = "equal frames" if np.array_equal(expected, ours_fn()) else "FRAMES DIFFER"
-            rows.append(
-                Row(
-                    f"frames split by {split}, T=16, {label}, {case}",
-                    ours,
-                    peer_label,
-                    peer,
-                    "Mev/s",
-                    note,
-                )
-            )
+            rows += _rows(f"frames split by {split}, T=16, {label}, {case}", ours, peer_label,
+                          peer, note)  # fmt: skip
 
     def tonic_row(name, ours_fn, peer_cls, kw, prefix=None):
         """Ours on all events vs Tonic's ``peer_cls(**kw)``, on a prefix of ``prefix`` events
         where Tonic's per-event Python loop would take minutes."""
-        ours = rate(lambda: ours_fn(tonic_ev))
+        ours = _per_threads(lambda: rate(lambda: ours_fn(tonic_ev)))
         peer = None
         note = "tonic not installed"
         if tonic is not None:
@@ -115,7 +143,7 @@ def bench_size(n: int, sj, tonic, repeat: int) -> list[Row]:
             )
             if prefix is not None:
                 note = f"peer on {len(sub) // 1000}k events; {note}"
-        rows.append(Row(f"{name}, {label}", ours, "Tonic 1.7", peer, "Mev/s", note))
+        rows.extend(_rows(f"{name}, {label}", ours, "Tonic 1.7", peer, note))
 
     sensor = (128, 128, 2)
     for name, ours_fn, peer_cls, kw in (
@@ -168,7 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     for n in args.events:
         rows += bench_size(n, sj, tonic, args.repeat)
     print_table(
-        "Representations and filters (frame kernels: one thread per frame, 2 cores here)", rows
+        "Representations and filters (ours on 1 thread and on "
+        f"{numba.config.NUMBA_NUM_THREADS}; peers single-threaded numpy)",
+        rows,
     )
 
 
