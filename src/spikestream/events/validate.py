@@ -45,7 +45,7 @@ def require_sorted(t: Any, what: str) -> None:
     i = first_unsorted_index(t)
     if i is not None:
         raise ValidationError(
-            f"{what} needs events sorted by time: t[{i}] = {t[i]} < t[{i - 1}] = {t[i - 1]}; "
+            f"{what}: events not sorted by time, t[{i}] = {t[i]} < t[{i - 1}] = {t[i - 1]}; "
             + SORT_HINT,
             index=i,
             field="t",
