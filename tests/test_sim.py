@@ -124,3 +124,16 @@ def test_absurd_frame_sizes_are_refused_before_reading_the_frames():
         saccade_events(image, (16, 16), step_us=0)
     with pytest.raises(ss.ConfigError, match="amplitude must be a finite"):
         saccade_events(image, (16, 16), amplitude=float("nan"))
+
+
+def test_the_simulator_does_not_import_the_dataset_layer():
+    """Layers go one way: datasets may use sim (NDigits), never the reverse."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, spikestream.sim, spikestream.sim.digits; "
+        "print(sorted(m for m in sys.modules if m.startswith('spikestream.datasets')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
