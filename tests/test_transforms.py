@@ -411,7 +411,14 @@ def test_field_lengths_are_checked_before_compiled_loops():
     texts = {"t": np.arange(2), "x": np.array(["a", "b"]), "y": np.zeros(2), "p": np.zeros(2)}
     with pytest.raises(ss.ValidationError, match="'x' must be a 1-D numeric"):
         to_voxel_grid(texts, (4, 4), 2)
-    from spikestream.transforms.functional import accumulate
+    from spikestream.transforms.functional import accumulate, pad_tokens, rescale_coordinates
+
+    with pytest.raises(ss.ValidationError, match=r"shapes \(3,\) and \(1,\)"):
+        rescale_coordinates(np.arange(3), np.zeros(1), (4, 4), (2, 2))
+    good = {"x": np.zeros(2), "y": np.zeros(2), "t": np.zeros(2), "p": np.zeros(2)}
+    with pytest.raises(ss.ValidationError, match="sample 1: token fields") as err:
+        pad_tokens([good, {**good, "p": np.zeros(3)}])
+    assert err.value.index == 1
 
     ev = make_events(np.arange(10), np.zeros(10), np.zeros(10), np.ones(10))
     with pytest.raises(ss.ConfigError, match=r"slice 1 \[5, 11\) is outside the 10 events"):

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigError
+from ...errors import ConfigError, ValidationError
 from ...events import require_sorted
 
 SAMPLERS = ("random", "uniform", "chunk", "deterministic_uniform")
@@ -45,6 +45,9 @@ def rescale_coordinates(
     """Event2Vec's coarser address grid: ``x' = round(x * w / W)``, ``y' = round(y * h / H)``,
     clamped into ``[0, w-1]`` and ``[0, h-1]``. ``grid`` and ``sensor_size`` are (W, H)."""
     (width, height), (w, h) = sensor_size, grid
+    if np.shape(x) != np.shape(y):  # numpy would broadcast a one-value y over every x
+        raise ValidationError(f"x and y must have one value per event, got shapes "
+                              f"{np.shape(x)} and {np.shape(y)}")  # fmt: skip
     xs = np.clip(np.round(x.astype(np.float64) * w / width), 0, w - 1)
     ys = np.clip(np.round(y.astype(np.float64) * h / height), 0, h - 1)
     return xs, ys
@@ -100,6 +103,13 @@ def pad_tokens(
     ``valid_mask [B, L_max]`` (all True when the lengths are equal)."""
     if not samples:
         raise ConfigError("cannot pad an empty batch")
+    for b, sample in enumerate(samples):
+        sizes = {key: np.shape(sample[key]) for key in samples[0]}
+        if len(set(sizes.values())) > 1 or len(sizes[next(iter(sizes))]) != 1:
+            raise ValidationError(
+                f"sample {b}: token fields must be 1-D of one length, got shapes {sizes}",
+                index=b,
+            )
     lengths = np.array([len(s["t"]) for s in samples])
     longest = int(lengths.max())
     mask = np.arange(longest)[None, :] < lengths[:, None]
