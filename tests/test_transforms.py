@@ -502,6 +502,13 @@ def test_unsorted_times_raise_everywhere_order_matters():
         ) as err:
             call()
         assert (err.value.index, err.value.field) == (2, "t"), name
+    big_endian = np.zeros(5, [("t", ">i8"), ("x", ">i2"), ("y", ">i2"), ("p", "?")])
+    for k in "txyp":
+        big_endian[k] = ev[k]
+    with pytest.raises(ss.ValidationError, match=r"t\[2\] = 20 < t\[1\] = 50") as err:
+        to_frames(big_endian, (4, 4), n_frames=2, split_by="time")
+    assert err.value.index == 2
+    assert to_frames(np.sort(big_endian, order="t"), (4, 4), n_frames=2, split_by="time").sum() == 5
     # splits by event count follow the index, not time: unsorted input is fine there
     assert to_frames(ev, (4, 4), n_frames=5).sum(axis=(1, 2, 3)).tolist() == [1] * 5
     # sorted, every one of them works

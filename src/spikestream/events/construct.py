@@ -83,8 +83,10 @@ def make_events(
     """Canonical events from four equal-length arrays.
 
     ``t`` is in microseconds unless ``t_scale`` is given (``t_scale=1e6`` for seconds, ``1e3`` for
-    milliseconds); ``p`` may be bool, 0/1 or -1/+1. With ``sort=True`` the result is stably sorted
-    by time. Raises `ValidationError` naming the first bad index.
+    milliseconds); ``p`` may be bool, 0/1 or -1/+1. Times are kept in the given order: every
+    function that needs sorted times (time slicing, time-based frames, voxel grid, surfaces,
+    filters) raises `ValidationError` naming the first unsorted index; ``sort=True`` stably
+    sorts here. Raises `ValidationError` naming the first bad index.
 
     Example:
         >>> ev = make_events([0, 5], [1, 2], [3, 4], [-1, 1])

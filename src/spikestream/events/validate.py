@@ -34,6 +34,8 @@ def first_unsorted_index(t: Any) -> int | None:
     t = np.asarray(t)
     if len(t) < 2:
         return None
+    if not t.dtype.isnative:  # compiled code reads native byte order only
+        t = t.astype(t.dtype.newbyteorder("="))
     i = int(_first_unsorted(t))
     return None if i < 0 else i
 

@@ -114,6 +114,9 @@ def _fields(events: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
                 f"field {name!r} must be a 1-D numeric array, got shape {a.shape} dtype {a.dtype}",
                 field=name,
             )
+    # compiled code reads native byte order only: a big-endian field (some HDF5 or MATLAB
+    # files) is converted, a copy in that rare case
+    fields = tuple(a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("=")) for a in fields)
     lengths = [len(a) for a in fields]
     if len(set(lengths)) > 1:
         name = "xyp"[next(i for i, n in enumerate(lengths[1:]) if n != lengths[0])]
