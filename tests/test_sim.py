@@ -92,6 +92,10 @@ def test_absurd_noise_rates_are_refused_up_front():
         CameraConfig(leak_hz=float("nan"))
     with pytest.raises(ss.ConfigError, match="threshold_on = inf"):
         CameraConfig(threshold_on=float("inf"))
+    with pytest.raises(ss.ConfigError, match=r"refractory_us = 1e\+30 is above 2\^62"):
+        CameraConfig(refractory_us=1e30)  # type: ignore[arg-type]
+    with pytest.raises(ss.ValidationError, match="frame times must be finite"):
+        simulate(np.ones((2, 2, 2)), [float("nan"), 1000.0])
     # legal per pixel, but 1e6 Hz on 1000x1000 pixels for 10 s is 1e13 events
     frames = np.broadcast_to(np.float32(0.5), (2, 1000, 1000))
     with pytest.raises(ss.ConfigError, match=r"about 1e\+13 events, above the limit of 2,147"):

@@ -63,6 +63,8 @@ class CameraConfig:
                     f"limit of {MAX_RATE_HZ:g} Hz (one event per pixel per microsecond, the "
                     "time resolution)"
                 )
+        if self.refractory_us > 1 << 62:  # an int64 of microseconds inside the kernel
+            raise ConfigError(f"refractory_us = {self.refractory_us:g} is above 2^62 µs")
         if self.log_eps <= 0:
             raise ConfigError("log_eps must be > 0")
 
@@ -164,7 +166,10 @@ def simulate(
     """
     config = config or CameraConfig()
     frames = np.asarray(frames)
-    times = np.asarray(times_us, dtype=np.int64)
+    raw_times = np.asarray(times_us)
+    if raw_times.dtype.kind == "f" and not np.isfinite(raw_times).all():
+        raise ValidationError("frame times must be finite microseconds")  # NaN casts to -2^63
+    times = raw_times.astype(np.int64)
     if frames.ndim != 3 or len(frames) < 1:
         raise ValidationError(f"frames must be [N, H, W] with N >= 1, got shape {frames.shape}")
     check_size(frames.shape)  # before anything reads the frames
