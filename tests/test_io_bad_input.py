@@ -102,7 +102,7 @@ def test_wrong_magic_and_headers(tmp_path):
     (tmp_path / "noise.xyz").write_bytes(b"\x01\x02\x03")
     with pytest.raises(ss.UnknownFormatError, match="unrecognised"):
         sio.read(tmp_path / "noise.xyz")
-    with pytest.raises(ss.UnknownFormatError, match="cannot open"):
+    with pytest.raises(FileNotFoundError, match="no such file"):
         sio.read(tmp_path / "missing.raw")
 
 

@@ -100,7 +100,7 @@ def test_writer_validates_events(tmp_path):
     with pytest.raises(ss.ValidationError, match="width 64"):
         sio.write(tmp_path / "x.raw", ev, (64, 64))
     unsorted = make_events([5, 1], [0, 0], [0, 0], [0, 1])
-    with pytest.raises(ss.ValidationError, match="not sorted"):
+    with pytest.raises(ss.ValidationError, match="sorted"):
         sio.write(tmp_path / "x.dat", unsorted, (64, 64))
     with pytest.raises(ss.FormatError, match="2\\^23"):
         sio.write(tmp_path / "x.bin", make_events([1 << 23], [0], [0], [0]), (34, 34))

@@ -6,6 +6,7 @@ Each subclass also derives from the builtin a caller would naturally catch (``Va
 
 from __future__ import annotations
 
+import errno
 import os
 
 
@@ -51,6 +52,21 @@ class UnknownFormatError(FormatError):
     """No reader or writer is registered under the requested format id, or detection failed."""
 
 
+class MissingFileError(UnknownFormatError, FileNotFoundError):
+    """The input file does not exist. Also a `FileNotFoundError`, so ``except OSError`` and
+    ``except FileNotFoundError`` keep working."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        super().__init__(
+            "no such file (check the path and the working directory)", path=path, offset=None
+        )
+        self.errno = errno.ENOENT
+        self.filename = self.path
+
+    def __str__(self) -> str:  # OSError's "[Errno 2] ..." form would hide the message
+        return str(self.args[0])
+
+
 class DatasetError(SpikestreamError):
     """A dataset is missing, incomplete, or cannot be downloaded or converted."""
 
@@ -80,6 +96,7 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "FormatError",
+    "MissingFileError",
     "SpikestreamError",
     "StreamError",
     "TruncatedRecordingWarning",

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FormatError
 from ..events import Recording, as_events, time_index
 from .aedat2 import Aedat2Format
 from .aedat3 import Aedat3Format
@@ -30,6 +30,7 @@ from .registry import (
     get_format,
     list_formats,
     register_format,
+    require_file,
 )
 
 # Sniffing order: the header checks are mutually exclusive, so order only matters for speed.
@@ -51,7 +52,11 @@ for _fmt in (
 
 
 def _resolve(path: PathLike, format: str | None) -> EventFormat:
-    return get_format(format) if format is not None else detect_format(path)
+    if format is not None:
+        fmt = get_format(format)
+        require_file(path)
+        return fmt
+    return detect_format(path)
 
 
 def read(path: PathLike, *, format: str | None = None, **options: Any) -> Recording:
@@ -100,25 +105,30 @@ def iter_chunks(
     duration: int | None = None,
     format: str | None = None,
     block_bytes: int = 1 << 22,
+    max_empty_windows: int | None = 100_000,
     **options: Any,
 ) -> Iterator[Recording]:
     """Stream a file in bounded memory as consecutive `Recording` chunks.
 
     ``n_events``: chunks of exactly that many events (the last may be shorter). ``duration``
     (µs): half-open windows ``[t0 + k*duration, t0 + (k+1)*duration)`` from the first event,
-    empty windows included so the chunks tick regularly. Neither: blocks as decoded. The
-    concatenation of all chunks equals `read` of the same file.
+    empty windows included so the chunks tick regularly. A time jump that would yield more than
+    ``max_empty_windows`` empty windows in a row (one corrupt timestamp can mean billions: a
+    hang) raises `FormatError` naming the jump; ``None`` yields them all. Neither: blocks as
+    decoded. The concatenation of all chunks equals `read` of the same file.
     """
     if n_events is not None and duration is not None:
         raise ConfigError("give n_events or duration, not both")
     if (n_events is not None and n_events <= 0) or (duration is not None and duration <= 0):
         raise ConfigError("n_events and duration must be > 0")
+    if max_empty_windows is not None and max_empty_windows < 0:
+        raise ConfigError(f"max_empty_windows must be >= 0 or None, got {max_empty_windows}")
     fmt = _resolve(path, format)
     blocks = fmt.iter_blocks(path, block_bytes=block_bytes, **options)
     if n_events is not None:
         return _by_count(blocks, n_events)
     if duration is not None:
-        return _by_duration(blocks, duration)
+        return _by_duration(blocks, duration, max_empty_windows, path)
     return blocks
 
 
@@ -146,7 +156,9 @@ def _by_count(blocks: Iterator[Recording], n: int) -> Iterator[Recording]:
         yield _joined(last, parts)
 
 
-def _by_duration(blocks: Iterator[Recording], duration: int) -> Iterator[Recording]:
+def _by_duration(
+    blocks: Iterator[Recording], duration: int, max_empty: int | None, path: PathLike
+) -> Iterator[Recording]:
     parts: list[np.ndarray] = []
     end: int | None = None
     last: Recording | None = None
@@ -167,6 +179,14 @@ def _by_duration(blocks: Iterator[Recording], duration: int) -> Iterator[Recordi
             parts = []
             ev = ev[cut:]
             end += duration
+            empty = (int(ev["t"][0]) - end) // duration + 1  # windows before the next event
+            if max_empty is not None and empty > max_empty:
+                raise FormatError(
+                    f"time jumps from t <= {end - duration} to t = {int(ev['t'][0])} µs: "
+                    f"{empty} empty {duration} µs windows (a corrupt timestamp?); pass "
+                    "max_empty_windows=None to yield them all, or iterate with n_events=",
+                    path=path,
+                )
     if last is not None and end is not None:
         yield _joined(last, parts or [last.events[:0]])
 

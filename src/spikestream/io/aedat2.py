@@ -25,7 +25,19 @@ import numba
 import numpy as np
 
 from ..errors import ConfigError, FormatError
-from .base import STATE_BASE, EventWriter, Header, KernelFormat, PathLike, emit, read_header_lines
+from .base import (
+    MAX_X,
+    MAX_Y,
+    STATE_BASE,
+    EventWriter,
+    Header,
+    KernelFormat,
+    PathLike,
+    emit,
+    read_header_lines,
+    sensor_size_value,
+    time_range_error,
+)
 
 _LAST, _WRAP = STATE_BASE, STATE_BASE + 1
 LAYOUTS = {"dvs128": 0, "davis": 1, "cifar10dvs": 2}
@@ -42,6 +54,8 @@ def _decode(buf, state, out, layout):  # pragma: no cover - compiled
     cap = len(out) // 2
     last = state[_LAST]
     wrap = state[_WRAP]
+    mx = state[MAX_X]
+    my = state[MAX_Y]
     n = 0
     i = 0
     while i < len(buf) // 8:
@@ -62,6 +76,8 @@ def _decode(buf, state, out, layout):  # pragma: no cover - compiled
             if n >= cap:
                 break
             emit(out, n, ts, 127 - ((a >> 8) & 0x7F), 127 - ((a >> 1) & 0x7F), 1 - (a & 1))
+            mx = max(mx, 127 - ((a >> 8) & 0x7F))
+            my = max(my, 127 - ((a >> 1) & 0x7F))
             n += 1
             i += 1
             continue
@@ -76,13 +92,18 @@ def _decode(buf, state, out, layout):  # pragma: no cover - compiled
             if n >= cap:
                 break
             if layout == 0:
-                emit(out, n, wrap + ts, (a >> 1) & 0x7F, (a >> 8) & 0x7F, a & 1)
+                x, y, p = (a >> 1) & 0x7F, (a >> 8) & 0x7F, a & 1
             else:
-                emit(out, n, wrap + ts, (a >> 12) & 0x3FF, (a >> 22) & 0x1FF, (a >> 11) & 1)
+                x, y, p = (a >> 12) & 0x3FF, (a >> 22) & 0x1FF, (a >> 11) & 1
+            emit(out, n, wrap + ts, x, y, p)
+            mx = max(mx, x)
+            my = max(my, y)
             n += 1
         i += 1
     state[_LAST] = last
     state[_WRAP] = wrap
+    state[MAX_X] = mx
+    state[MAX_Y] = my
     return 8 * i, n
 
 
@@ -99,10 +120,18 @@ class Aedat2Format(KernelFormat):
         return head.startswith(b"#!AER-DAT2.0")
 
     def parse_header(self, f: BinaryIO, path: PathLike, options: dict[str, Any]) -> Header:
-        lines, offset = read_header_lines(f, path, b"#")
+        offsets: list[int] = []
+        lines, offset = read_header_lines(f, path, b"#", offsets=offsets)
         if not lines or not lines[0].startswith("!AER-DAT2"):
             raise FormatError("not an AEDAT 2.0 file (no #!AER-DAT2.0 line)", path=path, offset=0)
-        text = " ".join(lines).lower().replace(" ", "")
+        # The chip comes from the AEChip / HardwareInterface lines only: jAER also stores its
+        # preferences (XML naming any camera the user ever had) in the header.
+        chip_lines = [
+            value.strip()
+            for key, _, value in (ln.strip().partition(":") for ln in lines)
+            if key.strip().lower() in ("aechip", "hardwareinterface")
+        ]
+        text = " ".join(chip_lines).lower().replace(" ", "")
         camera = next((name for name, _ in _CAMERAS if name in text), None)
         layout = options["layout"]
         if layout is None:
@@ -121,29 +150,25 @@ class Aedat2Format(KernelFormat):
         else:
             size = (128, 128) if layout == "dvs128" else (240, 180)
         # jAER headers carry no sensor size; spikestream's writer records it in a comment.
-        recorded = [re.search(r"sensor_size:\s*(\d+)x(\d+)", line) for line in lines]
-        for m in filter(None, recorded):
-            size = (int(m[1]), int(m[2]))
+        size_at = 0
+        for line, at in zip(lines, offsets, strict=True):
+            if m := re.fullmatch(r"\s*sensor_size:\s*(\d+)x(\d+)\s*", line):
+                size, size_at = (int(m[1]), int(m[2])), at
+        size = sensor_size_value(size, path=path, offset=size_at)
         if options["sensor_size"] is not None:
-            size = tuple(options["sensor_size"])
+            size = sensor_size_value(options["sensor_size"], given=True)
         flip = bool(options["flip_y"]) and layout != "cifar10dvs"
         metadata = {"header": lines, "layout": layout, "camera": camera, "y_flipped": flip}
-        return Header(offset, size, metadata, {"layout": LAYOUTS[layout], "flip": flip})
+        params = {"layout": LAYOUTS[layout], "flip": flip}
+        return Header(offset, size, metadata, params, size_offset=size_at)
 
     def decode(self, buf, state, out, header):
         return _decode(buf, state, out, header.params["layout"])
 
     def finish(self, events, header):
+        # y < height here: the sensor check runs before `finish`.
         if header.params["flip"] and header.sensor_size is not None:
-            height = header.sensor_size[1]
-            ys = events["y"]
-            if len(ys) and ys.max() >= height:
-                raise FormatError(
-                    f"y = {ys.max()} outside the sensor height {height}; pass sensor_size=(W, H) "
-                    "or flip_y=False",
-                    path=header.path,
-                )
-            events["y"] = height - 1 - ys
+            events["y"] = header.sensor_size[1] - 1 - events["y"]
         return events
 
 
@@ -162,7 +187,8 @@ class Aedat2Writer(EventWriter):
     def _encode(self, events):
         t = events["t"]
         if t[0] < 0 or t[-1] >= 1 << 32:
-            raise FormatError("AEDAT 2.0 stores timestamps in [0, 2^32) µs", path=self.path)
+            bad = int(t[0]) if t[0] < 0 else int(t[-1])
+            raise time_range_error("AEDAT 2.0", self.path, "stores times in [0, 2^32) µs", bad)
         y = events["y"].astype(np.uint32)
         if self.options["flip_y"]:
             y = self.sensor_size[1] - 1 - y

@@ -23,6 +23,8 @@ from ..errors import ConfigError, FormatError
 from .base import (
     ERR,
     ERR_POS,
+    MAX_X,
+    MAX_Y,
     STATE_BASE,
     EventWriter,
     Header,
@@ -30,6 +32,7 @@ from .base import (
     PathLike,
     emit,
     read_header_lines,
+    time_range_error,
 )
 
 _LEFT, _SKIP, _SIZE, _OVERFLOW, _TRAIL = range(STATE_BASE, STATE_BASE + 5)
@@ -65,6 +68,8 @@ def _decode(buf, state, out, all_slots):  # pragma: no cover - compiled
     size = state[_SIZE]
     overflow = state[_OVERFLOW]
     trail = state[_TRAIL]  # bytes of unused slots after the events of this packet
+    mx = state[MAX_X]
+    my = state[MAX_Y]
     pos = 0
     n = 0
     end = len(buf)
@@ -84,7 +89,10 @@ def _decode(buf, state, out, all_slots):  # pragma: no cover - compiled
             data = _i32(buf, pos) & 0xFFFFFFFF
             if all_slots or data & 1:
                 t = (overflow << 31) | (_i32(buf, pos + 4) & 0x7FFFFFFF)
-                emit(out, n, t, (data >> 17) & 0x7FFF, (data >> 2) & 0x7FFF, (data >> 1) & 1)
+                x, y = (data >> 17) & 0x7FFF, (data >> 2) & 0x7FFF
+                emit(out, n, t, x, y, (data >> 1) & 1)
+                mx = max(mx, x)
+                my = max(my, y)
                 n += 1
             pos += size
             left -= 1
@@ -126,6 +134,8 @@ def _decode(buf, state, out, all_slots):  # pragma: no cover - compiled
     state[_SIZE] = size
     state[_OVERFLOW] = overflow
     state[_TRAIL] = trail
+    state[MAX_X] = mx
+    state[MAX_Y] = my
     return pos, n
 
 
@@ -147,18 +157,34 @@ class Aedat3Format(KernelFormat):
         return head.startswith(b"#!AER-DAT3")
 
     def parse_header(self, f: BinaryIO, path: PathLike, options: dict[str, Any]) -> Header:
-        lines, offset = read_header_lines(f, path, b"#", end="!END-HEADER")
+        offsets: list[int] = []
+        lines, offset = read_header_lines(f, path, b"#", end="!END-HEADER", offsets=offsets)
         if not lines or not lines[0].startswith("!AER-DAT3"):
             raise FormatError("not an AEDAT 3.x file (no #!AER-DAT3.1 line)", path=path, offset=0)
         if lines[-1].strip() != "!END-HEADER":
             raise FormatError("header has no #!END-HEADER line", path=path, offset=offset)
-        sources = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("Source")]
-        text = " ".join(sources).lower()
-        size = next((s for name, s in _SOURCES if name in text), None)
-        if m := re.search(r"(\d+)x(\d+)", text):
-            size = (int(m[1]), int(m[2]))
+        sources = []
+        size: tuple[int, int] | None = None
+        size_at = 0
+        for line, at in zip(lines, offsets, strict=True):
+            if not line.startswith("Source"):
+                continue
+            _, colon, value = line.partition(":")
+            if not colon:
+                raise FormatError(
+                    f"header line '#{line}' has no ':' (expected '#Source N: NAME')",
+                    path=path,
+                    offset=at,
+                )
+            sources.append(value.strip())
+            text = value.lower()
+            if found := next((s for name, s in _SOURCES if name in text), None):
+                size, size_at = found, at
+            if m := re.search(r"(\d+)x(\d+)", text):
+                size, size_at = (int(m[1]), int(m[2])), at
         metadata = {"header": lines, "sources": sources}
-        return Header(offset, size, metadata, {"all_slots": bool(options["spikingjelly"])})
+        params = {"all_slots": bool(options["spikingjelly"])}
+        return Header(offset, size, metadata, params, size_offset=size_at)
 
     def count(self, payload, header):
         return len(payload) // 8
@@ -182,7 +208,7 @@ class Aedat3Writer(EventWriter):
     def _encode(self, events):
         t = events["t"]
         if t[0] < 0:
-            raise FormatError("AEDAT 3.1 cannot store negative timestamps", path=self.path)
+            raise time_range_error("AEDAT 3.1", self.path, "cannot store negative times", int(t[0]))
         data = (
             (events["x"].astype(np.uint32) << 17)
             | (events["y"].astype(np.uint32) << 2)

@@ -6,7 +6,11 @@ Each packet is one LZ4 or Zstd frame (or raw bytes) holding a size-prefixed flat
 identifier names its type: ``EVTS`` (events), ``FRME`` (frames), ``IMUS``, ``TRIG``. An ``EVTS``
 packet is a vector of 16-byte structs ``{int64 t, int16 x, int16 y, bool on}`` - the same layout
 as the canonical event dtype, so decoding a packet is one copy. Other streams are counted in the
-metadata and skipped. Decompressed packets are capped (``max_packet_bytes``) against bombs.
+metadata and skipped.
+
+Against decompression bombs nothing a header claims is allocated untested: a packet's declared
+size must fit what its compressed bytes can expand to (`max_expansion`) and ``max_packet_bytes``,
+must equal what really comes out, and the output of `read` grows with what is really decoded.
 """
 
 from __future__ import annotations
@@ -68,19 +72,24 @@ class _Layout:
     streams: dict[int, Stream]
 
 
-def _parse_description(xml: str, path: PathLike) -> dict[int, Stream]:
+def _parse_description(xml: str, path: PathLike, offset: int) -> dict[int, Stream]:
+    """The streams of the XML description (in the IOHeader at byte ``offset``)."""
     if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
-        raise FormatError("stream description contains a DOCTYPE/ENTITY (refused)", path=path)
+        raise FormatError(
+            "stream description contains a DOCTYPE/ENTITY (refused)", path=path, offset=offset
+        )
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
-        raise FormatError(f"stream description is not valid XML: {exc}", path=path) from exc
+        raise FormatError(
+            f"stream description is not valid XML: {exc}", path=path, offset=offset
+        ) from exc
     streams: dict[int, Stream] = {}
     for out in root.iter("node"):
         if out.get("name") != "outInfo":
             continue
         for node in out.findall("node"):
-            if not (node.get("name") or "").isdigit():
+            if not (node.get("name") or "").isdecimal():
                 continue
             attrs = {a.get("key"): (a.text or "") for a in node.findall("attr")}
             info = next((n for n in node.findall("node") if n.get("name") == "info"), None)
@@ -90,7 +99,7 @@ def _parse_description(xml: str, path: PathLike) -> dict[int, Stream]:
                 else {}
             )
             size = None
-            if iattrs.get("sizeX", "").isdigit() and iattrs.get("sizeY", "").isdigit():
+            if iattrs.get("sizeX", "").isdecimal() and iattrs.get("sizeY", "").isdecimal():
                 size = (int(iattrs["sizeX"]), int(iattrs["sizeY"]))
             sid = int(node.get("name", "0"))
             streams[sid] = Stream(
@@ -114,7 +123,9 @@ def _layout(buf: mmap.mmap | bytes, path: PathLike) -> _Layout:
             path=path,
             offset=len(MAGIC),
         )
-    table = flatbuf.FlatTable.root(bytes(buf[start : start + length]), 0, "IOHeader", start)
+    table = flatbuf.FlatTable.root(
+        bytes(buf[start : start + length]), 0, "IOHeader", start, path=path
+    )
     compression = table.scalar(0, "<i", 0)
     data_position = table.scalar(1, "<q", -1)
     description = table.string(2) or ""
@@ -123,7 +134,7 @@ def _layout(buf: mmap.mmap | bytes, path: PathLike) -> _Layout:
     end = len(buf)
     if 0 < data_position <= len(buf) and data_position >= start + length:
         end = data_position
-    return _Layout(compression, start + length, end, _parse_description(description, path))
+    return _Layout(compression, start + length, end, _parse_description(description, path, start))
 
 
 def content_size(data: bytes, compression: int) -> int | None:
@@ -140,40 +151,60 @@ def content_size(data: bytes, compression: int) -> int | None:
     return size if size > 0 else None
 
 
+def max_expansion(nbytes: int, compression: int) -> int:
+    """The most bytes ``nbytes`` of one compressed frame can decode to. LZ4: a match-length byte
+    adds at most 255 output bytes; Zstd: a 3-byte block header (an RLE block) at most a
+    128 KiB block."""
+    if compression == 0:
+        return nbytes
+    if compression in (1, 2):
+        return 255 * nbytes
+    return (nbytes // 3 + 1) * (128 << 10)
+
+
 def decompress(data: bytes, compression: int, limit: int, path: PathLike, offset: int) -> bytes:
-    """One packet's payload, refusing corrupt frames and anything that expands past ``limit``
-    (the declared size is trusted only up to ``limit``; a frame that decodes to more than it
-    declared is corrupt)."""
+    """One packet's payload, refusing corrupt frames, a declared size past what the frame can
+    expand to or past ``limit``, and a frame that decodes to another size than it declared."""
+    bound = min(limit, max_expansion(len(data), compression))
     declared = content_size(data, compression)
-    if declared is not None and declared > limit:
+    if declared is not None and declared > bound:
+        why = (
+            f"past the {limit}-byte limit (raise max_packet_bytes to allow)"
+            if declared > limit
+            else f"more than its {len(data)} compressed bytes can expand to"
+        )
         raise FormatError(
-            f"packet declares {declared} decompressed bytes, past the {limit}-byte limit "
-            "(raise max_packet_bytes to allow)",
-            path=path,
-            offset=offset,
+            f"packet declares {declared} decompressed bytes, {why}", path=path, offset=offset
         )
     try:
         if compression == 0:
             out = bytes(data)
         elif compression in (1, 2):
             d = lz4.frame.LZ4FrameDecompressor()
-            out = d.decompress(data, max_length=declared if declared is not None else limit + 1)
-            if not d.eof and len(out) <= limit:
+            out = d.decompress(data, max_length=declared if declared is not None else bound + 1)
+            if not d.eof and len(out) <= bound:
                 raise FormatError(
                     "corrupt compressed packet: LZ4 frame truncated or larger than declared",
                     path=path,
                     offset=offset,
                 )
         elif declared is not None:
-            out = zstandard.ZstdDecompressor().decompress(data)
+            out = zstandard.ZstdDecompressor().decompress(data)  # checks the declared size
         else:
             with zstandard.ZstdDecompressor().stream_reader(data) as reader:
-                out = reader.read(limit + 1)
+                out = reader.read(bound + 1)
     except (RuntimeError, zstandard.ZstdError, ValueError) as exc:
         raise FormatError(f"corrupt compressed packet: {exc}", path=path, offset=offset) from exc
-    if len(out) > limit:
+    if len(out) > bound:
         raise FormatError(
-            f"packet decompresses past the {limit}-byte limit (raise max_packet_bytes to allow)",
+            f"packet decompresses past {bound} bytes (limit {limit}: raise max_packet_bytes "
+            "to allow)",
+            path=path,
+            offset=offset,
+        )
+    if declared is not None and len(out) != declared:
+        raise FormatError(
+            f"packet declares {declared} decompressed bytes but holds {len(out)}",
             path=path,
             offset=offset,
         )
@@ -235,7 +266,7 @@ class Aedat4Format(EventFormat):
     def _events(self, data: bytes, lay: _Layout, opts, path, pos) -> np.ndarray:
         """The events of one packet (a view into its decompressed bytes)."""
         raw = decompress(data, lay.compression, opts["max_packet_bytes"], path, pos + 8)
-        table = flatbuf.FlatTable.root(raw, 4, "event packet", pos + 8)
+        table = flatbuf.FlatTable.root(raw, 4, "event packet", pos + 8, path=path)
         if raw[8:12] != b"EVTS":
             raise FormatError(
                 f"event stream packet has identifier {raw[8:12]!r}, expected EVTS",
@@ -249,50 +280,84 @@ class Aedat4Format(EventFormat):
             else (np.zeros(0, dtype=_DV_EVENT))
         )
 
-    def _recording(self, events: np.ndarray, info: dict[str, Any], opts) -> Recording:
+    def _recording(
+        self, events: np.ndarray, info: dict[str, Any], opts, path, locate, first_index=0
+    ) -> Recording:
         stream = info["streams"].get(info["event_stream"], {})
         metadata = {**info, "source": stream.get("source")}
-        size = resolve_sensor_size(events, stream.get("size"), opts["sensor_size"], metadata)
+        bound = _check_events(events, path, locate, first_index)
+        size = resolve_sensor_size(
+            events,
+            stream.get("size"),
+            opts["sensor_size"],
+            metadata,
+            path=path,
+            declared_at=len(MAGIC) + 4,  # the XML description in the IOHeader
+            bound_xy=bound,
+            locate=locate,
+            first_index=first_index,
+        )
         return Recording(events, size, self.format_id, metadata)
 
     def read(self, path: PathLike, **options: Any) -> Recording:
         opts = self._options(options, self.read_options)
         with open(path, "rb") as f, _mapped(f) as buf:
             lay, info, packets = self._scan(buf, path, opts)
-            # Every packet's frame declares its size: allocate the output once (an upper bound,
-            # 16 bytes per event) and decode packet by packet into it. Otherwise gather packets.
-            declared = [content_size(buf[p + 8 : p + 8 + n], lay.compression) for p, n in packets]
-            if all(d is not None for d in declared):
-                capacity = sum(d // 16 for d in declared if d is not None)
-                out = np.empty(capacity, dtype=EVENT_DTYPE)
-                k = 0
-                for pos, size in packets:
-                    events = self._events(buf[pos + 8 : pos + 8 + size], lay, opts, path, pos)
-                    out.view(_DV_EVENT)[k : k + len(events)] = events  # one record copy
-                    k += len(events)
-                out = compact(out[:k], capacity)
-            else:
-                parts = [
-                    self._events(buf[p + 8 : p + 8 + n], lay, opts, path, p) for p, n in packets
-                ]
-                out = np.empty(sum(len(p) for p in parts), dtype=EVENT_DTYPE)
-                if parts:
-                    np.concatenate(parts, out=out.view(_DV_EVENT))
-        _check_events(out, path)
-        return self._recording(out, info, opts)
+            # Allocate from what the packets can really hold: declared sizes bounded by what
+            # their compressed bytes expand to, the first guess capped at 16x the file; the
+            # output grows (doubling) only with events really decoded.
+            guess = 0
+            for p, n in packets:
+                declared = content_size(buf[p + 8 : p + 8 + n], lay.compression)
+                bound = min(max_expansion(n, lay.compression), opts["max_packet_bytes"])
+                guess += min(declared if declared is not None else 4 * n, bound) // 16
+            capacity = min(guess, len(buf))  # 16x the file, in 16-byte events
+            out = np.empty(capacity, dtype=EVENT_DTYPE)
+            starts = np.zeros(len(packets), dtype=np.int64)  # first event of each packet
+            k = 0
+            for j, (pos, size) in enumerate(packets):
+                events = self._events(buf[pos + 8 : pos + 8 + size], lay, opts, path, pos)
+                if k + len(events) > capacity:
+                    capacity = max(2 * capacity, k + len(events))
+                    grown = np.empty(capacity, dtype=EVENT_DTYPE)
+                    grown[:k] = out[:k]
+                    out = grown
+                out.view(_DV_EVENT)[k : k + len(events)] = events  # one record copy
+                starts[j] = k
+                k += len(events)
+            out = compact(out[:k], capacity)
+        positions = np.array([p for p, _ in packets], dtype=np.int64)
+
+        def locate(i: int) -> int:  # the packet that holds event i
+            return int(positions[np.searchsorted(starts, i, side="right") - 1])
+
+        return self._recording(out, info, opts, path, locate)
 
     def iter_blocks(self, path: PathLike, **options: Any) -> Iterator[Recording]:
         options.pop("block_bytes", None)
         opts = self._options(options, self.read_options)
         with open(path, "rb") as f, _mapped(f) as buf:
             lay, info, packets = self._scan(buf, path, opts)
+            stream = info["streams"].get(info["event_stream"], {})
+            if stream.get("size") is None and opts["sensor_size"] is None:
+                # Nothing declares the size: one pass for the largest coordinates, so that
+                # every chunk reports the size `read` infers from the whole file.
+                w = h = 1
+                for pos, size in packets:
+                    ev = self._events(buf[pos + 8 : pos + 8 + size], lay, opts, path, pos)
+                    if len(ev):
+                        w = max(w, int(ev["x"].view(np.uint16).max()) + 1)
+                        h = max(h, int(ev["y"].view(np.uint16).max()) + 1)
+                opts = {**opts, "sensor_size": (w, h)}
+                info = {**info, "sensor_size_inferred": True}
+            index = 0
             for pos, size in packets:
                 events = self._events(buf[pos + 8 : pos + 8 + size], lay, opts, path, pos)
                 if len(events):
                     block = np.empty(len(events), dtype=EVENT_DTYPE)
                     block.view(_DV_EVENT)[:] = events
-                    _check_events(block, path)
-                    yield self._recording(block, info, opts)
+                    yield self._recording(block, info, opts, path, lambda i, p=pos: p, index)
+                    index += len(events)
 
 
 class Aedat4Writer(EventWriter):
@@ -309,7 +374,12 @@ class Aedat4Writer(EventWriter):
         self.file.write(MAGIC + struct.pack("<I", len(header)) + header)
 
     def _encode(self, events):
-        records = np.ascontiguousarray(events).view(_DV_EVENT)
+        # Word 1 of a canonical event is x | y << 16 | p << 32 and three padding bytes, which
+        # may hold whatever the memory held: clear them so files never carry stale bytes and
+        # one input always gives one file.
+        words = np.ascontiguousarray(events).view(np.uint64).reshape(-1, 2).copy()
+        words[:, 1] &= np.uint64((1 << 40) - 1)
+        records = words.view(_DV_EVENT).reshape(-1)
         per = int(self.options["packet_events"])
         for start in range(0, len(records), per):  # one step per packet
             part = records[start : start + per]
@@ -331,14 +401,29 @@ def _compress(data: bytes, compression: int) -> bytes:
     return zstandard.ZstdCompressor(level=19 if compression == 4 else 3).compress(data)
 
 
-def _check_events(events: np.ndarray, path: PathLike) -> None:
+def _check_events(events: np.ndarray, path: PathLike, locate, first_index: int = 0):
+    """Refuse negative coordinates and polarity bytes other than 0/1; returns (max x, max y)
+    for the sensor check (one pass per field, shared by both checks)."""
+    if not len(events):
+        return None
+    maxima = {k: int(events[k].max()) for k in "xyp"}
     # int16 coordinates in the file: a negative one shows up as >= 32768 after the uint16 view.
     for name in ("x", "y"):
-        if len(events) and events[name].max() >= 1 << 15:
+        if maxima[name] >= 1 << 15:
             i = int(np.argmax(events[name] >= 1 << 15))
-            raise FormatError(f"event {i} has a negative {name} coordinate", path=path)
-    if len(events) and events["p"].max() > 1:
-        raise FormatError("event polarity byte other than 0/1", path=path)
+            raise FormatError(
+                f"event {first_index + i} has a negative {name} coordinate",
+                path=path,
+                offset=locate(i),
+            )
+    if maxima["p"] > 1:
+        i = int(np.argmax(events["p"] > 1))
+        raise FormatError(
+            f"event {first_index + i} has a polarity byte other than 0/1",
+            path=path,
+            offset=locate(i),
+        )
+    return maxima["x"], maxima["y"]
 
 
 class _mapped:

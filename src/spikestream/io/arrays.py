@@ -7,6 +7,7 @@ converted with `spikestream.events.make_events` (one place for dtype and polarit
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -20,12 +21,16 @@ from .base import EventFormat, EventWriter, PathLike, resolve_sensor_size
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
-def _recording(fmt: EventFormat, path, arrays, size, metadata, opts) -> Recording:
+def _recording(fmt: EventFormat, path, arrays, size, metadata, opts, size_at=None) -> Recording:
+    """Containers of whole arrays have no byte offset per event: errors name the file (and
+    the header line of a declared size, ``size_at``, where there is one)."""
     try:
         events = make_events(*arrays, t_scale=opts.get("t_scale"), sort=opts.get("sort", False))
     except ValidationError as exc:
         raise FormatError(f"bad event values: {exc}", path=path) from exc
-    size = resolve_sensor_size(events, size, opts.get("sensor_size"), metadata)
+    size = resolve_sensor_size(
+        events, size, opts.get("sensor_size"), metadata, path=path, declared_at=size_at
+    )
     return Recording(events, size, fmt.format_id, metadata)
 
 
@@ -210,7 +215,7 @@ def _hdf5_size(h: Any) -> tuple[int, int] | None:
     if "geometry" in attrs:
         text = _plain(attrs["geometry"])
         parts = str(text).lower().split("x")
-        if len(parts) == 2 and all(s.strip().isdigit() for s in parts):
+        if len(parts) == 2 and all(s.strip().isdecimal() for s in parts):
             return int(parts[0]), int(parts[1])
     if "width" in attrs and "height" in attrs:
         return int(attrs["width"]), int(attrs["height"])
@@ -252,10 +257,14 @@ class MatFormat(_ArrayFormat):
         return _recording(self, path, arrays, None, {"keys": keys}, opts)
 
 
+_TEXT_SIZE = re.compile(rb"^#\s*sensor_size[\s:=]+(\d+)\s*[x, ]\s*(\d+)\s*$", re.M)
+
+
 class TextFormat(_ArrayFormat):
     """CSV or whitespace-separated text, one event per line, columns ``t x y p`` (``columns``
-    reorders them). Lines starting with ``#`` are comments. Times with a decimal point are taken
-    as seconds (the RPG/ECD ``events.txt`` convention) unless ``t_scale`` says otherwise."""
+    reorders them). Lines starting with ``#`` are comments; a ``# sensor_size W H`` comment
+    (written by spikestream) gives the sensor size. Times with a decimal point are taken as
+    seconds (the RPG/ECD ``events.txt`` convention) unless ``t_scale`` says otherwise."""
 
     format_id = "text"
     extensions = (".csv", ".txt")
@@ -270,7 +279,11 @@ class TextFormat(_ArrayFormat):
             raise ConfigError(f"columns must be a permutation of 'txyp', got {columns!r}")
         with open(path, "rb") as f:
             sample = f.read(4096)
-        delimiter = "," if b"," in sample else None
+        size, size_at = None, None
+        if m := _TEXT_SIZE.search(sample):
+            size, size_at = (int(m[1]), int(m[2])), m.start()
+        data_sample = b"\n".join(ln for ln in sample.splitlines() if not ln.startswith(b"#"))
+        delimiter = "," if b"," in data_sample else None
         try:
             with warnings.catch_warnings():  # an empty file is an empty recording, not a warning
                 warnings.simplefilter("ignore", UserWarning)
@@ -289,10 +302,14 @@ class TextFormat(_ArrayFormat):
             xyp = [table[:, columns.index(k)].astype(np.float64) for k in "xyp"]
         except ValueError as exc:
             raise FormatError(f"not a table of numbers: {exc}", path=path) from exc
-        return _recording(self, path, [t, *xyp], None, {}, opts)
+        return _recording(self, path, [t, *xyp], size, {}, opts, size_at)
 
 
 class TextWriter(EventWriter):
+    def _begin(self):
+        w, h = self.sensor_size
+        self.file.write(f"# sensor_size {w} {h}\n".encode())
+
     def _encode(self, events):
         cols = np.stack([events[k].astype(np.int64) for k in "txyp"], axis=1)
         np.savetxt(self.file, cols, fmt="%d", delimiter=self.options["delimiter"])

@@ -8,7 +8,16 @@ event array viewed as uint64 pairs (`as_words`), written one whole record at a t
 decodes complete records from ``buf``, stops early when the output is full or the next record is
 incomplete, and keeps everything it must carry to the next block
 (time base, current row, packet position, ...) in the int64 ``state`` array. ``state[ERR]`` holds
-an error code and ``state[ERR_POS]`` the byte position of the bad record in ``buf``.
+an error code and ``state[ERR_POS]`` the byte position of the bad record in ``buf``;
+``state[MAX_X]`` and ``state[MAX_Y]`` upper bounds on the x and y emitted so far (a kernel tracks
+them in registers, or a vectorised pass over its input words computes them: a second pass over the
+16-byte output would cost more), so the sensor check below is free when it passes.
+
+Sensor policy, the same for every reader (`resolve_sensor_size`): decoded events always lie
+inside the sensor size a recording reports. When the file (or the ``sensor_size=`` option)
+declares a size and an event lies outside it, the read raises `FormatError` naming the first such
+event, its byte offset where the format has one, and the ``sensor_size=(W, H)`` override; when
+nothing declares a size it is inferred from the data, for chunked reads from the whole file.
 """
 
 from __future__ import annotations
@@ -18,22 +27,28 @@ import os
 import sys
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import IO, Any, BinaryIO, ClassVar
 
 import numba
 import numpy as np
 
 from ..errors import ConfigError, FormatError, TruncatedRecordingWarning
 from ..events import EVENT_DTYPE, Recording, as_events, empty_events, validate_events
+from ..files import atomic_file
 
 PathLike = str | os.PathLike[str]
 
 ERR = 0  # state slot: error code, 0 = fine
 ERR_POS = 1  # state slot: byte position in the current buffer of the record that failed
-STATE_BASE = 2  # first slot a format may use for itself
+MAX_X = 2  # state slot: an upper bound on the x emitted so far
+MAX_Y = 3  # state slot: an upper bound on the y emitted so far
+STATE_BASE = 4  # first slot a format may use for itself
+
+#: x and y are uint16: no sensor is wider or taller.
+MAX_SENSOR_SIDE = 1 << 16
 
 #: Events per output block while streaming; bounds memory whatever the file size.
 CHUNK_CAPACITY = 1 << 20
@@ -68,6 +83,8 @@ class Header:
     metadata: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     path: str = ""
+    #: Byte offset of the header line the sensor size came from (for error messages).
+    size_offset: int = 0
 
 
 class EventFormat(ABC):
@@ -138,19 +155,96 @@ def infer_sensor_size(events: np.ndarray) -> tuple[int, int]:
     return int(events["x"].max()) + 1, int(events["y"].max()) + 1
 
 
+def sensor_size_value(
+    size: Any, *, path: PathLike | None = None, offset: int | None = None, given: bool = False
+) -> tuple[int, int]:
+    """``size`` as ``(W, H)`` ints in 1..65536: a `ConfigError` when the caller ``given`` it, a
+    `FormatError` at ``path``/``offset`` when a file declared it."""
+    try:
+        w, h = (int(v) for v in size)
+        ok = 1 <= w <= MAX_SENSOR_SIDE and 1 <= h <= MAX_SENSOR_SIDE
+    except (TypeError, ValueError):
+        ok = False
+    if ok:
+        return w, h
+    expected = f"(W, H) with 1 <= W, H <= {MAX_SENSOR_SIDE} (x and y are 16-bit)"
+    if given:
+        raise ConfigError(f"sensor_size must be {expected}, got {size!r}")
+    raise FormatError(
+        f"declared sensor size {size!r} is not {expected}; pass sensor_size=(W, H)",
+        path=path,
+        offset=offset,
+    )
+
+
+def check_inside(
+    events: np.ndarray,
+    size: tuple[int, int],
+    *,
+    path: PathLike | None,
+    source: str,
+    bound_xy: tuple[int, int] | None = None,
+    locate: Callable[[int], int | None] | None = None,
+    first_index: int = 0,
+) -> None:
+    """Raise `FormatError` naming the first event outside ``size`` (``source`` says where the
+    size came from; ``locate(i)`` gives the byte offset of event i; ``bound_xy``, upper bounds on
+    x and y that a decoder tracked, spares a pass over the events when they fit)."""
+    if not len(events):
+        return
+    w, h = size
+    if bound_xy is None:
+        bound_xy = int(events["x"].max()), int(events["y"].max())
+    if bound_xy[0] < w and bound_xy[1] < h:
+        return
+    bad = (events["x"] >= w) | (events["y"] >= h)
+    if not bad.any():
+        return
+    i = int(np.argmax(bad))
+    e = events[i]
+    raise FormatError(
+        f"event {first_index + i} (t={e['t']}, x={e['x']}, y={e['y']}) lies outside the {w}x{h} "
+        f"sensor {source}; if the sensor is larger, pass sensor_size=(W, H)",
+        path=path,
+        offset=locate(i) if locate is not None else None,
+    )
+
+
 def resolve_sensor_size(
     events: np.ndarray,
     declared: tuple[int, int] | None,
     override: tuple[int, int] | None,
     metadata: dict[str, Any],
+    *,
+    path: PathLike | None = None,
+    declared_at: int | None = 0,
+    bound_xy: tuple[int, int] | None = None,
+    locate: Callable[[int], int | None] | None = None,
+    first_index: int = 0,
 ) -> tuple[int, int]:
-    """Sensor size from an explicit option, else what the file declares, else the data (then
-    ``metadata['sensor_size_inferred']`` is set)."""
-    size = override if override is not None else declared
-    if size is None:
+    """Sensor size from an explicit option, else what the file declares (at byte
+    ``declared_at``), else the data (then ``metadata['sensor_size_inferred']`` is set). Every
+    reader calls this: events outside a given or declared size raise `FormatError` (see
+    `check_inside`), a size outside 1..65536 raises `ConfigError` (option) or `FormatError`."""
+    if override is not None:
+        size = sensor_size_value(override, given=True)
+        source = f"given by sensor_size={size}"
+    elif declared is not None:
+        size = sensor_size_value(declared, path=path, offset=declared_at)
+        source = "the file declares"
+    else:
         metadata["sensor_size_inferred"] = True
         return infer_sensor_size(events)
-    return int(size[0]), int(size[1])
+    check_inside(
+        events,
+        size,
+        path=path,
+        source=source,
+        bound_xy=bound_xy,
+        locate=locate,
+        first_index=first_index,
+    )
+    return size
 
 
 def compact(events: np.ndarray, capacity: int) -> np.ndarray:
@@ -192,12 +286,14 @@ def read_header_lines(
     *,
     end: str | None = None,
     max_bytes: int = 1 << 20,
+    offsets: list[int] | None = None,
 ) -> tuple[list[str], int]:
     """Text header lines that start with ``marker`` (``b'%'`` or ``b'#'``).
 
     Reading stops after the line ``end`` (e.g. ``'end'`` for ``% end``), at the first line that
     does not start with ``marker``, or at a "line" that is not text (a binary payload can begin
-    with the marker byte). Returns the lines, marker and line end stripped, and the data offset.
+    with the marker byte). Returns the lines, marker and line end stripped, and the data offset;
+    ``offsets``, when given, receives the byte offset of each line (for error messages).
     """
     lines: list[str] = []
     f.seek(0)
@@ -211,6 +307,8 @@ def read_header_lines(
             return lines, offset
         if not line.endswith(b"\n"):
             raise FormatError("file ends inside the text header", path=path, offset=offset)
+        if offsets is not None:
+            offsets.append(offset)
         offset += 1 + len(line)
         text = line.rstrip(b"\r\n").decode("latin-1")
         lines.append(text)
@@ -272,31 +370,60 @@ class KernelFormat(EventFormat):
             message = self.error_messages.get(code, f"decoder error {code}")
             raise FormatError(message, path=path, offset=base_offset + int(state[ERR_POS]))
 
-    def _recording(self, events: np.ndarray, header: Header, opts: Mapping[str, Any]) -> Recording:
+    def _offset_of(self, buf: np.ndarray, state: np.ndarray, header: Header, i: int) -> int:
+        """Bytes of ``buf`` the kernel consumes, from ``state``, before it emits event ``i``:
+        it is run with room for ``i`` events and stops at the record of event ``i``. Only on
+        the error path, so the hot loop carries no position bookkeeping."""
+        consumed, _ = self.decode(buf, state.copy(), as_words(empty_events(i)), header)
+        return int(consumed)
+
+    def _recording(
+        self,
+        events: np.ndarray,
+        header: Header,
+        opts: Mapping[str, Any],
+        state: np.ndarray,
+        locate: Callable[[int], int | None],
+        first_index: int = 0,
+    ) -> Recording:
+        # The sensor check runs before `finish`: flipping y needs y inside the sensor.
         size = resolve_sensor_size(
-            events, header.sensor_size, opts.get("sensor_size"), header.metadata
+            events,
+            header.sensor_size,
+            opts.get("sensor_size"),
+            header.metadata,
+            path=header.path,
+            declared_at=header.size_offset,
+            bound_xy=(int(state[MAX_X]), int(state[MAX_Y])),
+            locate=locate,
+            first_index=first_index,
         )
-        return Recording(events, size, self.format_id, dict(header.metadata))
+        return Recording(self.finish(events, header), size, self.format_id, dict(header.metadata))
 
     def read(self, path: PathLike, **options: Any) -> Recording:
         header, opts = self._header(path, options)
         payload = map_payload(path, header.data_offset)
         state = self.initial_state(header)
+        start = state.copy()
         capacity = self.count(payload, header)
         out = empty_events(capacity)
         consumed, n = self.decode(payload, state, as_words(out), header)
         self._check(state, path, header.data_offset)
         if consumed < len(payload) or self.incomplete_at_eof(state):
             warn_truncated(path, header.data_offset + consumed, len(payload) - consumed)
-        events = self.finish(compact(out[:n], capacity), header)
-        return self._recording(events, header, opts)
 
-    def iter_blocks(
-        self, path: PathLike, *, block_bytes: int = 1 << 22, **options: Any
-    ) -> Iterator[Recording]:
-        header, opts = self._header(path, options)
+        def locate(i: int) -> int:
+            return header.data_offset + self._offset_of(payload, start, header, i)
+
+        return self._recording(compact(out[:n], capacity), header, opts, state, locate)
+
+    def _calls(
+        self, path: PathLike, header: Header, out: np.ndarray, block_bytes: int, *, warn: bool
+    ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, int]]:
+        """Run the kernel over the file in blocks of ``block_bytes``, into ``out``. Yields, per
+        call that wrote events: (events written, state after, state before, the buffer it
+        decoded, the buffer's file offset)."""
         state = self.initial_state(header)
-        out = empty_events(CHUNK_CAPACITY)
         words = as_words(out)
         pending = np.zeros(0, dtype=np.uint8)
         file_pos = header.data_offset
@@ -308,19 +435,43 @@ class KernelFormat(EventFormat):
                 buf = np.concatenate([pending, chunk]) if len(pending) else chunk
                 pos = 0
                 while pos < len(buf):
+                    before = state.copy()
                     consumed, n = self.decode(buf[pos:], state, words, header)
                     self._check(state, path, file_pos + pos)
                     if n:
-                        yield self._recording(self.finish(out[:n].copy(), header), header, opts)
+                        yield n, state, before, buf[pos:], file_pos + pos
                     pos += consumed
                     if consumed == 0 and n == 0:
                         break  # an incomplete record: needs the next block
                 pending = buf[pos:].copy()
                 file_pos += pos
                 if not data:
-                    if len(pending) or self.incomplete_at_eof(state):
+                    if warn and (len(pending) or self.incomplete_at_eof(state)):
                         warn_truncated(path, file_pos, len(pending))
                     return
+
+    def iter_blocks(
+        self, path: PathLike, *, block_bytes: int = 1 << 22, **options: Any
+    ) -> Iterator[Recording]:
+        header, opts = self._header(path, options)
+        out = empty_events(CHUNK_CAPACITY)
+        if header.sensor_size is None and opts.get("sensor_size") is None:
+            # Nothing declares the size: one pass for the largest coordinates, so that every
+            # chunk reports the size `read` infers from the whole file.
+            w = h = 1
+            for n, *_ in self._calls(path, header, out, block_bytes, warn=False):
+                w, h = np.maximum((w, h), infer_sensor_size(out[:n]))
+            header.sensor_size = (int(w), int(h))
+            header.metadata["sensor_size_inferred"] = True
+        index = 0
+        for n, state, before, buf, at in self._calls(path, header, out, block_bytes, warn=True):
+
+            def locate(i: int, before=before, buf=buf, at=at) -> int:
+                return at + self._offset_of(buf, before, header, i)
+
+            events = out[:n].copy()
+            yield self._recording(events, header, opts, state, locate, index)
+            index += n
 
 
 def check_writable(events: Any, sensor_size: tuple[int, int]) -> np.ndarray:
@@ -330,42 +481,33 @@ def check_writable(events: Any, sensor_size: tuple[int, int]) -> np.ndarray:
     return events
 
 
-class AtomicWriter:
-    """Write to ``<path>.partial`` and rename onto ``path`` only when the block exits cleanly,
-    so an interrupted or failed write never leaves a file that looks complete."""
-
-    def __init__(self, path: PathLike):
-        self.path = Path(path)
-        self.tmp = self.path.with_name(self.path.name + ".partial")
-
-    def __enter__(self) -> BinaryIO:
-        self.file = open(self.tmp, "wb")
-        return self.file
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.file.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
+def time_range_error(fmt: str, path: PathLike, what: str, t: int) -> FormatError:
+    """The error a writer raises for a time its format cannot store: names the format's range,
+    the offending time and the way out (shifting the times)."""
+    return FormatError(
+        f"{fmt} {what}; got t = {t} µs. Shift the times first: `spikestream convert "
+        "--time-shift`, or subtract an offset from events['t'] before writing",
+        path=path,
+    )
 
 
 class EventWriter:
     """Streaming encoder for one file: ``write`` sorted chunks in order, then ``close``.
 
-    The file is built under a temporary name and appears at ``path`` only on a clean close; an
-    exception inside a ``with`` block removes it. Subclasses implement `_begin` (header),
-    `_encode` (one chunk, carrying encoder state) and optionally `_end`.
+    The file is built under a temporary name (`spikestream.files.atomic_file`) and appears at
+    ``path`` only on a clean close; an exception inside a ``with`` block removes it. Subclasses
+    implement `_begin` (header), `_encode` (one chunk, carrying encoder state) and optionally
+    `_end`.
     """
 
     def __init__(self, path: PathLike, sensor_size: tuple[int, int], options: dict[str, Any]):
         self.path = path
-        self.sensor_size = (int(sensor_size[0]), int(sensor_size[1]))
+        self.sensor_size = sensor_size_value(sensor_size, given=True)
         self.options = options
         self.count = 0
         self._last_t: int | None = None
-        self._atomic = AtomicWriter(path)
-        self.file = self._atomic.__enter__()
+        self._stack = ExitStack()
+        self.file: IO[bytes] = self._stack.enter_context(atomic_file(path))
         try:
             self._begin()
         except BaseException:
@@ -401,10 +543,11 @@ class EventWriter:
         except BaseException:
             self.abort()
             raise
-        self._atomic.__exit__(None, None, None)
+        self._stack.close()  # renames the temporary file onto ``path``
 
     def abort(self) -> None:
-        self._atomic.__exit__(RuntimeError, None, None)
+        """Remove the temporary file (idempotent)."""
+        self._stack.__exit__(RuntimeError, RuntimeError("write aborted"), None)
 
     def __enter__(self) -> EventWriter:
         return self
@@ -420,13 +563,15 @@ __all__ = [
     "ERR",
     "ERR_POS",
     "EVENT_DTYPE",
+    "MAX_X",
+    "MAX_Y",
     "STATE_BASE",
-    "AtomicWriter",
     "EventFormat",
     "EventWriter",
     "Header",
     "KernelFormat",
     "as_words",
+    "check_inside",
     "check_writable",
     "compact",
     "emit",
@@ -434,5 +579,7 @@ __all__ = [
     "map_payload",
     "read_header_lines",
     "resolve_sensor_size",
+    "sensor_size_value",
+    "time_range_error",
     "warn_truncated",
 ]

@@ -15,7 +15,16 @@ import numpy as np
 
 from ..errors import FormatError
 from . import prophesee
-from .base import STATE_BASE, EventWriter, Header, KernelFormat, PathLike
+from .base import (
+    MAX_X,
+    MAX_Y,
+    STATE_BASE,
+    EventWriter,
+    Header,
+    KernelFormat,
+    PathLike,
+    time_range_error,
+)
 
 _LAST, _WRAP = STATE_BASE, STATE_BASE + 1
 _BLOCK = 2048  # records per wrap scan: 16 KB, still in L1 for the decoding pass
@@ -53,6 +62,9 @@ def _decode(records, state, out, version):  # pragma: no cover - compiled
     low = np.uint64(0xFFFFFFFF)
     half_range = np.int64(1) << 31
     one, two = np.uint64(1), np.uint64(2)
+    x_shift = np.uint64(32)
+    mx = np.uint64(state[MAX_X])  # largest x and y: max reductions, vectorised with the loop
+    my = np.uint64(state[MAX_Y])
     n_rec = np.uint64(min(len(records), cap))
     start = np.uint64(0)
     while start < n_rec:
@@ -69,14 +81,20 @@ def _decode(records, state, out, version):  # pragma: no cover - compiled
                 last = ts
                 out[two * i] = wrap + ts
                 out[two * i + one] = _xyp(records[i], x_mask, y_shift, y_mask, p_shift)
+                mx = max(mx, (records[i] >> x_shift) & x_mask)
+                my = max(my, (records[i] >> y_shift) & y_mask)
         else:
             for i in range(start, stop):
                 out[two * i] = wrap + np.int64(records[i] & low)
                 out[two * i + one] = _xyp(records[i], x_mask, y_shift, y_mask, p_shift)
+                mx = max(mx, (records[i] >> x_shift) & x_mask)
+                my = max(my, (records[i] >> y_shift) & y_mask)
         last = np.int64(records[stop - one] & low)
         start = stop
     state[_LAST] = last
     state[_WRAP] = wrap
+    state[MAX_X] = np.int64(mx)
+    state[MAX_Y] = np.int64(my)
     return 8 * np.int64(n_rec), np.int64(n_rec)
 
 
@@ -110,7 +128,7 @@ class DatFormat(KernelFormat):
             raise FormatError(f"event size {ev_size}, expected 8", path=path, offset=offset + 1)
         version = options["version"]
         if version is None:
-            version = int(meta["Version"]) if meta.get("Version", "").isdigit() else 2
+            version = int(meta["Version"]) if meta.get("Version", "").isdecimal() else 2
         size, _ = prophesee.geometry(meta)
         metadata = prophesee.header_metadata(meta)
         metadata.update(event_type=_CD_TYPES[ev_type], version=version)
@@ -142,8 +160,23 @@ class DatWriter(EventWriter):
     def _encode(self, events):
         t = events["t"]
         if t[0] < 0 or (self.count == 0 and t[0] >= 1 << 32):
-            raise FormatError(
-                "DAT stores 32-bit times: the first event must be in [0, 2^32) µs", path=self.path
+            raise time_range_error(
+                "DAT",
+                self.path,
+                "stores 32-bit times: the first event must be in [0, 2^32) µs",
+                int(t[0]),
+            )
+        # Readers count a 32-bit wrap where the time falls by more than 2^31: a step of 2^31 µs
+        # or more between two events (from the previous chunk too) would read back wrong.
+        steps = np.diff(t, prepend=t[:1] if self._last_t is None else self._last_t)
+        if len(steps) and steps.max() >= 1 << 31:
+            i = int(np.argmax(steps >= 1 << 31))
+            raise time_range_error(
+                "DAT",
+                self.path,
+                "stores 32-bit times that wrap: two events 2^31 µs (36 min) or more apart "
+                "cannot be told from a wrap",
+                int(t[i]),
             )
         rec = np.empty((len(events), 2), dtype="<u4")
         rec[:, 0] = t & 0xFFFFFFFF

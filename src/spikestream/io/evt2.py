@@ -14,7 +14,17 @@ import numpy as np
 
 from ..errors import FormatError
 from . import prophesee
-from .base import STATE_BASE, EventWriter, Header, KernelFormat, PathLike, emit
+from .base import (
+    MAX_X,
+    MAX_Y,
+    STATE_BASE,
+    EventWriter,
+    Header,
+    KernelFormat,
+    PathLike,
+    emit,
+    time_range_error,
+)
 
 _TH, _HAVE_TH, _LOOP = STATE_BASE, STATE_BASE + 1, STATE_BASE + 2
 
@@ -72,6 +82,22 @@ def _decode(words, state, out):  # pragma: no cover - compiled
     return 4 * np.int64(i), n
 
 
+@numba.njit(cache=True, nogil=True)
+def _bounds(words, state):  # pragma: no cover - compiled
+    """Raise ``state[MAX_X]``/``[MAX_Y]`` to the largest x and y of the CD words (an upper bound
+    on the decoded events: CD words before the first TIME_HIGH are counted too). A separate,
+    vectorised pass: about 0.07 ns a word, where tracking it in the decoder cost 25 %."""
+    mx = np.uint32(state[MAX_X])
+    my = np.uint32(state[MAX_Y])
+    for j in range(len(words)):
+        w = words[j]
+        cd = w if w < np.uint32(0x20000000) else np.uint32(0)  # types 0 and 1, else nothing
+        mx = max(mx, (cd >> np.uint32(11)) & np.uint32(0x7FF))
+        my = max(my, cd & np.uint32(0x7FF))
+    state[MAX_X] = mx
+    state[MAX_Y] = my
+
+
 class Evt2Format(KernelFormat):
     format_id = "evt2"
     extensions = (".raw",)
@@ -86,7 +112,10 @@ class Evt2Format(KernelFormat):
         return raw_header(f, path, "2.0")
 
     def decode(self, buf, state, out, header):
-        return _decode(buf[: len(buf) // 4 * 4].view("<u4"), state, out)
+        words = buf[: len(buf) // 4 * 4].view("<u4")
+        consumed, n = _decode(words, state, out)
+        _bounds(words[: consumed // 4], state)
+        return consumed, n
 
     def finish(self, events, header):
         return add_t0(events, header)
@@ -119,7 +148,9 @@ class RawWriter(EventWriter):
     def _encode(self, events: np.ndarray) -> None:
         t = events["t"]
         if t[0] < 0:
-            raise FormatError(f"EVT {self.evt} cannot store negative timestamps", path=self.path)
+            raise time_range_error(
+                f"EVT {self.evt}", self.path, "cannot store negative times", int(t[0])
+            )
         if self.t0 is None:
             self.t0 = (int(t[0]) >> self.period_bits) << self.period_bits
             self._write_header(self.t0)
@@ -169,7 +200,8 @@ def prophesee_version(head: bytes) -> str | None:
 
 def raw_header(f: BinaryIO, path: PathLike, expected: str) -> Header:
     """Parse a RAW header and check that it names EVT ``expected`` (or names none)."""
-    meta, offset = prophesee.parse_header(f, path)
+    where: dict[str, int] = {}
+    meta, offset = prophesee.parse_header(f, path, where)
     version = prophesee.evt_version(meta)
     if version is not None and version != expected:
         raise FormatError(
@@ -177,17 +209,41 @@ def raw_header(f: BinaryIO, path: PathLike, expected: str) -> Header:
             path=path,
             offset=0,
         )
-    size, _ = prophesee.geometry(meta)
-    t0 = meta.get("t0", meta.get("T0", "0"))
+    size, source = prophesee.geometry(meta)
+    key = "t0" if "t0" in meta else "T0"
+    text = meta.get(key, "0")
+    t0 = int(text) if text.isdecimal() else 0
+    if t0 > INT64_MAX:
+        raise FormatError(
+            f"header line '% {key} {text}' is past the largest time (2^63 - 1 µs)",
+            path=path,
+            offset=where[key],
+        )
     params = {
         "legacy": prophesee.format_fields(meta).get("endianness", "") == "legacy",
-        "t0": int(t0) if t0.isdigit() else 0,
+        "t0": t0,
+        "t0_line": (f"% {key} {text}", where.get(key, 0)),
     }
-    return Header(offset, size, prophesee.header_metadata(meta), params)
+    size_at = where.get(prophesee.SOURCE_KEY.get(source, ""), 0)
+    return Header(offset, size, prophesee.header_metadata(meta), params, size_offset=size_at)
+
+
+INT64_MAX = (1 << 63) - 1
 
 
 def add_t0(events: np.ndarray, header: Header) -> np.ndarray:
-    """Add the header's ``% t0`` time origin (0 when absent) to decoded times, in place."""
-    if header.params["t0"]:
-        events["t"] += header.params["t0"]
+    """Add the header's ``% t0`` time origin (0 when absent) to decoded times, in place; a
+    `FormatError` naming the header line when a time would pass 2^63 - 1 µs."""
+    t0 = header.params["t0"]
+    if t0 and len(events):
+        t = events["t"]
+        if t0 > INT64_MAX - int(t.max()):
+            line, at = header.params["t0_line"]
+            raise FormatError(
+                f"header line '{line}' plus the decoded time {int(t.max())} µs passes the "
+                "largest time (2^63 - 1 µs); the t0 line is corrupt",
+                path=header.path,
+                offset=at,
+            )
+        t += t0
     return events

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from ..errors import FormatError
-from .base import STATE_BASE, Header, KernelFormat, PathLike, emit
+from .base import MAX_X, MAX_Y, STATE_BASE, Header, KernelFormat, PathLike, emit
 from .evt2 import add_t0, prophesee_version, raw_header, time_high, time_high_words
 
 _TH, _HAVE_TH, _LOOP = STATE_BASE, STATE_BASE + 1, STATE_BASE + 2
@@ -50,6 +50,8 @@ def _decode(buf, state, out, legacy):  # pragma: no cover - compiled
     th = state[_TH]
     have = state[_HAVE_TH]
     loop = state[_LOOP]
+    mx = state[MAX_X]
+    my = state[MAX_Y]
     n = 0
     i = 0
     while i < len(buf) // 8:
@@ -69,16 +71,22 @@ def _decode(buf, state, out, legacy):  # pragma: no cover - compiled
                 tt = loop + (th << 6) + np.int64((hi >> np.uint64(22)) & np.uint64(0x3F))
                 bx = np.int64((hi >> np.uint64(11)) & np.uint64(0x7FF))
                 by = np.int64(hi & np.uint64(0x7FF))
+                last = bx
                 for b in range(32):
                     if (lo >> np.uint64(b)) & np.uint64(1):
-                        emit(out, n, tt, bx + b, by, kind)
+                        last = bx + b
+                        emit(out, n, tt, last, by, kind)
                         n += 1
+                mx = max(mx, last)
+                my = max(my, by)
         elif kind == 8:
             th, have, loop = time_high(th, have, loop, np.int64(hi & np.uint64(0x0FFFFFFF)))
         i += 1
     state[_TH] = th
     state[_HAVE_TH] = have
     state[_LOOP] = loop
+    state[MAX_X] = mx
+    state[MAX_Y] = my
     return 8 * i, n
 
 

@@ -3,19 +3,29 @@ vectors of structs, with every offset bounds-checked (a hostile file raises `For
 
 from __future__ import annotations
 
+import os
 import struct
 
 from ..errors import FormatError
 
 
 class FlatTable:
-    """A table inside ``buf`` at ``pos``. ``where`` names the buffer in error messages."""
+    """A table inside ``buf`` at ``pos``. ``where`` names the buffer in error messages, which
+    name the file ``path`` and the byte offset ``base_offset`` + position in ``buf``."""
 
-    def __init__(self, buf: bytes | memoryview, pos: int, where: str, base_offset: int = 0):
+    def __init__(
+        self,
+        buf: bytes | memoryview,
+        pos: int,
+        where: str,
+        base_offset: int = 0,
+        path: str | os.PathLike[str] | None = None,
+    ):
         self.buf = buf
         self.pos = pos
         self.where = where
         self.base_offset = base_offset  # file offset of buf[0], for error messages
+        self.path = path
         vt = pos - self._i32(pos)
         self.vtable = vt
         self.vt_size = self._u16(vt)
@@ -25,16 +35,23 @@ class FlatTable:
 
     @classmethod
     def root(
-        cls, buf: bytes | memoryview, start: int, where: str, base_offset: int = 0
+        cls,
+        buf: bytes | memoryview,
+        start: int,
+        where: str,
+        base_offset: int = 0,
+        path: str | os.PathLike[str] | None = None,
     ) -> FlatTable:
         """The root table of a flatbuffer starting at ``start`` in ``buf``."""
         if len(buf) < start + 8:
-            raise FormatError(f"{where}: flatbuffer shorter than 8 bytes", offset=base_offset)
+            raise FormatError(
+                f"{where}: flatbuffer shorter than 8 bytes", path=path, offset=base_offset
+            )
         (root,) = struct.unpack_from("<I", buf, start)
-        return cls(buf, start + root, where, base_offset)
+        return cls(buf, start + root, where, base_offset, path)
 
     def _fail(self, message: str, pos: int) -> None:
-        raise FormatError(f"{self.where}: {message}", offset=self.base_offset + pos)
+        raise FormatError(f"{self.where}: {message}", path=self.path, offset=self.base_offset + pos)
 
     def _check(self, pos: int, size: int) -> None:
         if pos < 0 or size < 0 or pos + size > len(self.buf):

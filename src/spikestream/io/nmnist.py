@@ -13,7 +13,17 @@ import numba
 import numpy as np
 
 from ..errors import FormatError
-from .base import STATE_BASE, EventWriter, Header, KernelFormat, PathLike, emit
+from .base import (
+    MAX_X,
+    MAX_Y,
+    STATE_BASE,
+    EventWriter,
+    Header,
+    KernelFormat,
+    PathLike,
+    emit,
+    time_range_error,
+)
 
 _OVERFLOW = STATE_BASE
 OVERFLOW_Y = 240
@@ -23,6 +33,8 @@ OVERFLOW_Y = 240
 def _decode(buf, state, out):  # pragma: no cover - compiled
     cap = len(out) // 2
     offset = state[_OVERFLOW]
+    mx = state[MAX_X]
+    my = state[MAX_Y]
     n = 0
     i = 0
     while i < len(buf) // 5:
@@ -36,9 +48,13 @@ def _decode(buf, state, out):  # pragma: no cover - compiled
                 (np.int64(buf[b + 2] & 0x7F) << 16) | (np.int64(buf[b + 3]) << 8) | buf[b + 4]
             )
             emit(out, n, t, buf[b], buf[b + 1], buf[b + 2] >> 7)
+            mx = max(mx, np.int64(buf[b]))
+            my = max(my, np.int64(buf[b + 1]))
             n += 1
         i += 1
     state[_OVERFLOW] = offset
+    state[MAX_X] = mx
+    state[MAX_Y] = my
     return 5 * i, n
 
 
@@ -60,7 +76,10 @@ class NmnistWriter(EventWriter):
     def _encode(self, events):
         t = events["t"]
         if t[0] < 0 or t[-1] >= 1 << 23:
-            raise FormatError("the ATIS binary format stores times in [0, 2^23) µs", path=self.path)
+            bad = int(t[0]) if t[0] < 0 else int(t[-1])
+            raise time_range_error(
+                "the ATIS binary format", self.path, "stores times in [0, 2^23) µs", bad
+            )
         if events["x"].max() > 255 or events["y"].max() >= OVERFLOW_Y:
             raise FormatError("the ATIS binary format stores x < 256 and y < 240", path=self.path)
         rec = np.empty((len(t), 5), dtype=np.uint8)

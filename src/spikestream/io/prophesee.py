@@ -23,15 +23,30 @@ _PLUGIN_GEOMETRY: tuple[tuple[str, tuple[int, int]], ...] = (
 )
 
 
-def parse_header(f: BinaryIO, path: PathLike) -> tuple[dict[str, str], int]:
-    """The ``% key value`` lines as a dict (later keys win) and the payload offset."""
-    lines, offset = read_header_lines(f, path, b"%", end="end")
+def parse_header(
+    f: BinaryIO, path: PathLike, where: dict[str, int] | None = None
+) -> tuple[dict[str, str], int]:
+    """The ``% key value`` lines as a dict (later keys win) and the payload offset; ``where``,
+    when given, receives the byte offset of each key's line."""
+    offsets: list[int] = []
+    lines, offset = read_header_lines(f, path, b"%", end="end", offsets=offsets)
     meta: dict[str, str] = {}
-    for line in lines:
+    for line, at in zip(lines, offsets, strict=True):
         key, _, value = line.strip().partition(" ")
         if key and key != "end":
             meta[key] = value.strip()
+            if where is not None:
+                where[key] = at
     return meta, offset
+
+
+#: The header key each `geometry` source reads (to name its line in errors).
+SOURCE_KEY = {
+    "geometry": "geometry",
+    "format": "format",
+    "Width/Height": "Width",
+    "plugin_name": "plugin_name",
+}
 
 
 def format_fields(meta: dict[str, str]) -> dict[str, str]:
@@ -57,9 +72,9 @@ def geometry(meta: dict[str, str]) -> tuple[tuple[int, int] | None, str]:
     if m := re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", meta.get("geometry", "")):
         return (int(m[1]), int(m[2])), "geometry"
     fields = format_fields(meta)
-    if fields.get("width", "").isdigit() and fields.get("height", "").isdigit():
+    if fields.get("width", "").isdecimal() and fields.get("height", "").isdecimal():
         return (int(fields["width"]), int(fields["height"])), "format"
-    if meta.get("Width", "").isdigit() and meta.get("Height", "").isdigit():
+    if meta.get("Width", "").isdecimal() and meta.get("Height", "").isdecimal():
         return (int(meta["Width"]), int(meta["Height"])), "Width/Height"
     name = (meta.get("plugin_name", "") + " " + meta.get("generation", "")).lower()
     for key, size in _PLUGIN_GEOMETRY:

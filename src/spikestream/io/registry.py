@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import UnknownFormatError
+from ..errors import MissingFileError, UnknownFormatError
 from .base import EventFormat, PathLike
 
 _FORMATS: dict[str, EventFormat] = {}
@@ -36,8 +36,15 @@ def list_formats() -> list[EventFormat]:
     return list(_FORMATS.values())
 
 
+def require_file(path: PathLike) -> None:
+    """`MissingFileError` (also a `FileNotFoundError`) when ``path`` does not exist."""
+    if not os.path.exists(path):
+        raise MissingFileError(path)
+
+
 def detect_format(path: PathLike) -> EventFormat:
     """The format of an existing file: its header bytes first, then its extension."""
+    require_file(path)
     try:
         with open(path, "rb") as f:
             head = f.read(SNIFF_BYTES)
