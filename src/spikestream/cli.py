@@ -33,7 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("spikestream.commands.convert", "convert an event file to another format"),
     "formats": ("spikestream.commands.formats", "list the readable and writable formats"),
     "simulate": ("spikestream.commands.simulate", "images or a video to events (simulated camera)"),
-    "dataset": ("spikestream.commands.dataset", "datasets: list, download, convert, verify, info"),
+    "dataset": (
+        "spikestream.commands.dataset",
+        "datasets: list, download, convert, import, verify, info",
+    ),
     "decode-samples": (
         "spikestream.commands.samples",
         "decode, summarise and re-encode a folder of sample recordings",
@@ -78,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and not isinstance(exc, SpikestreamError) and exc.strerror:
         # "[Errno 13] Permission denied: 'x'" -> "x: Permission denied" (plus the rename target)
-        where = ": ".join(
+        where = " -> ".join(
             str(p) for p in (exc.filename, getattr(exc, "filename2", None)) if p is not None
         )
         return f"{where}: {exc.strerror}" if where else exc.strerror

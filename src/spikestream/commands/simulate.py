@@ -41,10 +41,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--threshold", type=float, default=0.2, help="contrast threshold (log units)")
     p.add_argument("--mismatch", type=float, default=0.03, help="relative threshold spread")
-    p.add_argument("--refractory-us", type=int, default=0)
-    p.add_argument("--shot-noise-hz", type=float, default=0.0, help="per pixel")
-    p.add_argument("--leak-hz", type=float, default=0.0, help="per pixel")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--refractory-us", type=int, default=0, help="per-pixel dead time (µs)")
+    p.add_argument("--shot-noise-hz", type=float, default=0.0, help="noise events per pixel (Hz)")
+    p.add_argument("--leak-hz", type=float, default=0.0, help="leak events per pixel (Hz)")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same events (default 0)")
 
 
 def _gray(frame: np.ndarray) -> np.ndarray:
