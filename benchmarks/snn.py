@@ -3,6 +3,10 @@ spikestream's fused kernel (numba on CPU, Triton on CUDA) and its torch referenc
 SpikingJelly 2.0 (its torch path on CPU, its Triton path on CUDA) and snnTorch 1.0's ``Leaky``,
 in one process (M element-steps/s; all use every core).
 
+The backward gets a dense upstream gradient (a fixed random tensor, as any real loss gives):
+``.sum().backward()`` would hand every kernel one constant per step, a shortcut no training
+run takes.
+
     python -m benchmarks.snn [--shape 16 16 32768] [--device cuda]
 
 Peers: ``pip install spikingjelly snntorch loguru matplotlib``.
@@ -111,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     snn = snntorch_lif()
 
     x_grad = x.clone().requires_grad_(True)  # one leaf for every forward+backward run
+    upstream = torch.randn_like(x)  # dense, like the gradient of a real loss
 
     def measure(apply) -> dict[str, float]:
         """Both phases of ``apply(input) -> spikes`` in M element-steps/s."""
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
 
         def forward_backward():
             x_grad.grad = None
-            apply(x_grad).sum().backward()
+            apply(x_grad).backward(upstream)
 
         return {
             "forward": elements / best_time(synced(forward), args.repeat),

@@ -137,6 +137,23 @@ def test_fused_kernel_equals_reference(kind, v_reset, detach, decay_input, sg, s
     assert torch.allclose(gw0, gw1, atol=1e-4, rtol=1e-5)
 
 
+@pytest.mark.parametrize("shape", [(5, 3, 7), (5, 1)])
+def test_fused_kernel_broadcast_gradient_equals_reference(shape):
+    """The gradient of ``.sum()`` reaches the kernel as a stride-0 broadcast (and one neuron
+    gives [T, 1] rows): the same values as the torch loop."""
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(3)) * 1.5
+    outs = []
+    for backend in ("torch", "cpu"):
+        n = neuron.LIFNode(step_mode="m", store_v_seq=True, backend=backend)
+        xi = x.clone().requires_grad_(True)
+        s = n(xi)
+        (s.sum() + 0.5 * n.v_seq.sum()).backward()
+        outs.append((s.detach(), n.v_seq.detach(), xi.grad))
+    (s0, v0, g0), (s1, v1, g1) = outs
+    assert torch.equal(s0, s1) and torch.equal(v0, v1)
+    assert torch.allclose(g0, g1, atol=1e-5, rtol=1e-5) and g0.abs().sum() > 0
+
+
 def test_state_carries_across_calls_and_resets():
     n = neuron.LIFNode(step_mode="m")
     x = torch.full((4, 1, 2), 0.6)

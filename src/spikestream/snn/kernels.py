@@ -205,12 +205,11 @@ def _sg_row(kind, alpha, h_row, vth, out, scale):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _backward(
-    gs, gs_step, gs_mode, gv, gv_step, gv_mode, gv_last, x, v0, kind, decay, vth, vr, hard,
+    gs, has_gs, gv, has_gv, gv_last, x, v0, kind, decay, vth, vr, hard,
     decay_input, detach, sg_kind, alpha, has_gv_last, gx, gv0, gw_parts,
 ):  # fmt: skip  # pragma: no cover - compiled
-    # gs, gv (gradients on spikes and potentials) come in one of three modes: 0 absent,
-    # 1 a [T, N] array, 2 one value per step (a broadcast, e.g. the gradient of a sum: reading
-    # it through stride-0 rows would stop vectorisation)
+    # gs, gv (gradients on spikes and potentials): contiguous [T, N] arrays, or absent (the
+    # has_ flags false: a row of zeros stands in)
     # Nothing was stored by the forward: each chunk first recomputes its charged potentials h
     # (a chunk's [T, chunk] block stays in cache), then runs the chain rule backwards in time.
     steps, n = x.shape
@@ -240,10 +239,8 @@ def _backward(
         acc = np.zeros(m, dtype=np.float64)
         for t in range(steps - 1, -1, -1):
             h_row = hbuf[t]
-            gs_row = gs[t, lo:hi] if gs_mode == 1 else zeros
-            gv_row = gv[t, lo:hi] if gv_mode == 1 else zeros
-            gs_t = gs_step[t] if gs_mode == 2 else zero
-            gv_t = gv_step[t] if gv_mode == 2 else zero
+            gs_row = gs[t, lo:hi] if has_gs else zeros
+            gv_row = gv[t, lo:hi] if has_gv else zeros
             gx_row = gx[t, lo:hi]
             _sg_row(sg_kind, alpha, h_row, vth, sg_buf, exp_scale)
             for j in range(m):
@@ -253,9 +250,7 @@ def _backward(
                 r_hard = (one - st) if detach else (one - st) + (vr - ht) * sg
                 r_soft = one if detach else one - vth * sg
                 r = r_hard if hard else r_soft
-                g_s = gs_row[j] if gs_mode == 1 else gs_t
-                g_v = (gv_row[j] if gv_mode == 1 else gv_t) + carry[j] if gv_mode else carry[j]
-                gh = g_s * sg + g_v * r
+                gh = gs_row[j] * sg + (gv_row[j] + carry[j]) * r
                 scaled = gh / decay if kind == 1 else gh * decay
                 gx_row[j] = scaled if (kind != 0 and decay_input) else gh
                 carry[j] = gh - scaled if kind != 0 else gh
@@ -337,16 +332,13 @@ def _empty(shape) -> torch.Tensor:
     return torch.from_numpy(_POOL.take(shape))
 
 
-def _grad_rows(g: torch.Tensor | None, shape: tuple[int, int]):
-    """(rows [T, N], per-step values [T], mode) for the kernel: mode 0 when ``g`` is absent,
-    2 when it is constant within each step (a broadcast), else 1 (contiguous rows)."""
-    none = np.zeros((0, 0), dtype=np.float32)
+def _grad_rows(g: torch.Tensor | None, shape: tuple[int, int]) -> tuple[np.ndarray, bool]:
+    """(contiguous rows [T, N], present) for the kernel. One path for every gradient: a
+    broadcast one (the gradient of ``.sum()``) is written out as rows too, since no training
+    loss gives one."""
     if g is None or shape[1] == 0:
-        return none, none.reshape(0), 0
-    g2 = g.reshape(shape)
-    if g2.stride(1) == 0 or shape[1] == 1:
-        return none, g2[:, 0].float().contiguous().numpy(), 2
-    return g2.float().contiguous().numpy(), none.reshape(0), 1
+        return np.zeros((0, 0), dtype=np.float32), False
+    return g.reshape(shape).float().contiguous().numpy(), True
 
 
 class _FusedMultiStep(torch.autograd.Function):
@@ -386,8 +378,8 @@ class _FusedMultiStep(torch.autograd.Function):
         steps = x_seq.shape[0]
         x2 = x_seq.detach().reshape(steps, -1).contiguous()
         v2 = v0.detach().reshape(-1).contiguous()
-        gs2, gs_step, gs_mode = _grad_rows(gs, x2.shape)
-        gv2, gv_step, gv_mode = _grad_rows(gv, x2.shape)
+        gs2, has_gs = _grad_rows(gs, x2.shape)
+        gv2, has_gv = _grad_rows(gv, x2.shape)
         gvl = (gv_last.reshape(-1).float().contiguous().numpy() if gv_last is not None
                else np.zeros(0, dtype=np.float32))  # fmt: skip
         gx = _empty(x2.shape)
@@ -396,11 +388,11 @@ class _FusedMultiStep(torch.autograd.Function):
         sg = spec.surrogate
         vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
         with launch_lock():
-            _backward(gs2, gs_step, gs_mode, gv2, gv_step, gv_mode, gvl, x2.numpy(), v2.numpy(),
-                      spec.kind, ctx.decay, np.float32(spec.v_threshold), vr,
-                      spec.v_reset is not None, spec.decay_input, spec.detach_reset,
-                      KERNEL_IDS[type(sg)], np.float32(sg.alpha), gv_last is not None,
-                      gx.numpy(), gv0.numpy(), parts)  # fmt: skip
+            _backward(gs2, has_gs, gv2, has_gv, gvl, x2.numpy(), v2.numpy(), spec.kind,
+                      ctx.decay, np.float32(spec.v_threshold), vr, spec.v_reset is not None,
+                      spec.decay_input, spec.detach_reset, KERNEL_IDS[type(sg)],
+                      np.float32(sg.alpha), gv_last is not None, gx.numpy(), gv0.numpy(),
+                      parts)  # fmt: skip
         gw = None
         if spec.kind == PLIF and w is not None and w.requires_grad:
             k = torch.sigmoid(w.detach())
