@@ -174,15 +174,21 @@ def test_aedat2_sensor_size_past_16_bits(tmp_path):
 
 def test_evt3_long_vector_run_never_changes_y(tmp_path):
     words = [0x8000 | 1, 0x0000 | 5, 0x3000 | 0x800 | 0] + [0x4000 | 0xFFF] * 6000
-    payload = np.array(words, "<u2").tobytes()
-    raw_file(tmp_path / "v.raw", ["evt 3.0"], payload)
-    rec = sio.read(tmp_path / "v.raw", sensor_size=(65536, 16))
-    x = rec.events["x"].astype(np.int64)
-    assert set(rec.events["y"].tolist()) == {5}
-    # x counts up to the last 16-bit base, then stays there (far outside any sensor)
-    assert x[:65520].tolist() == list(range(65520))
-    assert x[65520:].min() >= 65520 and x.max() == 0xFFFF - 1
-    # with the sensor the header names, the first vector event past it is named, at its word
+    at = raw_file(tmp_path / "v.raw", ["evt 3.0"], np.array(words, "<u2").tobytes())
+    # x would pass 16 bits (and, packed with y, change it): the word that gets there is named
+    with pytest.raises(ss.FormatError, match="past 65535") as err:
+        sio.read(tmp_path / "v.raw", sensor_size=(65536, 16))
+    first_past = (0xFFFF - 12) // 12  # the vector after which the base passes 65523
+    assert err.value.offset == at + 2 * (3 + first_past)
+    with pytest.raises(ss.FormatError, match="past 65535") as chunked:
+        list(sio.iter_chunks(tmp_path / "v.raw", n_events=1000, block_bytes=1000))
+    assert chunked.value.offset == err.value.offset
+    # a shorter run stays 16-bit: y intact, and the first event past the header's sensor named
+    short = [0x8000 | 1, 0x0000 | 5, 0x3000 | 0x800 | 0] + [0x4000 | 0xFFF] * 200
+    payload = np.array(short, "<u2").tobytes()
+    raw_file(tmp_path / "s.raw", ["evt 3.0"], payload)
+    rec = sio.read(tmp_path / "s.raw")
+    assert rec.events["x"].tolist() == list(range(2400)) and set(rec.events["y"]) == {5}
     at = raw_file(tmp_path / "g.raw", ["evt 3.0", "geometry 1280x720"], payload)
     with pytest.raises(ss.FormatError, match=r"event 1280 \(t=4096, x=1280, y=5\)") as err:
         sio.read(tmp_path / "g.raw")

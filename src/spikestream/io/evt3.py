@@ -16,11 +16,12 @@ from typing import Any, BinaryIO
 import numba
 import numpy as np
 
-from .base import MAX_X, MAX_Y, STATE_BASE, Header, KernelFormat, PathLike, emit
+from .base import ERR, ERR_POS, MAX_X, MAX_Y, STATE_BASE, Header, KernelFormat, PathLike, emit
 from .evt2 import RawWriter, add_t0, prophesee_version, raw_header
 
 _HIGH, _LOW, _HAVE, _LOOP, _Y, _BASE, _VPOL, _CD = range(STATE_BASE, STATE_BASE + 8)
 _MAX_BASE = 0xFFFF - 12  # base + 11 still fits x's 16 bits
+E_VECTOR_RUN = 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -93,7 +94,11 @@ def _decode(buf, state, out):  # pragma: no cover - compiled
                 mx = max(mx, last)
             # A long run of vectors must not carry x past 16 bits into y: saturate (the
             # events land outside any sensor, where the sensor check names them).
-            base = min(base + width, _MAX_BASE)
+            base += width
+            if base > _MAX_BASE:  # x would pass 16 bits and bleed into y: a corrupt stream
+                state[ERR] = E_VECTOR_RUN
+                state[ERR_POS] = 2 * i
+                break
         elif kind == 6:
             low = w & 0xFFF
         elif kind == 8:
@@ -141,6 +146,10 @@ class Evt3Format(KernelFormat):
     record_size = 2
     max_events_per_record = 12
     state_size = STATE_BASE + 8
+    error_messages = {
+        E_VECTOR_RUN: "a run of vector words carries x past 65535 (EVT 3.0 addresses 11 bits): "
+        "corrupt stream"
+    }
 
     def sniff(self, head: bytes) -> bool:
         return head.startswith(b"%") and prophesee_version(head) == "3.0"
