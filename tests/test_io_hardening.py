@@ -217,6 +217,10 @@ def test_events_dropped_by_the_decoder_do_not_count(tmp_path):
     words = [evt2_cd(0, 500, 500), 8 << 28, evt2_cd(1, 3, 4)]
     raw_file(tmp_path / "d.raw", ["evt 2.0", "geometry 10x10"], struct.pack("<3I", *words))
     assert sio.read(tmp_path / "d.raw").events.tolist() == [(1, 3, 4, 1)]
+    # nor in a size inferred from the data
+    raw_file(tmp_path / "n.raw", ["evt 2.0"], struct.pack("<3I", *words))
+    assert sio.read(tmp_path / "n.raw").sensor_size == (4, 5)
+    assert {c.sensor_size for c in sio.iter_chunks(tmp_path / "n.raw")} == {(4, 5)}
 
 
 WRITABLE = [

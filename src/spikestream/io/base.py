@@ -219,13 +219,15 @@ def resolve_sensor_size(
     path: PathLike | None = None,
     declared_at: int | None = 0,
     bound_xy: tuple[int, int] | None = None,
+    bounds_exact: bool = False,
     locate: Callable[[int], int | None] | None = None,
     first_index: int = 0,
 ) -> tuple[int, int]:
     """Sensor size from an explicit option, else what the file declares (at byte
-    ``declared_at``), else the data (then ``metadata['sensor_size_inferred']`` is set). Every
-    reader calls this: events outside a given or declared size raise `FormatError` (see
-    `check_inside`), a size outside 1..65536 raises `ConfigError` (option) or `FormatError`."""
+    ``declared_at``), else the data (then ``metadata['sensor_size_inferred']`` is set; from
+    ``bound_xy`` when ``bounds_exact``). Every reader calls this: events outside a given or
+    declared size raise `FormatError` (see `check_inside`), a size outside 1..65536 raises
+    `ConfigError` (option) or `FormatError`."""
     if override is not None:
         size = sensor_size_value(override, given=True)
         source = f"given by sensor_size={size}"
@@ -234,6 +236,8 @@ def resolve_sensor_size(
         source = "the file declares"
     else:
         metadata["sensor_size_inferred"] = True
+        if bounds_exact and bound_xy is not None and len(events):
+            return bound_xy[0] + 1, bound_xy[1] + 1
         return infer_sensor_size(events)
     check_inside(
         events,
@@ -325,6 +329,9 @@ class KernelFormat(EventFormat):
     #: Most events one record can produce (vector words produce several).
     max_events_per_record: ClassVar[int] = 1
     state_size: ClassVar[int] = STATE_BASE
+    #: True when ``state[MAX_X]``/``[MAX_Y]`` are the exact maxima of the decoded events (not
+    #: only upper bounds), so an inferred sensor size needs no pass over the events.
+    exact_bounds: ClassVar[bool] = True
     #: Error codes a kernel may set in ``state[ERR]``, with their messages.
     error_messages: ClassVar[Mapping[int, str]] = {}
     read_options: ClassVar[Mapping[str, Any]] = {"sensor_size": None}
@@ -395,6 +402,7 @@ class KernelFormat(EventFormat):
             path=header.path,
             declared_at=header.size_offset,
             bound_xy=(int(state[MAX_X]), int(state[MAX_Y])),
+            bounds_exact=self.exact_bounds,
             locate=locate,
             first_index=first_index,
         )

@@ -103,6 +103,7 @@ class Evt2Format(KernelFormat):
     extensions = (".raw",)
     description = "Prophesee EVT 2.0 RAW"
     record_size = 4
+    exact_bounds = False  # `_bounds` counts words the decoder drops
     state_size = STATE_BASE + 3
 
     def sniff(self, head: bytes) -> bool:

@@ -144,6 +144,7 @@ class Evt3Format(KernelFormat):
     extensions = (".raw",)
     description = "Prophesee EVT 3.0 RAW"
     record_size = 2
+    exact_bounds = False  # `_bounds` counts words the decoder drops
     max_events_per_record = 12
     state_size = STATE_BASE + 8
     error_messages = {
