@@ -197,6 +197,18 @@ def test_augmentations_values():
     assert 199 <= gap <= 201
     area = augment.drop_area(ev, (4, 3), 0.5, rng=np.random.default_rng(2))
     assert 2 <= len(area) <= 4
+    # coordinates that would wrap around in uint16 raise instead
+    with pytest.raises(ss.ValidationError, match="event 3: x = 3 is outside the sensor's 3"):
+        augment.flip_lr(ev, (3, 3))
+    with pytest.raises(ss.ValidationError, match="y = 2 is outside"):
+        augment.flip_ud(ev, (4, 2))
+    with pytest.raises(ss.ConfigError, match="past 65535"):
+        augment.downsample(make_events([0], [40_000], [0], [0]), 2.0)
+    with pytest.raises(ss.ConfigError, match="> 0"):
+        augment.downsample(ev, -0.5)
+    assert augment.downsample(ev, (2.0, 1.0))["x"].tolist() == [0, 2, 4, 6]
+    with pytest.raises(ss.ConfigError, match="fraction"):
+        augment.drop_area(ev, (4, 3), 1.5)
     jit = augment.spatial_jitter(long, (1, 1), 0.0, rng=np.random.default_rng(3))
     assert np.array_equal(jit, long)
     tj = augment.temporal_jitter(long, 5.0, rng=np.random.default_rng(4))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import ConfigError
+from ...errors import ConfigError, ValidationError
 from ...events import require_sorted
 
 
@@ -50,6 +50,8 @@ def drop_area(
     rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """Remove the events inside one random box covering ``fraction`` of each sensor side."""
+    if not 0 <= fraction <= 1:
+        raise ConfigError(f"fraction must be in [0, 1], got {fraction}")
     w, h = sensor_size
     bw, bh = round(fraction * w), round(fraction * h)
     g = _rng(rng)
@@ -59,8 +61,20 @@ def drop_area(
     return events[~inside]
 
 
+def _inside(values: np.ndarray, limit: int, name: str) -> None:
+    """A coordinate at or past the sensor edge would wrap around in uint16 when mirrored."""
+    if len(values) and int(values.max()) >= limit:
+        i = int(np.argmax(values >= limit))
+        raise ValidationError(
+            f"event {i}: {name} = {values[i]} is outside the sensor's {limit} pixels",
+            index=i,
+            field=name,
+        )
+
+
 def flip_lr(events: np.ndarray, sensor_size: tuple[int, int]) -> np.ndarray:
     """Mirror left-right: x -> W - 1 - x (a copy)."""
+    _inside(events["x"], sensor_size[0], "x")
     out = events.copy()
     out["x"] = sensor_size[0] - 1 - events["x"]
     return out
@@ -68,6 +82,7 @@ def flip_lr(events: np.ndarray, sensor_size: tuple[int, int]) -> np.ndarray:
 
 def flip_ud(events: np.ndarray, sensor_size: tuple[int, int]) -> np.ndarray:
     """Mirror top-bottom: y -> H - 1 - y (a copy)."""
+    _inside(events["y"], sensor_size[1], "y")
     out = events.copy()
     out["y"] = sensor_size[1] - 1 - events["y"]
     return out
@@ -127,9 +142,13 @@ def random_crop(
 def downsample(events: np.ndarray, factor: float | tuple[float, float]) -> np.ndarray:
     """Spatial downsampling: x -> floor(x * fx), y -> floor(y * fy) (a copy)."""
     fx, fy = (factor, factor) if np.isscalar(factor) else factor  # type: ignore[misc]
+    if not (0 < fx < np.inf and 0 < fy < np.inf):
+        raise ConfigError(f"downsampling factors must be finite and > 0, got {factor}")
+    x, y = np.floor(events["x"] * fx), np.floor(events["y"] * fy)
+    if len(x) and max(x.max(), y.max()) > 65535:  # would wrap around in uint16
+        raise ConfigError(f"factor {factor} moves coordinates past 65535, the largest pixel")
     out = events.copy()
-    out["x"] = np.floor(events["x"] * fx).astype(np.uint16)
-    out["y"] = np.floor(events["y"] * fy).astype(np.uint16)
+    out["x"], out["y"] = x, y
     return out
 
 
