@@ -141,7 +141,8 @@ def random_crop(
 
 def downsample(events: np.ndarray, factor: float | tuple[float, float]) -> np.ndarray:
     """Spatial downsampling: x -> floor(x * fx), y -> floor(y * fy) (a copy)."""
-    fx, fy = (factor, factor) if np.isscalar(factor) else factor  # type: ignore[misc]
+    pair = (factor, factor) if isinstance(factor, (int, float, np.number)) else factor
+    fx, fy = float(pair[0]), float(pair[1])
     if not (0 < fx < np.inf and 0 < fy < np.inf):
         raise ConfigError(f"downsampling factors must be finite and > 0, got {factor}")
     x, y = np.floor(events["x"] * fx), np.floor(events["y"] * fy)
