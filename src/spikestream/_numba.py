@@ -5,9 +5,13 @@ launch: ``omp`` (GNU OpenMP on Linux) is thread-safe but a forked child that lau
 is killed ("fork() called from a process already using GNU OpenMP"): every DataLoader worker
 of a training run whose parent ran a kernel first; ``workqueue`` survives fork but kills the
 process when two Python threads launch kernels at once (the live engine does); ``tbb`` is safe
-under both and as fast here (measured in the SNN and frame benchmarks). numba's default order
-already prefers tbb, but the PyPI ``tbb`` wheel puts ``libtbb.so.12`` in ``<prefix>/lib``, where
-the loader does not look inside a virtual environment, so numba silently falls back to omp.
+under both. Measured on 2 cores: tbb equals omp on the frame and voxel kernels and within 1 % on
+a Linear-LIF training step; the isolated fused LIF is 5-10 % slower, as torch's own GNU OpenMP
+threads spin for a while after each torch op and take the core from tbb's worker (omp shares
+torch's thread team). workqueue costs 6 % on the training step and 3x on small calls. numba's
+default order already prefers tbb, but the PyPI ``tbb`` wheel puts ``libtbb.so.12`` in
+``<prefix>/lib``, where the loader does not look inside a virtual environment, so numba
+silently falls back to omp.
 
 `configure` (run by ``import spikestream``) loads that library by its path, then asks numba
 for its ``forksafe`` selection: tbb, else (without tbb: Linux aarch64, macOS) OpenMP where it is
