@@ -6,6 +6,7 @@ and writer time ranges."""
 
 from __future__ import annotations
 
+import os
 import struct
 import tracemalloc
 import warnings
@@ -410,7 +411,8 @@ def test_writers_build_under_partial_and_clean_up(tmp_path):
     path = tmp_path / "w.raw"
     with pytest.raises(RuntimeError), sio.open_writer(path, (64, 48), format="evt2") as w:
         w.write(events(50))
-        assert (tmp_path / "w.raw.partial").exists() and not path.exists()
+        (partial,) = tmp_path.glob("w.raw.*.partial")
+        assert partial.stat().st_size > 0 and not path.exists()
         raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
     assert not hasattr(base, "AtomicWriter")
@@ -447,3 +449,16 @@ def test_dat_step_under_2_31_round_trips(tmp_path):
     ok = ev[:2]
     sio.write(tmp_path / "w.dat", ok, (8, 8))
     assert np.array_equal(sio.read(tmp_path / "w.dat").events, ok)
+
+
+def test_atomic_files_are_unique_per_writer_and_keep_usual_permissions(tmp_path):
+    from spikestream.files import atomic_file
+
+    target = tmp_path / "cache.npy"
+    with atomic_file(target) as a, atomic_file(target) as b:  # two writers of one cache entry
+        a.write(b"first")
+        b.write(b"second")
+    assert target.read_bytes() == b"first" and list(tmp_path.iterdir()) == [target]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask

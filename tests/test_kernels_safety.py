@@ -156,4 +156,4 @@ def test_user_layer_is_kept_and_workqueue_is_locked():
     """An explicit NUMBA_THREADING_LAYER wins; on workqueue (not thread-safe: it aborts the
     process on concurrent launches) the kernels serialise their launches."""
     # the LIF kernels only: the frame and voxel kernels do not take `launch_lock` yet
-    assert _probe("workqueue", with_frames=False) == ["workqueue", "True"]
+    assert _probe("workqueue", with_frames=True) == ["workqueue", "True"]

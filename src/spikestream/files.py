@@ -1,8 +1,10 @@
 """Atomic writes and build locks: the one place spikestream makes a file or folder appear whole.
 
-A file is written to ``<name>.partial`` and a folder built in ``<name>.partial/``; each is
-renamed onto its final name only when the block exits cleanly, so an interrupted or failed
-write never leaves output that looks complete. Concurrent builders of the same target (every
+A file is written to ``<name>.<unique>.partial`` (unique per writer, so two processes filling
+the same cache entry never rename each other's file away) and a folder built in
+``<name>.partial/`` (under `build_lock` where builders may race); each is renamed onto its final
+name only when the block exits cleanly, so an interrupted or failed write never leaves output
+that looks complete. Concurrent builders of the same target (every
 rank of a distributed job preparing a dataset) serialise on ``<name>.lock`` through
 `filelock` (works on every platform).
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -27,10 +30,11 @@ def partial_path(path: str | os.PathLike[str]) -> Path:
 
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike[str], mode: str = "wb", **kwargs: Any) -> Iterator[IO]:
-    """Open ``<path>.partial`` for writing; rename it onto ``path`` when the block succeeds,
-    remove it when the block raises (KeyboardInterrupt included)."""
+    """Open ``<path>.<unique>.partial`` for writing; rename it onto ``path`` when the block
+    succeeds, remove it when the block raises (KeyboardInterrupt included)."""
     path = Path(path)
-    tmp = partial_path(path)
+    # not tempfile.mkstemp: its files are private (0600); this one gets the usual permissions
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}{PARTIAL}")
     handle = open(tmp, mode, **kwargs)
     try:
         with handle:

@@ -22,7 +22,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         "  spikestream convert recording.raw recording.aedat4\n"
         "  spikestream convert cifar.aedat cifar.npz --layout cifar10dvs\n"
         "  spikestream convert long.aedat4 short.bin --time-shift first   (.bin holds 8.4 s)\n"
-        "The output appears only once complete (it is built under OUT.partial)."
+        "The output appears only once complete (it is built under OUT.<id>.partial)."
     )
     p.add_argument("input", help="event file in any readable format")
     p.add_argument("output", help="file to write; format from --to or the extension")

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import numba
 import numpy as np
 
+from ..._numba import launch_lock
 from ...errors import ConfigError, ValidationError
 from ...events import is_canonical, limits
 from . import slicing
@@ -175,11 +177,13 @@ def accumulate(
     parallel = len(starts) > 1 and len(x) >= PARALLEL_MIN_EVENTS
     if is_canonical(events) and events.flags.c_contiguous:
         records = _accumulate_records_parallel if parallel else _accumulate_records
-        records(events.view(np.uint64), starts, stops, out.reshape(-1), height, width, bad)
+        with launch_lock() if parallel else nullcontext():
+            records(events.view(np.uint64), starts, stops, out.reshape(-1), height, width, bad)
     else:
         x, y = _integer_coordinates(x), _integer_coordinates(y)
         fields = _accumulate_fields_parallel if parallel else _accumulate_fields
-        fields(x, y, p, starts, stops, out, bad)
+        with launch_lock() if parallel else nullcontext():
+            fields(x, y, p, starts, stops, out, bad)
     if (bad >= 0).any():
         i = int(bad[bad >= 0].min())
         raise ValidationError(

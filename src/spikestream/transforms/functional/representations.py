@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import numba
 import numpy as np
 
+from ..._numba import launch_lock
 from ...errors import ConfigError, ValidationError
 from ...events import limits, require_sorted
 from . import slicing
@@ -139,8 +141,10 @@ def to_voxel_grid(
     if bad >= 0:
         raise ValidationError(f"event {bad} is outside the {width}x{height} sensor", index=int(bad))
     rule = _weight_rule(np.asarray(p).dtype, tonic_dtype_quirks)
-    planes = _voxel_planes_parallel if len(t) >= PARALLEL_MIN_EVENTS else _voxel_planes
-    planes(t, x, y, p, rule, n_time_bins, bin_starts, out)
+    parallel = len(t) >= PARALLEL_MIN_EVENTS
+    planes = _voxel_planes_parallel if parallel else _voxel_planes
+    with launch_lock() if parallel else nullcontext():  # workqueue (no TBB) is not thread-safe
+        planes(t, x, y, p, rule, n_time_bins, bin_starts, out)
     return out
 
 
