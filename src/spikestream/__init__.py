@@ -1,7 +1,7 @@
 """spikestream: event-camera data from any file, dataset or live stream to a trained spiking
 network, and live inference."""
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib import metadata as _metadata
 
 from . import _numba
 from .errors import (
@@ -24,8 +24,8 @@ from .io import iter_chunks, open_writer, read, write
 _numba.configure()
 
 try:
-    __version__ = version("spikestream")
-except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = _metadata.version("spikestream")
+except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 __all__ = [
