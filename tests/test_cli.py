@@ -207,6 +207,25 @@ def test_misuses_are_one_line_errors(tmp_path, capsys):
     assert sorted(tmp_path.rglob("*")) == before  # nothing left behind, no .partial
 
 
+def test_convert_refuses_a_fifo_and_writes_through_a_symlink(tmp_path, capsys):
+    """``convert s.bin fifo.npz`` turned the FIFO into a regular file; a symlinked output was
+    replaced by a file instead of written through."""
+    import stat
+
+    ev = _events(100)
+    ss.write(tmp_path / "good.aedat4", ev, (34, 34))
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    assert main(["convert", str(tmp_path / "good.aedat4"), str(fifo), "--quiet"]) == 2
+    _one_error_line(capsys.readouterr().err, "not a regular file")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and not list(tmp_path.glob("*.partial"))
+    (tmp_path / "real").mkdir()
+    link = tmp_path / "link.npz"
+    link.symlink_to(tmp_path / "real" / "out.npz")
+    assert main(["convert", str(tmp_path / "good.aedat4"), str(link), "--quiet"]) == 0
+    assert link.is_symlink() and np.array_equal(ss.read(tmp_path / "real" / "out.npz").events, ev)
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux's /proc (unwritable)")
 def test_unwritable_output_is_one_line(real_dir, capsys):
     src = real_dir / "tonic/sample_nmnist.bin"

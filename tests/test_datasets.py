@@ -497,8 +497,9 @@ def test_store_verify_finds_damage(gesture_root):
     data = bytearray((folder / "events.bin").read_bytes())
     data[100] ^= 0xFF
     (folder / "events.bin").write_bytes(bytes(data))
-    with pytest.raises(DatasetError, match="CRC-32"):
+    with pytest.raises(DatasetError, match="CRC-32") as err:
         PackedStore(folder).verify()
+    assert f"elete the folder {folder} and run again to rebuild" in str(err.value)
 
 
 # ------------------------------------------------------------------------ damaged stores
@@ -600,6 +601,79 @@ def test_every_store_damage_is_a_dataset_error_naming_folder_and_fix(small_store
         PackedStore(small_store)
     assert str(err.value).startswith(str(small_store))
     assert f"elete the folder {small_store}" in str(err.value)  # how to fix it
+
+
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        ({"classes": None}, "classes None is not a list"),
+        ({"sensor_size": [7]}, r"sensor_size \[7\] is not"),
+        ({"sensor_size": [0, 5]}, "is not .width, height"),
+        ({"sensor_size": "7x5"}, "is not .width, height"),
+        ({"classes": ["a", "b", "c"], "extra": object()}, "is not JSON"),
+    ],
+)
+def test_build_refuses_meta_its_reader_refuses(tmp_path, change, what):
+    from spikestream.datasets import store
+
+    meta = dict({"sensor_size": (7, 5), "classes": ["a", "b", "c"]}, **change)
+    meta = {k: v for k, v in meta.items() if v is not None}
+    sources = [("s0", 0, STORE_EVENTS[0])]
+    with pytest.raises(ConfigError, match=what):
+        store.build(tmp_path / "train", sources, lambda s: [s], meta, progress=False)
+    assert not (tmp_path / "train").exists() and not (tmp_path / "train.partial").exists()
+
+
+def test_build_refuses_a_label_outside_the_classes(tmp_path):
+    from spikestream.datasets import store
+
+    meta = {"sensor_size": (7, 5), "classes": ["a", "b"]}  # a tuple size is fine (JSON list)
+    with pytest.raises(ConfigError, match="sample 's1' has label 2, outside the 2 classes"):
+        store.build(tmp_path / "train", [("s0", 1, STORE_EVENTS[0]), ("s1", 2, STORE_EVENTS[1])],
+                    lambda s: [s], meta, progress=False)  # fmt: skip
+    assert not (tmp_path / "train").exists() and not (tmp_path / "train.partial").exists()
+    built = store.build(tmp_path / "ok", [("s0", 1, STORE_EVENTS[0])], lambda s: [s], meta,
+                        progress=False)  # fmt: skip
+    assert PackedStore(built).sensor_size == (7, 5) and PackedStore(built)[0][1] == 1
+
+
+def test_concurrent_imports_into_one_folder_do_not_break_each_other(tmp_path, monkeypatch):
+    """`import_events_np` calls `store.build` without a lock of its own: two imports of one
+    split at once shared (and deleted) one ``.partial`` folder."""
+    import threading
+    import time as _time
+
+    from spikestream.datasets import events_np
+
+    tree = tmp_path / "events_np"
+    for c, ev in zip("ab", STORE_EVENTS, strict=False):
+        (tree / c).mkdir(parents=True)
+        for k in range(3):
+            np.savez(tree / c / f"{c}{k}.npz", t=ev["t"], x=ev["x"], y=ev["y"], p=ev["p"])
+    original = events_np._load_npz
+
+    def slow(source):
+        _time.sleep(0.02)
+        return original(source)
+
+    monkeypatch.setattr(events_np, "_load_npz", slow)
+    results, errors = [], []
+
+    def run():
+        try:
+            store = events_np.import_events_np(tree, tmp_path / "packed", (7, 5), workers=1)
+            results.append([len(store[i][0]) for i in range(len(store))])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and results == [[3, 3, 3, 4, 4, 4]] * 2
+    assert PackedStore(tmp_path / "packed").verify()["samples"] == 6
+    assert not (tmp_path / "packed.partial").exists()
 
 
 def test_store_index_out_of_range_and_iteration(small_store):
@@ -816,7 +890,8 @@ def http_server(monkeypatch):
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # a short poll: shutdown() waits up to one poll interval (0.5 s by default) per test
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", state
     server.shutdown()
 

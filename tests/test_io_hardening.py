@@ -313,6 +313,17 @@ def test_raw_t0_past_int64_names_the_header_line(tmp_path, t0):
         list(sio.iter_chunks(tmp_path / "t.raw"))
 
 
+@pytest.mark.parametrize("t0", ["-500", "12x", "1.5", ""])
+def test_raw_t0_that_is_not_a_whole_number_names_the_header_line(tmp_path, t0):
+    words = [8 << 28, evt2_cd(1, 3, 4)]
+    raw_file(
+        tmp_path / "t.raw", ["evt 2.0", "geometry 10x10", f"t0 {t0}"], struct.pack("<2I", *words)
+    )
+    with pytest.raises(ss.FormatError, match="not a whole number") as err:
+        sio.read(tmp_path / "t.raw")
+    assert err.value.offset == len(b"% evt 2.0\n% geometry 10x10\n")
+
+
 def test_raw_t0_that_fits_is_added(tmp_path):
     words = [8 << 28, evt2_cd(1, 3, 4)]
     t0 = 2**63 - 2
@@ -462,3 +473,63 @@ def test_atomic_files_are_unique_per_writer_and_keep_usual_permissions(tmp_path)
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def _unix_socket(path):
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))
+    return sock
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "folder", "link to a fifo"])
+def test_atomic_file_refuses_special_files_and_leaves_them(tmp_path, kind):
+    """A FIFO, a device (`/dev/null`: a socket stands in, being special and creatable here) or a
+    folder would be renamed over and replaced by a regular file: refused, naming it."""
+    import stat
+
+    from spikestream.files import atomic_file
+
+    special = tmp_path / "out.raw"
+    keep = None
+    if kind in ("fifo", "link to a fifo"):
+        os.mkfifo(special)
+    elif kind == "socket":
+        keep = _unix_socket(special)
+    else:
+        special.mkdir()
+    target = special
+    if kind == "link to a fifo":
+        target = tmp_path / "link.raw"
+        target.symlink_to(special)
+    before = special.lstat().st_mode
+    with pytest.raises(ss.ConfigError, match="regular file") as err:
+        with atomic_file(target) as f:
+            f.write(b"data")
+    assert str(target) in str(err.value)
+    with pytest.raises(ss.ConfigError, match="regular file"):
+        sio.write(target, events(5), (64, 48), format="evt2")
+    assert special.lstat().st_mode == before and not stat.S_ISREG(before)
+    assert not list(tmp_path.glob("*.partial"))
+    if keep is not None:
+        keep.close()
+
+
+def test_atomic_file_writes_through_a_symlink(tmp_path):
+    from spikestream.files import atomic_file
+
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "out.raw"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.raw"
+    link.symlink_to(real)
+    with atomic_file(link) as f:
+        f.write(b"new")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_bytes() == b"new"
+    dangling = tmp_path / "dangling.raw"
+    dangling.symlink_to(tmp_path / "real" / "later.raw")  # a link to a file not yet written
+    sio.write(dangling, events(5), (64, 48), format="evt2")
+    assert dangling.is_symlink() and len(sio.read(tmp_path / "real" / "later.raw")) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling.raw", "link.raw", "real"]

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..files import write_target
 
 
 def input_path(path: str, *, folder_ok: bool = False) -> Path:
@@ -21,11 +22,12 @@ def input_path(path: str, *, folder_ok: bool = False) -> Path:
 
 
 def output_file(path: str) -> Path:
-    """``path`` as a file that can be created: not a folder, in a folder that exists."""
+    """``path`` as a file that can be created: not a folder nor another special file (a FIFO,
+    a device), in a folder that exists (a symbolic link is written through)."""
     p = Path(path)
     if p.is_dir():
         raise ConfigError(f"{path} is a folder; give a file name inside it (e.g. {p / 'out'}.EXT)")
-    parent = p.parent
+    parent = write_target(p).parent
     if not parent.is_dir():
         raise ConfigError(f"{path}: the folder {parent} does not exist; create it first")
     return p

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import ConfigError, DatasetError
 from ..events import EVENT_DTYPE, as_events
-from ..files import atomic_dir
+from ..files import atomic_dir, build_lock
 
 STORE_VERSION = 1
 # one raw file may hold several samples (DVS128 Gesture trials are cut into gestures)
@@ -53,14 +53,21 @@ def build(
 ) -> Path:
     """Convert ``sources`` (e.g. raw file paths) with ``load`` (one source -> its samples) into
     the store ``folder``. Sources are decoded in parallel threads (the decoders release the
-    GIL) and written in order; the folder appears only once everything is written."""
+    GIL) and written in order; the folder appears only once everything is written.
+
+    ``meta`` (``sensor_size``, ``classes``, plus anything JSON can hold) is checked first with
+    the rules `PackedStore` opens a store by, and every label against the classes, so a build
+    never writes a store its reader refuses (`ConfigError`). Builds of one ``folder`` hold its
+    `build_lock` (they share the ``<folder>.partial`` folder): concurrent builds run one after
+    the other, and the last one's store stays."""
     folder = Path(folder)
+    n_classes = _check_meta_for_build(meta)
     offsets, labels, names = [0], [], []
     crc = 0
     workers = workers or min(8, os.cpu_count() or 1)
     from tqdm import tqdm
 
-    with atomic_dir(folder) as partial:
+    with build_lock(folder), atomic_dir(folder) as partial:
         with (
             ThreadPoolExecutor(workers) as pool,
             open(partial / "events.bin", "wb") as out,
@@ -73,6 +80,11 @@ def build(
         ):
             for samples in pool.map(lambda s: list(load(s)), sources):
                 for name, label, events in samples:
+                    if not 0 <= int(label) < n_classes:
+                        raise ConfigError(
+                            f"{folder}: sample {name!r} has label {label}, outside the "
+                            f"{n_classes} classes (0..{n_classes - 1}) of meta['classes']"
+                        )
                     ev = np.ascontiguousarray(as_events(events))
                     data = ev.view(np.uint8).data  # the raw records, no copy
                     out.write(data)
@@ -96,6 +108,43 @@ def build(
         )
         (partial / "meta.json").write_text(json.dumps(full, indent=1))
     return folder
+
+
+def meta_problem(meta: Any) -> str | None:
+    """What makes ``meta`` (a store's meta.json, as read back) unusable, or None: the one set
+    of rules `PackedStore` opens a store by and `build` checks before writing one."""
+    if not isinstance(meta, dict):
+        return "meta.json does not hold a JSON object"
+    sensor, classes = meta.get("sensor_size"), meta.get("classes")
+    if not (
+        isinstance(sensor, list)
+        and len(sensor) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sensor)
+    ):
+        return f"meta.json: sensor_size {sensor!r} is not [width, height]"
+    if not isinstance(classes, list):
+        return f"meta.json: classes {classes!r} is not a list"
+    for key in ("events_crc32", "n_samples", "n_events"):
+        if not isinstance(meta.get(key), int) or isinstance(meta.get(key), bool):
+            return f"meta.json: {key} {meta.get(key)!r} is not an integer"
+    return None
+
+
+def _check_meta_for_build(meta: dict[str, Any]) -> int:
+    """`ConfigError` unless ``meta`` makes a store `PackedStore` opens; the class count."""
+    try:
+        # what the reader will see: JSON turns tuples into lists, and refuses what it cannot hold
+        back = json.loads(json.dumps(dict(meta, version=STORE_VERSION, n_samples=0,
+                                          n_events=0, events_crc32=0)))  # fmt: skip
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"store meta {meta!r} is not JSON ({exc})") from None
+    problem = meta_problem(back)
+    if problem is not None:
+        raise ConfigError(
+            f"store meta {meta!r} would make a store spikestream cannot open ({problem}); "
+            "give sensor_size=[width, height] and classes=[name, ...]"
+        )
+    return len(back["classes"])
 
 
 class StoreIndexError(DatasetError, IndexError):
@@ -148,25 +197,14 @@ class PackedStore:
             meta = json.loads((self.folder / "meta.json").read_text())
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             self._damaged(f"meta.json is not readable JSON ({exc})")
-        if not isinstance(meta, dict):
-            self._damaged("meta.json does not hold a JSON object")
-        if meta.get("version") != STORE_VERSION:
+        if isinstance(meta, dict) and meta.get("version") != STORE_VERSION:
             raise DatasetError(
                 f"{self.folder}: store version {meta.get('version')!r}, this spikestream reads "
                 f"{STORE_VERSION}; delete the folder {self.folder} and convert again"
             )
-        sensor, classes = meta.get("sensor_size"), meta.get("classes")
-        if not (
-            isinstance(sensor, list)
-            and len(sensor) == 2
-            and all(isinstance(v, int) and v > 0 for v in sensor)
-        ):
-            self._damaged(f"meta.json: sensor_size {sensor!r} is not [width, height]")
-        if not isinstance(classes, list):
-            self._damaged(f"meta.json: classes {classes!r} is not a list")
-        for key in ("events_crc32", "n_samples", "n_events"):
-            if not isinstance(meta.get(key), int) or isinstance(meta.get(key), bool):
-                self._damaged(f"meta.json: {key} {meta.get(key)!r} is not an integer")
+        problem = meta_problem(meta)
+        if problem is not None:
+            self._damaged(problem)
         return meta
 
     def _read_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -267,7 +305,7 @@ class PackedStore:
         for start in range(0, len(raw), 64 << 20):
             crc = zlib.crc32(raw[start : start + (64 << 20)].data, crc)
         if crc != self.meta["events_crc32"]:
-            raise DatasetError(f"{self.folder}: events.bin does not match its recorded CRC-32")
+            self._damaged("events.bin does not match its recorded CRC-32")
         # offsets, labels, dtypes and sizes were checked when the store was opened
         n_classes = len(self.meta["classes"])
         w, h = self.sensor_size
@@ -283,7 +321,7 @@ class PackedStore:
             backwards = np.flatnonzero(np.diff(ev["t"]) < 0) + 1
             inside = np.setdiff1d(backwards, self.offsets[1:-1])  # not at a sample's start
             if len(inside):
-                raise DatasetError(f"{self.folder}: timestamps go back at event {inside[0]}")
+                self._damaged(f"timestamps go back at event {inside[0]}")
         return {
             "folder": str(self.folder),
             "samples": len(self),

@@ -213,7 +213,15 @@ def raw_header(f: BinaryIO, path: PathLike, expected: str) -> Header:
     size, source = prophesee.geometry(meta)
     key = "t0" if "t0" in meta else "T0"
     text = meta.get(key, "0")
-    t0 = int(text) if text.isdecimal() else 0
+    if not (text.isascii() and text.isdecimal()):
+        # A time origin that is not a whole number would shift every time: refuse it.
+        raise FormatError(
+            f"header line '% {key} {text}' is not a whole number of microseconds >= 0; "
+            "the t0 line is corrupt",
+            path=path,
+            offset=where[key],
+        )
+    t0 = int(text)
     if t0 > INT64_MAX:
         raise FormatError(
             f"header line '% {key} {text}' is past the largest time (2^63 - 1 µs)",
