@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..snn.norse import LIFParameters, LIParameters
+from ..snn.norse import LICell, LIFParameters, LIFRecurrentCell, LIParameters
 from .registry import register_model
 
 __all__ = ["RSNNState", "RSNNTrace", "RecurrentSNN", "rsnn_pokerdvs"]
@@ -173,15 +173,9 @@ def _euler(dt: float, tau_mem_inv: torch.Tensor, tau_syn_inv: torch.Tensor) -> t
     return float(dt_t * tau_mem_inv), float((-dt_t) * tau_syn_inv)
 
 
-class _RecurrentWeights(nn.Module):
-    """The recurrent layer's weights under Norse's names (``l1.input_weights``,
-    ``l1.recurrent_weights``), drawn as Norse draws them: ``randn * sqrt(2 / hidden)``."""
-
-    def __init__(self, input_size: int, hidden_size: int):
-        super().__init__()
-        scale = torch.sqrt(2.0 / torch.as_tensor(hidden_size))  # float32, as Norse computes it
-        self.input_weights = nn.Parameter(torch.randn(hidden_size, input_size) * scale)
-        self.recurrent_weights = nn.Parameter(torch.randn(hidden_size, hidden_size) * scale)
+def _norse_init(rows: int, cols: int, hidden: int) -> nn.Parameter:
+    """Norse's draw: ``randn * sqrt(2 / hidden)``, the scale a float32 tensor as Norse makes it."""
+    return nn.Parameter(torch.randn(rows, cols) * torch.sqrt(2.0 / torch.as_tensor(hidden)))
 
 
 class RecurrentSNN(nn.Module):
@@ -194,6 +188,11 @@ class RecurrentSNN(nn.Module):
     ``forward``: ``[N, classes]`` log-probabilities, ``log_softmax(max_t v_out)`` (train with
     ``nll_loss``). ``run`` gives the decision after every step, ``trace`` every step's state,
     and ``init_state``/``step`` run one step at a time (equal to ``run`` step for step).
+
+    Modules as the notebook's ``SNN``: ``l1`` (`spikestream.snn.norse.LIFRecurrentCell`, which
+    holds ``input_weights``, ``recurrent_weights``, ``p`` and ``dt``), ``fc_out``
+    (``Linear(hidden, classes, bias=False)``) and ``out`` (`spikestream.snn.norse.LICell`); the
+    forward runs their equations fused rather than calling them step by step.
 
     ``autapses=False`` (Norse's default) keeps the recurrent diagonal at zero: the forward
     multiplies the weights by a zero-diagonal mask, so its gradient is zero there, as Norse's hook
@@ -260,12 +259,20 @@ class RecurrentSNN(nn.Module):
             a, b, float(self.p.v_leak), float(self.p.v_th), float(self.p.v_reset),
             a_o, b_o, float(self.p_out.v_leak),
         )  # fmt: skip
-        # Construction order as the notebook's SNN: same seed, same initial weights.
-        self.l1 = _RecurrentWeights(self.input_size, hidden)
-        self.fc_out = nn.Linear(hidden, classes, bias=False)
-        with torch.no_grad():
-            if not autapses:
+        # The notebook's modules (l1, fc_out, out: the state_dict keys and the structure an
+        # exporter walks), built in its order, so the same seed draws the same weights.
+        # autapses=True for the cell: this model keeps the diagonal out itself (a mask in the
+        # forward), which moves with the model and survives copies, where a gradient hook would not.
+        self.l1 = LIFRecurrentCell(
+            self.input_size, hidden, p=self.p, dt=self.dt, autapses=True,
+            input_weights=_norse_init(hidden, self.input_size, hidden),
+            recurrent_weights=_norse_init(hidden, hidden, hidden),
+        )  # fmt: skip
+        if not autapses:
+            with torch.no_grad():
                 self.l1.recurrent_weights.fill_diagonal_(0.0)
+        self.fc_out = nn.Linear(hidden, classes, bias=False)
+        self.out = LICell(self.p_out, dt=self.dt)
         # not in the state_dict: the keys stay Norse's
         self.register_buffer("_rec_mask", 1 - torch.eye(hidden), persistent=False)
 
