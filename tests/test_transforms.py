@@ -348,6 +348,35 @@ def test_event_tokens():
     assert np.array_equal(seeded(ev)["t"], seeded(ev)["t"])
 
 
+def test_time_jitter_saturates_instead_of_wrapping():
+    ev = make_events([0, 10, 2**62], [0, 1, 2], [0, 0, 0], [0, 1, 1])
+    big = augment.temporal_jitter(ev, 1e30, rng=np.random.default_rng(0))
+    assert big["t"].min() >= 0 and big["t"].max() <= 2**63 - 1024  # was -2^63 after a wrap
+    assert set(big["t"].tolist()) <= {0, 2**63 - 1024}
+    assert np.all(np.diff(big["t"]) >= 0) and sorted(big["x"].tolist()) == [0, 1, 2]
+    for sigma in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ss.ConfigError, match="sigma"):
+            augment.temporal_jitter(ev, sigma)
+
+
+def test_normalize_time_needs_sorted_times_and_tokens_take_dicts():
+    from spikestream.transforms.functional import event_tokens, normalize_time
+
+    with pytest.raises(ss.ValidationError, match=r"normalize_time: .*t\[1\] = 50") as err:
+        normalize_time(np.array([100, 50, 300]), "sample")  # gave 1.25 (> 1) and -0.25
+    assert err.value.index == 1
+    assert normalize_time(np.array([], dtype=np.int64)).tolist() == []
+    ev = make_events(np.arange(0, 50, 10), [0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [0, 1, 0, 1, 0])
+    d = {k: ev[k] for k in "txyp"}
+    tok = event_tokens(d, (5, 5), 3, sampler="deterministic_uniform", grid=(5, 5))
+    want = event_tokens(ev, (5, 5), 3, sampler="deterministic_uniform", grid=(5, 5))
+    assert {k: v.tolist() for k, v in tok.items()} == {k: v.tolist() for k, v in want.items()}
+    assert tok["t"].tolist() == [0.0, 0.5, 1.0] and tok["y"].tolist() == [4.0, 2.0, 0.0]
+    assert T.ToEventTokens((5, 5), n_tokens=5)(d)["p"].tolist() == [0, 1, 0, 1, 0]
+    with pytest.raises(ss.ValidationError, match="one value per event"):
+        event_tokens({**d, "x": d["x"][:2]}, (5, 5), 3)
+
+
 def test_averaged_time_surface_values():
     from spikestream.transforms.functional import to_averaged_time_surface
 

@@ -8,6 +8,9 @@ import numpy as np
 from ...errors import ConfigError, ValidationError
 from ...events import require_sorted
 
+#: The largest float64 below 2^63 (2^63 - 1024): float times clipped to it fit in int64.
+T_MAX_FLOAT = float(np.nextafter(2.0**63, 0))
+
 
 def _rng(rng: np.random.Generator | None) -> np.random.Generator:
     return rng if rng is not None else np.random.default_rng()
@@ -174,10 +177,15 @@ def spatial_jitter(
 def temporal_jitter(
     events: np.ndarray, sigma: float, *, rng: np.random.Generator | None = None
 ) -> np.ndarray:
-    """Add rounded Gaussian noise of std ``sigma`` µs to t, clip at 0 and re-sort (stable)."""
-    t = np.maximum(events["t"] + np.rint(_rng(rng).normal(0, sigma, len(events))), 0)
+    """Add rounded Gaussian noise of std ``sigma`` µs (finite, >= 0) to t, clip to
+    [0, `T_MAX_FLOAT`] µs and re-sort (stable). The sum is taken in float64, so the upper clip
+    is the largest float64 below 2^63: a huge ``sigma`` saturates instead of wrapping to
+    -2^63."""
+    if not 0 <= sigma < float("inf"):
+        raise ConfigError(f"time jitter sigma must be a finite number of µs >= 0, got {sigma}")
+    t = events["t"] + np.rint(_rng(rng).normal(0, sigma, len(events)))
     out = events.copy()
-    out["t"] = t.astype(np.int64)
+    out["t"] = np.clip(t, 0, T_MAX_FLOAT).astype(np.int64)
     return out[np.argsort(out["t"], kind="stable")]
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...errors import ConfigError, ValidationError
 from ...events import require_sorted
+from .frames import _fields
 
 SAMPLERS = ("random", "uniform", "chunk", "deterministic_uniform")
 
@@ -54,8 +55,12 @@ def rescale_coordinates(
 
 
 def normalize_time(t: np.ndarray, mode: str = "sample", scale: float | None = None) -> np.ndarray:
-    """``t - t[0]``, then divided by the sample's last time (``'sample'``), by a dataset-wide
-    ``scale`` such as the longest training duration (``'dataset'``), or not (``'none'``)."""
+    """``t - t[0]``, then divided by the sample's last time (``'sample'``: values in [0, 1]), by
+    a dataset-wide ``scale`` such as the longest training duration (``'dataset'``), or not
+    (``'none'``). ``t`` must be sorted (`ValidationError` naming the first unsorted index, as
+    everywhere): on unsorted times ``t[0]`` and ``t[-1]`` are not the ends."""
+    t = np.asarray(t)
+    require_sorted(t, "normalize_time")
     rel = (t - t[0]).astype(np.float64) if len(t) else np.zeros(0)
     if mode == "none":
         return rel
@@ -80,19 +85,21 @@ def event_tokens(
     rng: np.random.Generator | None = None,
 ) -> dict[str, np.ndarray]:
     """One sample's tokens: float32 ``x, y, t, p`` arrays of ``min(N, n_tokens)`` events in time
-    order (sampled, coordinates optionally rescaled to ``grid`` (W, H), time normalised)."""
-    require_sorted(events["t"], "event_tokens")  # tokens in time order, t[0] the first event
-    idx = sample_indices(len(events), n_tokens, sampler, rng=rng)
-    ev = events[idx]
-    x, y = ev["x"].astype(np.float64), ev["y"].astype(np.float64)
+    order (sampled, coordinates optionally rescaled to ``grid`` (W, H), time normalised).
+    ``events``: canonical or structured events, or a dict of ``t, x, y, p`` arrays."""
+    t_all, x_all, y_all, p_all = _fields(events)
+    require_sorted(t_all, "event_tokens")  # tokens in time order, t[0] the first event
+    idx = sample_indices(len(t_all), n_tokens, sampler, rng=rng)
+    ex, ey = x_all[idx], y_all[idx]
+    x, y = ex.astype(np.float64), ey.astype(np.float64)
     if grid is not None:
-        x, y = rescale_coordinates(ev["x"], ev["y"], sensor_size, grid)
-    t = normalize_time(ev["t"], norm_t, t_scale)
+        x, y = rescale_coordinates(ex, ey, sensor_size, grid)
+    t = normalize_time(t_all[idx], norm_t, t_scale)
     return {
         "x": x.astype(np.float32),
         "y": y.astype(np.float32),
         "t": t.astype(np.float32),
-        "p": ev["p"].astype(np.float32),
+        "p": p_all[idx].astype(np.float32),
     }
 
 
