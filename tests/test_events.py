@@ -269,6 +269,40 @@ def test_recording():
     assert "10 events" in repr(rec)
 
 
+def test_sorted_check_can_be_skipped_and_recording_checks_once(monkeypatch):
+    """`slice_time` checks sortedness (O(N)) on every call; ``assume_sorted`` skips it and a
+    `Recording` checks once, so its windows cost a binary search each."""
+    from spikestream.events import recording, slicing
+
+    calls = []
+    real = slicing.require_sorted
+
+    def counting(t, what):
+        calls.append(what)
+        real(t, what)
+
+    monkeypatch.setattr(slicing, "require_sorted", counting)
+    monkeypatch.setattr(recording, "require_sorted", counting)
+    ev = sample(10)
+    assert slice_time(ev, 20, 50)["t"].tolist() == [20, 30, 40] and calls == ["slice_time"]
+    assert slice_time(ev, 20, 50, assume_sorted=True)["t"].tolist() == [20, 30, 40]
+    assert window_bounds_by_time(ev, 40, assume_sorted=True).tolist() == [[0, 4], [4, 8], [8, 10]]
+    assert calls == ["slice_time"]  # neither checked again
+    rec = Recording(ev, (4, 3))
+    windows = [rec.time_window(t, t + 20).events["t"].tolist() for t in range(0, 100, 20)]
+    assert windows == [[0, 10], [20, 30], [40, 50], [60, 70], [80, 90]]
+    sub = rec.time_window(10, 80)
+    assert sub.time_window(30, 50).events["t"].tolist() == [30, 40]
+    assert calls == ["slice_time", "Recording.time_window"]  # once for the recording
+    unsorted = Recording(make_events([0, 5, 3], [0, 1, 2], [0, 0, 0], [0, 1, 0]), (4, 3))
+    with pytest.raises(ss.ValidationError, match=r"Recording.time_window: .*t\[2\] = 3") as err:
+        unsorted.time_window(0, 6)
+    assert err.value.index == 2
+    with pytest.raises(ss.ValidationError):  # still refused on the next call: nothing cached
+        unsorted.time_window(0, 6)
+    assert rec == Recording(ev, (4, 3))  # the cache is not part of equality
+
+
 def test_summary_values():
     ev = make_events([0, 100, 900, 1000, 1500, 2999], [0] * 6, [0] * 6, [1, 0, 1, 1, 0, 1])
     s = summarize(ev)

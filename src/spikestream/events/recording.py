@@ -12,7 +12,7 @@ from ..errors import ValidationError
 from .construct import as_events
 from .slicing import slice_count, slice_time
 from .stats import EventSummary, summarize
-from .validate import validate_events
+from .validate import require_sorted, validate_events
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class Recording:
     sensor_size: tuple[int, int]
     source_format: str = "memory"
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # set once the times were found sorted (checked lazily, once per instance): every later
+    # window is then an O(log N) search. Reordering ``events`` in place afterwards is not seen.
+    _time_sorted: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         w, h = (int(v) for v in self.sensor_size)
@@ -59,8 +62,15 @@ class Recording:
         return self
 
     def time_window(self, t_start: int | None = None, t_end: int | None = None) -> Recording:
-        """The recording restricted to ``t_start <= t < t_end`` (events are a view)."""
-        return replace(self, events=slice_time(self.events, t_start, t_end))
+        """The recording restricted to ``t_start <= t < t_end`` (events are a view). The first
+        call checks that the times are sorted (`ValidationError` naming the first unsorted
+        index); later calls, and windows of the result, only search (O(log N))."""
+        if not self._time_sorted:
+            require_sorted(self.events["t"], "Recording.time_window")
+            object.__setattr__(self, "_time_sorted", True)
+        out = replace(self, events=slice_time(self.events, t_start, t_end, assume_sorted=True))
+        object.__setattr__(out, "_time_sorted", True)  # a window of sorted times is sorted
+        return out
 
     def count_window(self, start: int, count: int) -> Recording:
         """The recording restricted to ``count`` events from index ``start`` (a view)."""
