@@ -207,6 +207,37 @@ def test_misuses_are_one_line_errors(tmp_path, capsys):
     assert sorted(tmp_path.rglob("*")) == before  # nothing left behind, no .partial
 
 
+def test_convert_takes_the_inferred_size_from_the_reader_and_names_the_flags(
+    tmp_path, capsys, monkeypatch
+):
+    """N-MNIST .bin names no size: the reader infers it from the whole file for every chunk,
+    so convert makes no pass of its own (it did one: 2.3 s instead of 1.5 s on 20M events)."""
+    from spikestream.commands import convert as convert_cmd
+
+    ev = _events(1000, width=20, height=10)
+    ev["x"][-1], ev["y"][-1] = 33, 30  # the largest coordinates in the last chunk only
+    src = tmp_path / "in.bin"
+    ss.write(src, ev, (34, 34))
+    calls = []
+    real = convert_cmd.iter_chunks
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(convert_cmd, "iter_chunks", counting)
+    out = tmp_path / "out.npz"
+    assert main(["convert", str(src), str(out), "--chunk-events", "100", "--quiet"]) == 0
+    assert ss.read(out).sensor_size == (34, 31) and np.array_equal(ss.read(out).events, ev)
+    assert len(calls) == 2  # the first chunk, then the conversion: no extra pass
+    capsys.readouterr()
+    assert main(["convert", str(src), str(tmp_path / "o.xyz")]) == 2
+    _one_error_line(capsys.readouterr().err, "convert: --to ID")
+    (tmp_path / "mystery.xyz").write_bytes(b"\x00" * 64)
+    assert main(["info", str(tmp_path / "mystery.xyz")]) == 2
+    _one_error_line(capsys.readouterr().err, "--from ID; spikestream info: --format ID")
+
+
 def test_convert_refuses_a_fifo_and_writes_through_a_symlink(tmp_path, capsys):
     """``convert s.bin fifo.npz`` turned the FIFO into a regular file; a symlinked output was
     replaced by a file instead of written through."""

@@ -9,7 +9,6 @@ from tqdm import tqdm
 
 from ..errors import ConfigError, ValidationError
 from ..io import iter_chunks, open_writer
-from ..io.base import infer_sensor_size
 from . import input_path, output_file, positive_int, sensor_size
 
 #: AEDAT 2.0 address layouts (`spikestream.io.aedat2`): the reader's ``layout=`` option.
@@ -93,14 +92,9 @@ def convert(
 
     first = next(iter(chunks()), None)
     if sensor_size is None and first is not None:
+        # every chunk reports the whole file's size: declared, or inferred by the reader from
+        # all the events when the file names none (metadata["sensor_size_inferred"])
         sensor_size = first.sensor_size
-        if first.metadata.get("sensor_size_inferred"):
-            # the file names no size: one cheap streaming pass for the largest coordinates
-            w = h = 1
-            for c in chunks():
-                cw, ch = infer_sensor_size(c.events)
-                w, h = max(w, cw), max(h, ch)
-            sensor_size = (w, h)
     if sensor_size is None:
         sensor_size = (1, 1)
     shift = 0

@@ -42,6 +42,10 @@ def require_file(path: PathLike) -> None:
         raise MissingFileError(path)
 
 
+#: How to name a format when detection fails, in the API and on the command line.
+READ_HINT = "format=ID (spikestream convert: --from ID; spikestream info: --format ID)"
+
+
 def detect_format(path: PathLike) -> EventFormat:
     """The format of an existing file: its header bytes first, then its extension."""
     require_file(path)
@@ -62,11 +66,11 @@ def detect_format(path: PathLike) -> EventFormat:
     if candidates:
         ids = ", ".join(f.format_id for f in candidates)
         raise UnknownFormatError(
-            f"the header does not say which of {ids} this {suffix} file is; pass format=...",
+            f"the header does not say which of {ids} this {suffix} file is; pass {READ_HINT}",
             path=path,
         )
     raise UnknownFormatError(
-        f"unrecognised header and extension {suffix or '(none)'}; pass format=... "
+        f"unrecognised header and extension {suffix or '(none)'}; pass {READ_HINT} "
         f"(known: {', '.join(sorted(_FORMATS))})",
         path=path,
     )
@@ -84,7 +88,8 @@ def format_for_writing(path: PathLike, format_id: str | None) -> EventFormat:
             writable = [f for f in _FORMATS.values() if f.can_write and suffix in f.extensions]
             if not writable:
                 raise UnknownFormatError(
-                    f"no writer for extension {suffix or '(none)'}; pass format=... (writable: "
+                    f"no writer for extension {suffix or '(none)'}; pass format=ID (spikestream "
+                    "convert: --to ID; writable: "
                     f"{', '.join(sorted(f.format_id for f in _FORMATS.values() if f.can_write))})",
                     path=path,
                 )
