@@ -203,6 +203,7 @@ def test_layout_follows_the_overrides():
         ({"dropout": 1.0}, "dropout must be in"),
         ({"channels": 0}, "channels must be >= 1"),
         ({"neuron_kwargs": {"step_mode": "s"}}, "step_mode"),
+        ({"neuron_kwargs": {"v_rest": 0.0}}, "neuron_kwargs.*v_rest"),
         ({"tau": 1.0}, "tau must be > 1"),
         ({"depth": 3}, r"unknown option\(s\) \['depth'\]"),
         ({"input_size": (34, 34, 2)}, r"input_size must be \(H, W\)"),

@@ -189,10 +189,14 @@ class PLIFNet(nn.Module):
         cfg = replace(cfg, input_size=(int(size[0]), int(size[1])), hidden=tuple(cfg.hidden))
         cfg.check()
         self.config = cfg
-        self.conv_fc = build_conv_fc(
-            cfg.in_channels, cfg.input_size, cfg.channels, cfg.n_conv, cfg.n_down, cfg.hidden,
-            cfg.classes * cfg.voting, cfg.voting, cfg.neuron_factory(), cfg.dropout,
-        )  # fmt: skip
+        try:
+            self.conv_fc = build_conv_fc(
+                cfg.in_channels, cfg.input_size, cfg.channels, cfg.n_conv, cfg.n_down,
+                cfg.hidden, cfg.classes * cfg.voting, cfg.voting, cfg.neuron_factory(),
+                cfg.dropout,
+            )  # fmt: skip
+        except TypeError as exc:  # a neuron_kwargs entry the neuron class does not take
+            raise ConfigError(f"PLIFNet neuron_kwargs {cfg.neuron_kwargs}: {exc}") from None
         self._state_shapes = self._neuron_shapes()
 
     def _neuron_shapes(self) -> list[tuple[int, ...]]:
