@@ -11,7 +11,8 @@ Input layout (what `spikestream.transforms.functional.pad_tokens` produces from
   first if the model was built for a coarser grid); ``p``: 0 or 1.
 * ``t``: time in any unit, sorted within a sample. The model subtracts the first token's time
   and divides by the sample's largest time (Event2Vec normalises per sample), so microseconds
-  and the ``norm_t="sample"`` tokens give the same result.
+  and the ``norm_t="sample"`` tokens give the same result. Subtract the first time before
+  casting to float32 (``event_tokens`` does): absolute camera times lose their microseconds.
 * Valid tokens come first in each row, as ``pad_tokens`` writes them (a mask with holes also
   works: attention and pooling only ever see valid tokens). The values at padded positions never
   matter; padding with -1 is the reference's convention.
@@ -54,7 +55,9 @@ __all__ = [
     "event2vec_asldvs",
     "event2vec_dvsgesture",
     "forgetting_attention",
+    "masked_mean",
     "pair_pool",
+    "time_steps",
 ]
 
 
