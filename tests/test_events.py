@@ -359,3 +359,31 @@ def test_round_trips_property(rows):
     assert np.array_equal(from_structured(to_structured(ev, wide)), ev)
     assert np.array_equal(as_events(to_tensor(ev)), ev)
     assert np.array_equal(from_dict({k: v.numpy() for k, v in to_torch(ev).items()}), ev)
+
+
+def test_one_sensor_size_rule_everywhere(tmp_path):
+    """Sides 1..65536 (x and y are uint16) for readers/writers, transforms, Recording, the
+    simulator and the CLI: transforms accepted a 70000-wide sensor."""
+    from spikestream.events import limits
+    from spikestream.io import base
+    from spikestream.sim.camera import check_size
+    from spikestream.transforms.functional import to_frames
+
+    assert limits.sensor_dims((65536, 1)) == (65536, 1) and limits.sensor_dims([3.0, 4]) == (3, 4)
+    ev = sample(10)
+    for bad in [(70000, 1), (1, 65537), (0, 4), (4, -1), "34", None, (1, 2, 3)]:
+        with pytest.raises(ss.ConfigError, match=r"1 <= W, H <= 65536 \(x and y are 16-bit\)"):
+            limits.sensor_dims(bad)
+        with pytest.raises(ss.ConfigError, match="1 <= W, H <= 65536"):
+            to_frames(ev, bad, n_frames=1)
+        with pytest.raises(ss.ConfigError, match="1 <= W, H <= 65536"):
+            base.sensor_size_value(bad, given=True)
+        with pytest.raises(ss.FormatError, match="1 <= W, H <= 65536"):
+            base.sensor_size_value(bad, path="f.raw", offset=3)
+        with pytest.raises(ss.ValidationError, match="1 <= W, H <= 65536"):
+            Recording(ev, bad)
+    with pytest.raises(ss.ConfigError, match="1 <= W, H <= 65536"):
+        ss.write(tmp_path / "o.raw", ev, (70000, 1), format="evt3")
+    with pytest.raises(ss.ConfigError, match="1 <= W, H <= 65536"):
+        check_size((2, 1, 70000))
+    assert not hasattr(base, "MAX_SENSOR_SIDE")  # one constant: limits.MAX_SIDE

@@ -477,13 +477,19 @@ def test_absurd_sizes_are_refused_before_allocating(monkeypatch):
     ev = make_events([0, 10**12], [1, 2], [1, 2], [0, 1])  # a 12-day span
     for call in (
         lambda: to_frames(ev, (100_000, 100_000), n_frames=1),
+        lambda: to_averaged_time_surface(ev, (100_000, 100_000), cell_size=1),
+    ):  # the one sensor-size rule (uint16 coordinates) refuses these first
+        with pytest.raises(ss.ConfigError, match=r"1 <= W, H <= 65536"):
+            call()
+    for call in (
+        lambda: to_frames(ev, (65_536, 65_536), n_frames=1),
+        lambda: to_averaged_time_surface(ev, (65_536, 65_536), cell_size=1),
         lambda: to_frames(ev, (128, 128), n_frames=10**9),
         lambda: to_frames(ev, (128, 128), duration=1),
         lambda: tonic_frames(ev, (128, 128), n_time_bins=10**9),
         lambda: tonic_frames(ev, (128, 128), time_window=1.0),
         lambda: to_voxel_grid(ev, (128, 128), 10**9),
         lambda: to_time_surface(ev, (128, 128), 1, 5.0),
-        lambda: to_averaged_time_surface(ev, (100_000, 100_000), cell_size=1),
         lambda: window_bounds_by_time(ev, 1),
     ):
         with pytest.raises(ss.ConfigError, match=r"limit of 8 GiB \(spikestream.events.limits"):
@@ -499,7 +505,7 @@ def test_absurd_sizes_are_refused_before_allocating(monkeypatch):
     assert err.value.index == 1
     with pytest.raises(ss.ValidationError, match="outside the 128x128"):
         T.RefractoryPeriod(10, sensor_size=(128, 128))(corner)
-    with pytest.raises(ss.ConfigError, match="positive"):
+    with pytest.raises(ss.ConfigError, match=r"1 <= W, H <= 65536 .* got \(0, 4\)"):
         to_frames(ev, (0, 4), n_frames=1)
     # the bound is exact: two 3x4 float32 frames are 192 bytes
     monkeypatch.setattr(limits, "MAX_BYTES", 2 * 2 * 3 * 4 * 4)

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..events import limits
 from ..files import write_target
 
 
@@ -56,13 +57,15 @@ def positive_float(text: str) -> float:
 
 
 def sensor_size(text: str) -> tuple[int, int]:
-    """argparse type: ``WxH`` with both sides >= 1 (e.g. ``640x480``)."""
+    """argparse type: ``WxH`` (e.g. ``640x480``) by the one sensor-size rule
+    (`spikestream.events.limits.sensor_dims`: 1..65536 a side)."""
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"sensor size must look like 640x480, got {text!r}"
         ) from None
-    if w < 1 or h < 1:
-        raise argparse.ArgumentTypeError(f"sensor size must be at least 1x1, got {text!r}")
-    return w, h
+    try:
+        return limits.sensor_dims((w, h), what=f"sensor size {text!r}")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ValidationError
+from ..errors import ConfigError, ValidationError
+from . import limits
 from .construct import as_events
 from .slicing import slice_count, slice_time
 from .stats import EventSummary, summarize
@@ -35,10 +36,11 @@ class Recording:
     _time_sorted: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        w, h = (int(v) for v in self.sensor_size)
-        if w <= 0 or h <= 0:
-            raise ValidationError(f"sensor_size must be positive (W, H), got {self.sensor_size}")
-        object.__setattr__(self, "sensor_size", (w, h))
+        try:  # the one sensor-size rule, kept a ValidationError here
+            size = limits.sensor_dims(self.sensor_size)
+        except ConfigError as exc:
+            raise ValidationError(str(exc)) from None
+        object.__setattr__(self, "sensor_size", size)
         object.__setattr__(self, "events", as_events(self.events))
 
     def __len__(self) -> int:

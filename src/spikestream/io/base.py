@@ -36,7 +36,7 @@ import numba
 import numpy as np
 
 from ..errors import ConfigError, FormatError, TruncatedRecordingWarning
-from ..events import EVENT_DTYPE, Recording, as_events, empty_events, validate_events
+from ..events import EVENT_DTYPE, Recording, as_events, empty_events, limits, validate_events
 from ..files import atomic_file
 
 PathLike = str | os.PathLike[str]
@@ -46,9 +46,6 @@ ERR_POS = 1  # state slot: byte position in the current buffer of the record tha
 MAX_X = 2  # state slot: an upper bound on the x emitted so far
 MAX_Y = 3  # state slot: an upper bound on the y emitted so far
 STATE_BASE = 4  # first slot a format may use for itself
-
-#: x and y are uint16: no sensor is wider or taller.
-MAX_SENSOR_SIDE = 1 << 16
 
 #: Events per output block while streaming; bounds memory whatever the file size.
 CHUNK_CAPACITY = 1 << 20
@@ -158,20 +155,16 @@ def infer_sensor_size(events: np.ndarray) -> tuple[int, int]:
 def sensor_size_value(
     size: Any, *, path: PathLike | None = None, offset: int | None = None, given: bool = False
 ) -> tuple[int, int]:
-    """``size`` as ``(W, H)`` ints in 1..65536: a `ConfigError` when the caller ``given`` it, a
-    `FormatError` at ``path``/``offset`` when a file declared it."""
+    """``size`` as ``(W, H)`` by `spikestream.events.limits.sensor_dims` (1..65536 a side): its
+    `ConfigError` when the caller ``given`` it, a `FormatError` at ``path``/``offset`` when a
+    file declared it."""
     try:
-        w, h = (int(v) for v in size)
-        ok = 1 <= w <= MAX_SENSOR_SIDE and 1 <= h <= MAX_SENSOR_SIDE
-    except (TypeError, ValueError):
-        ok = False
-    if ok:
-        return w, h
-    expected = f"(W, H) with 1 <= W, H <= {MAX_SENSOR_SIDE} (x and y are 16-bit)"
-    if given:
-        raise ConfigError(f"sensor_size must be {expected}, got {size!r}")
+        return limits.sensor_dims(size)
+    except ConfigError:
+        if given:
+            raise
     raise FormatError(
-        f"declared sensor size {size!r} is not {expected}; pass sensor_size=(W, H)",
+        f"declared sensor size {size!r} is not {limits.SENSOR_RULE}; pass sensor_size=(W, H)",
         path=path,
         offset=offset,
     )

@@ -9,8 +9,11 @@ crossings are not emitted, its reference still follows the signal). Noise: shot 
 random polarity at random times, ``shot_noise_hz`` per pixel) and leak events (ON events at
 ``leak_hz`` per pixel, from the reference slowly leaking down).
 
-Absurd configurations are refused up front with a `ConfigError` naming the limit (see the
-``MAX_*`` constants) instead of running out of memory or time.
+Absurd configurations are refused up front with a `ConfigError` naming the limit instead of
+running out of memory or time: the sensor-size rule (`spikestream.events.limits.sensor_dims`)
+and the one allocation bound (`spikestream.events.limits.check_size`, ``MAX_BYTES``) for the
+float64 frames and for the events (their count bounded before any is computed), plus
+`MAX_RATE_HZ` for the noise rates.
 """
 
 from __future__ import annotations
@@ -22,16 +25,8 @@ import numba
 import numpy as np
 
 from ..errors import ConfigError, ValidationError
-from ..events import EVENT_DTYPE
+from ..events import EVENT_DTYPE, limits
 
-#: Most events one `simulate` call may produce (threshold crossings, bounded before any is
-#: computed, plus the expected noise events): 32 GiB of output
-MAX_EVENTS = 1 << 31
-#: Most frame samples (frames x height x width) one `simulate` call takes: its float64 working
-#: copy is 16 GiB; simulate a longer video in shorter clips
-MAX_FRAME_SAMPLES = 1 << 31
-#: Largest sensor side: event coordinates are uint16
-MAX_SIDE = 1 << 16
 #: Highest noise rate per pixel: event times are whole microseconds
 MAX_RATE_HZ = 1e6
 
@@ -182,24 +177,25 @@ def simulate(
     height, width = frames.shape[1:]
     noise_rate = (config.shot_noise_hz + config.leak_hz) * height * width
     expected_noise = noise_rate * max(int(times[-1]) - int(times[0]), 0) * 1e-6
-    if expected_noise > MAX_EVENTS:
-        raise ConfigError(
-            f"shot noise and leak at {config.shot_noise_hz + config.leak_hz:g} Hz per pixel on "
-            f"{width}x{height} pixels for {(times[-1] - times[0]) * 1e-6:g} s give about "
-            f"{expected_noise:.3g} events, above the limit of {MAX_EVENTS:,} "
-            "(spikestream.sim.camera.MAX_EVENTS): lower the rates or simulate shorter clips"
-        )
+    limits.check_size(
+        (math.ceil(expected_noise),),
+        EVENT_DTYPE,
+        f"shot noise and leak at {config.shot_noise_hz + config.leak_hz:g} Hz per pixel on "
+        f"{width}x{height} pixels for {(times[-1] - times[0]) * 1e-6:g} s give about "
+        f"{expected_noise:.3g} events, which",
+        "lower the rates or simulate shorter clips",
+    )
     rng = np.random.default_rng(seed)
     log_frames = np.log(frames.astype(np.float64) + config.log_eps)
     th_on, th_off = _thresholds(config, frames.shape[1:], rng)
     crossings = _crossing_bound(log_frames, th_on, th_off)
-    if crossings + expected_noise > MAX_EVENTS:
-        raise ConfigError(
-            f"contrast thresholds {config.threshold_on:g}/{config.threshold_off:g} on these "
-            f"{len(frames)} frames allow up to {crossings:.3g} threshold crossings, above the "
-            f"limit of {MAX_EVENTS:,} events (spikestream.sim.camera.MAX_EVENTS): raise the "
-            "thresholds or simulate shorter clips"
-        )
+    limits.check_size(
+        (math.ceil(crossings + expected_noise),),
+        EVENT_DTYPE,
+        f"contrast thresholds {config.threshold_on:g}/{config.threshold_off:g} on these "
+        f"{len(frames)} frames allow up to {crossings:.3g} threshold crossings, whose events",
+        "raise the thresholds or simulate shorter clips",
+    )
     args = (log_frames, times, th_on, th_off, np.int64(config.refractory_us))
     # the kernel writes straight into the record fields (strided views): no temporaries
     none = np.zeros(0, dtype=EVENT_DTYPE)
@@ -212,17 +208,14 @@ def simulate(
 
 
 def check_size(shape: tuple[int, ...]) -> None:
-    """Raise `ConfigError` when frames of ``shape`` ``[N, H, W]`` exceed what one simulation
-    takes (`MAX_SIDE` per side, `MAX_FRAME_SAMPLES` in all)."""
-    n, height, width = shape
-    if height > MAX_SIDE or width > MAX_SIDE:
-        raise ConfigError(
-            f"frames of {width}x{height} pixels: a sensor side is at most {MAX_SIDE} pixels "
-            "(event coordinates are uint16)"
-        )
-    if n * height * width > MAX_FRAME_SAMPLES:
-        raise ConfigError(
-            f"{n} frames of {width}x{height} pixels are {n * height * width:,} samples, above the "
-            f"limit of {MAX_FRAME_SAMPLES:,} for one simulation "
-            "(spikestream.sim.camera.MAX_FRAME_SAMPLES): simulate shorter clips"
-        )
+    """Raise `ConfigError` when frames of ``shape`` ``[N, H, W]`` are more than one simulation
+    takes: a side outside 1..65536 (`limits.sensor_dims`) or a float64 copy over
+    `limits.MAX_BYTES` (`limits.check_size`; the simulation works on one)."""
+    n, height, width = (int(v) for v in shape)
+    limits.sensor_dims((width, height), what=f"the frames' sensor size {width}x{height}")
+    limits.check_size(
+        (n, height, width),
+        np.float64,
+        f"the float64 copy of {n} frames of {width}x{height} pixels",
+        "simulate shorter clips or smaller frames",
+    )
