@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "spikestream.commands.samples",
         "decode, summarise and re-encode a folder of sample recordings",
     ),
+    "export": ("spikestream.commands.export", "a model to NIR (spiking) or ONNX (event tokens)"),
 }
 
 #: Exit status of every reported error (argparse's own for usage errors).
