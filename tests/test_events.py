@@ -387,3 +387,21 @@ def test_one_sensor_size_rule_everywhere(tmp_path):
     with pytest.raises(ss.ConfigError, match="1 <= W, H <= 65536"):
         check_size((2, 1, 70000))
     assert not hasattr(base, "MAX_SENSOR_SIDE")  # one constant: limits.MAX_SIDE
+
+
+def test_first_outside_is_the_one_sensor_bounds_check():
+    from spikestream.events import first_outside
+
+    ev = make_events([0, 1, 2, 3], [0, 5, 1, 9], [0, 1, 7, 2], [0, 1, 1, 0])
+    assert first_outside(ev["x"], ev["y"], 10, 8) is None  # strided uint16 field views
+    assert first_outside(ev["x"], ev["y"], 9, 8) == 3
+    assert first_outside(ev["x"], ev["y"], 10, 7) == 2  # y of event 2 before x of event 3
+    assert first_outside(ev["x"], ev["y"], 6, 7) == 2
+    assert first_outside(ev["x"], None, 6, None) == 3  # one coordinate only
+    signed = np.array([0, 3, -1, 2])
+    assert first_outside(signed, signed, None, None) == 2  # no bound: x, y >= 0 only
+    assert first_outside(signed, None, 3, None) == 1
+    assert first_outside(np.zeros(0, np.int64), np.zeros(0, np.int64), 1, 1) is None
+    # validate_events reports the first event outside, whichever coordinate it is
+    with pytest.raises(ss.ValidationError, match="event 2: y = 7 is outside the sensor height 7"):
+        validate_events(ev, (9, 7))

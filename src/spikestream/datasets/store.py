@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from ..errors import ConfigError, DatasetError
-from ..events import EVENT_DTYPE, as_events
+from ..events import EVENT_DTYPE, as_events, first_outside
 from ..files import atomic_dir, build_lock
 
 STORE_VERSION = 1
@@ -311,12 +311,11 @@ class PackedStore:
         w, h = self.sensor_size
         ev = self.events
         if len(ev):
-            bad = (ev["x"] >= w) | (ev["y"] >= h) | (ev["p"] > 1)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise DatasetError(
-                    f"{self.folder}: event {i} lies outside the {w}x{h} sensor "
-                    "or has a polarity other than 0/1"
+            found = [first_outside(ev["x"], ev["y"], w, h), first_outside(ev["p"], None, 2, None)]
+            if any(i is not None for i in found):
+                i = min(i for i in found if i is not None)
+                self._damaged(
+                    f"event {i} lies outside the {w}x{h} sensor or has a polarity other than 0/1"
                 )
             backwards = np.flatnonzero(np.diff(ev["t"]) < 0) + 1
             inside = np.setdiff1d(backwards, self.offsets[1:-1])  # not at a sample's start

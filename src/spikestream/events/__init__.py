@@ -26,7 +26,7 @@ from .slicing import (
     window_bounds_by_time,
 )
 from .stats import EventSummary, summarize
-from .validate import first_unsorted_index, require_sorted, validate_events
+from .validate import first_outside, first_unsorted_index, require_sorted, validate_events
 
 __all__ = [
     "EVENT_DTYPE",
@@ -38,6 +38,7 @@ __all__ = [
     "cut",
     "empty_events",
     "encode_polarity",
+    "first_outside",
     "first_unsorted_index",
     "from_dict",
     "from_structured",

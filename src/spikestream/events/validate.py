@@ -54,6 +54,33 @@ def require_sorted(t: Any, what: str) -> None:
         )
 
 
+def _outside_mask(v: Any, limit: int | None) -> np.ndarray | None:
+    """Where ``v`` lies outside ``[0, limit)`` (no upper bound when ``limit`` is None); None
+    when nothing does, found by min/max first so that clean input allocates no mask."""
+    v = np.asarray(v)
+    low = v.dtype.kind in "if" and bool(v.min() < 0)  # unsigned values are never negative
+    high = limit is not None and bool(v.max() >= limit)
+    if not (low or high):
+        return None
+    return (v < 0) | (v >= limit) if limit is not None else v < 0
+
+
+def first_outside(x: Any, y: Any, width: int | None, height: int | None) -> int | None:
+    """Index of the first event whose ``x`` is outside ``[0, width)`` or ``y`` outside
+    ``[0, height)``, or None. A None array or bound is not checked (``first_outside(x, None,
+    width, None)`` checks x only; a None ``width`` checks x >= 0 only). The one "outside the
+    sensor" test: every caller keeps its own error type and message."""
+    masks = [
+        m
+        for v, limit in ((x, width), (y, height))
+        if v is not None and len(v) and (m := _outside_mask(v, limit)) is not None
+    ]
+    if not masks:
+        return None
+    bad = masks[0] if len(masks) == 1 else masks[0] | masks[1]
+    return int(np.argmax(bad))
+
+
 def validate_events(
     events: np.ndarray,
     sensor_size: tuple[int, int] | None = None,
@@ -73,23 +100,22 @@ def validate_events(
         raise ValidationError(f"events must be 1-D, got shape {events.shape}")
     if require_sorted:
         _require_sorted(events["t"], "validate_events")
-    checks: list[tuple[str, int]] = []
     if sensor_size is not None:
         width, height = sensor_size
-        checks = [("x", width), ("y", height)]
-    checks.append(("p", 2))
-    for name, limit in checks:
-        bad = events[name] >= limit
-        if bad.any():
-            i = int(np.argmax(bad))
-            what = (
-                f"outside the sensor width {limit}"
-                if name == "x"
-                else (f"outside the sensor height {limit}" if name == "y" else "not 0 or 1")
+        i = first_outside(events["x"], events["y"], width, height)
+        if i is not None:
+            name, limit, side = (
+                ("x", width, "width") if events["x"][i] >= width else ("y", height, "height")
             )
             raise ValidationError(
-                f"event {i}: {name} = {events[name][i]} is {what}", index=i, field=name
+                f"event {i}: {name} = {events[name][i]} is outside the sensor {side} {limit}",
+                index=i,
+                field=name,
             )
+    bad = events["p"] >= 2
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValidationError(f"event {i}: p = {events['p'][i]} is not 0 or 1", index=i, field="p")
     return events
 
 

@@ -36,7 +36,15 @@ import numba
 import numpy as np
 
 from ..errors import ConfigError, FormatError, TruncatedRecordingWarning
-from ..events import EVENT_DTYPE, Recording, as_events, empty_events, limits, validate_events
+from ..events import (
+    EVENT_DTYPE,
+    Recording,
+    as_events,
+    empty_events,
+    first_outside,
+    limits,
+    validate_events,
+)
 from ..files import atomic_file
 
 PathLike = str | os.PathLike[str]
@@ -190,10 +198,9 @@ def check_inside(
         bound_xy = int(events["x"].max()), int(events["y"].max())
     if bound_xy[0] < w and bound_xy[1] < h:
         return
-    bad = (events["x"] >= w) | (events["y"] >= h)
-    if not bad.any():
+    i = first_outside(events["x"], events["y"], w, h)
+    if i is None:
         return
-    i = int(np.argmax(bad))
     e = events[i]
     raise FormatError(
         f"event {first_index + i} (t={e['t']}, x={e['x']}, y={e['y']}) lies outside the {w}x{h} "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError, ValidationError
-from ...events import require_sorted
+from ...events import first_outside, require_sorted
 
 #: The largest float64 below 2^63 (2^63 - 1024): float times clipped to it fit in int64.
 T_MAX_FLOAT = float(np.nextafter(2.0**63, 0))
@@ -66,8 +66,8 @@ def drop_area(
 
 def _inside(values: np.ndarray, limit: int, name: str) -> None:
     """A coordinate at or past the sensor edge would wrap around in uint16 when mirrored."""
-    if len(values) and int(values.max()) >= limit:
-        i = int(np.argmax(values >= limit))
+    i = first_outside(values, None, limit, None)
+    if i is not None:
         raise ValidationError(
             f"event {i}: {name} = {values[i]} is outside the sensor's {limit} pixels",
             index=i,

@@ -8,7 +8,7 @@ import numba
 import numpy as np
 
 from ...errors import ConfigError, ValidationError
-from ...events import limits, require_sorted
+from ...events import first_outside, limits, require_sorted
 from .frames import _fields
 
 
@@ -22,12 +22,8 @@ def _memory_shape(
     if not len(x):
         return (1, 1)
     width, height = limits.sensor_dims(sensor_size) if sensor_size is not None else (None, None)
-    lo_x, lo_y = 0, 0
-    hi_x = width if width is not None else np.inf
-    hi_y = height if height is not None else np.inf
-    if x.min() < lo_x or y.min() < lo_y or x.max() >= hi_x or y.max() >= hi_y:
-        bad = (x < lo_x) | (y < lo_y) | (x >= hi_x) | (y >= hi_y)
-        i = int(np.argmax(bad))
+    i = first_outside(x, y, width, height)
+    if i is not None:
         where = f"the {width}x{height} sensor" if width is not None else "the sensor (x, y >= 0)"
         raise ValidationError(f"event {i} (x={x[i]}, y={y[i]}) is outside {where}", index=i)
     shape = (int(x.max()) + 1, int(y.max()) + 1)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..._numba import launch_lock
 from ...errors import ConfigError, ValidationError
-from ...events import limits, require_sorted
+from ...events import first_outside, limits, require_sorted
 from . import slicing
 from .frames import PARALLEL_MIN_EVENTS, _fields, _serial_and_parallel, frames_shape, max_frames
 
@@ -278,10 +278,11 @@ def to_averaged_time_surface(
     if len(t):
         require_sorted(t, "the averaged time surface")
         xs, ys, ps = np.asarray(x, np.int64), np.asarray(y, np.int64), np.asarray(p, np.int64)
-        outside = (xs < 0) | (xs >= width) | (ys < 0) | (ys >= height)
-        outside |= (ps < 0) | (ps >= n_polarities)
-        if outside.any():
-            i = int(np.argmax(outside))
+        # the first event outside the sensor or the polarities (`first_outside` twice: p is
+        # checked as a one-row "coordinate" in [0, n_polarities))
+        found = [first_outside(xs, ys, width, height), first_outside(ps, None, n_polarities, None)]
+        if any(i is not None for i in found):
+            i = min(i for i in found if i is not None)
             raise ValidationError(
                 f"event {i} (x={xs[i]}, y={ys[i]}, p={ps[i]}) is outside the {width}x{height} "
                 f"sensor or the {n_polarities} polarities",
