@@ -367,3 +367,21 @@ def test_triton_backend_without_triton_is_a_config_error(monkeypatch):
     with pytest.raises(ss.ConfigError, match="needs Triton"):
         ss.snn.LIFNode(step_mode="m", backend="triton")(torch.ones(2, 3))
     assert not kernels.supports_triton(neuron.LIFNode().spec(), torch.ones(2))
+
+
+def test_neurons_run_under_torch_compile():
+    """dynamo cannot trace the fused kernel (numba inside an autograd.Function): the op runs
+    eagerly inside a compiled module and gives the eager result, gradients included."""
+    torch.manual_seed(0)
+    x = 4 * torch.randn(6, 3, 40)
+    net = torch.nn.Sequential(
+        layer.SeqToANNContainer(torch.nn.Linear(40, 40)),
+        neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan(), step_mode="m"),
+    )
+    want = net(x.clone().requires_grad_(True))
+    functional.reset_net(net)
+    xc = x.clone().requires_grad_(True)
+    got = torch.compile(net)(xc)
+    assert torch.equal(got, want) and got.sum() > 0
+    (got * torch.linspace(-1, 1, 40)).sum().backward()
+    assert xc.grad is not None and xc.grad.abs().sum() > 0

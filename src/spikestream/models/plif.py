@@ -157,12 +157,6 @@ def build_conv_fc(
     return nn.Sequential(*layers)
 
 
-# The fused kernels are numba (CPU) or Triton calls inside an autograd.Function, which dynamo
-# cannot trace: under torch.compile each neuron layer runs eagerly (a graph break) and the
-# convolutions, pooling and linear layers between them are compiled.
-_multistep = torch.compiler.disable(kernels.multistep)
-
-
 class PLIFState(NamedTuple):
     """One time step's state: the membrane potential of every neuron layer (``v``, in layer
     order, each ``[N, ...]``) and the dropout masks of the sequence (``masks``: one per dropout
@@ -260,7 +254,7 @@ class PLIFNet(nn.Module):
         i_neuron = i_drop = 0
         for layer in self.conv_fc:
             if isinstance(layer, BaseNode):
-                h, _, v[i_neuron] = _multistep(
+                h, _, v[i_neuron] = kernels.multistep(
                     layer.spec(), h, v[i_neuron], layer.decay(), layer.backend, False
                 )
                 spikes.append(h)

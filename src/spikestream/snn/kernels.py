@@ -452,6 +452,10 @@ def _triton_available() -> bool:
 _TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
+# The fused kernels are numba (CPU) or Triton calls inside an autograd.Function, which dynamo
+# cannot trace (it fails inside numba's dispatcher): under torch.compile the neuron op runs
+# eagerly (one graph break per neuron layer) and the layers between neurons are compiled.
+@torch.compiler.disable
 def multistep(
     spec: NeuronSpec,
     x_seq: torch.Tensor,
