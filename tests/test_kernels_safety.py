@@ -155,5 +155,5 @@ def test_default_layer_is_fork_safe():
 def test_user_layer_is_kept_and_workqueue_is_locked():
     """An explicit NUMBA_THREADING_LAYER wins; on workqueue (not thread-safe: it aborts the
     process on concurrent launches) the kernels serialise their launches."""
-    # the LIF kernels only: the frame and voxel kernels do not take `launch_lock` yet
+    # the LIF and frame kernels run here; they (and the voxel grid) take `launch_lock` there
     assert _probe("workqueue", with_frames=True) == ["workqueue", "True"]

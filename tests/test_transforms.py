@@ -377,6 +377,37 @@ def test_normalize_time_needs_sorted_times_and_tokens_take_dicts():
         event_tokens({**d, "x": d["x"][:2]}, (5, 5), 3)
 
 
+def test_frames_read_the_fields_once_and_parallel_launches_take_the_lock(monkeypatch):
+    import contextlib
+
+    from spikestream.transforms.functional import frames as fr
+    from spikestream.transforms.functional import representations as rep
+
+    reads, locks = [], []
+    real_fields = fr._fields
+
+    def counting_fields(events):
+        reads.append(1)
+        return real_fields(events)
+
+    @contextlib.contextmanager
+    def counting_lock():
+        locks.append(1)
+        yield
+
+    monkeypatch.setattr(fr, "_fields", counting_fields)
+    ev = make_events(np.arange(100), np.arange(100) % 8, np.zeros(100), np.arange(100) % 2)
+    assert to_frames(ev, (8, 1), n_frames=4).sum() == 100 and len(reads) == 1  # was 2
+    assert tonic_frames(ev, (8, 1), n_time_bins=4).sum() == 96 and len(reads) == 2
+    monkeypatch.setattr(fr, "launch_lock", counting_lock)
+    to_frames(ev, (8, 1), n_frames=4)
+    assert locks == []  # serial below PARALLEL_MIN_EVENTS: no lock
+    monkeypatch.setattr(fr, "PARALLEL_MIN_EVENTS", 1)
+    monkeypatch.setattr(rep, "PARALLEL_MIN_EVENTS", 1)
+    assert to_frames(ev, (8, 1), n_frames=4).sum() == 100 and locks == [1]
+    assert to_voxel_grid(ev, (8, 1), 3).shape == (3, 1, 1, 8) and locks == [1, 1]
+
+
 def test_averaged_time_surface_values():
     from spikestream.transforms.functional import to_averaged_time_surface
 

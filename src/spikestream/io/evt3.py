@@ -92,8 +92,8 @@ def _decode(buf, state, out):  # pragma: no cover - compiled
                         emit(out, n, tt, last, cy, vpol)
                         n += 1
                 mx = max(mx, last)
-            # A long run of vectors must not carry x past 16 bits into y: saturate (the
-            # events land outside any sensor, where the sensor check names them).
+            # A long run of vectors must not carry x past 16 bits into y: the stream is
+            # corrupt, so stop with E_VECTOR_RUN (a FormatError at this word's offset).
             base += width
             if base > _MAX_BASE:  # x would pass 16 bits and bleed into y: a corrupt stream
                 state[ERR] = E_VECTOR_RUN

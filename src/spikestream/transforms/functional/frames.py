@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numba
@@ -101,6 +101,12 @@ _accumulate_records, _accumulate_records_parallel = _serial_and_parallel(_accumu
 PARALLEL_MIN_EVENTS = 500_000
 
 
+def _launch(parallel: bool) -> AbstractContextManager[Any]:
+    """Around a kernel launch: `launch_lock` for a parallel one (numba's workqueue layer, used
+    where TBB is missing, aborts on concurrent launches), nothing for a serial one."""
+    return launch_lock() if parallel else nullcontext()
+
+
 def _fields(events: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(t, x, y, p) from canonical events, a structured array or a dict, without copies.
 
@@ -160,7 +166,19 @@ def accumulate(
     dtype: Any = np.float32,
 ) -> np.ndarray:
     """``[K, 2, H, W]`` counts of the events in each ``[starts[k], stops[k])`` slice."""
-    _, x, y, p = _fields(events)
+    return _accumulate(events, _fields(events), starts, stops, sensor_size, dtype)
+
+
+def _accumulate(
+    events: Any,
+    fields: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    starts: np.ndarray,
+    stops: np.ndarray,
+    sensor_size: tuple[int, int],
+    dtype: Any,
+) -> np.ndarray:
+    """`accumulate` with the ``_fields(events)`` the caller already checked (one pass)."""
+    _, x, y, p = fields
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     stops = np.ascontiguousarray(stops, dtype=np.int64)
     if starts.ndim != 1 or starts.shape != stops.shape:
@@ -177,13 +195,13 @@ def accumulate(
     parallel = len(starts) > 1 and len(x) >= PARALLEL_MIN_EVENTS
     if is_canonical(events) and events.flags.c_contiguous:
         records = _accumulate_records_parallel if parallel else _accumulate_records
-        with launch_lock() if parallel else nullcontext():
+        with _launch(parallel):
             records(events.view(np.uint64), starts, stops, out.reshape(-1), height, width, bad)
     else:
         x, y = _integer_coordinates(x), _integer_coordinates(y)
-        fields = _accumulate_fields_parallel if parallel else _accumulate_fields
-        with launch_lock() if parallel else nullcontext():
-            fields(x, y, p, starts, stops, out, bad)
+        kernel = _accumulate_fields_parallel if parallel else _accumulate_fields
+        with _launch(parallel):
+            kernel(x, y, p, starts, stops, out, bad)
     if (bad >= 0).any():
         i = int(bad[bad >= 0].min())
         raise ValidationError(
@@ -212,7 +230,8 @@ def to_frames(
     Example:
         >>> frames = to_frames(events, (128, 128), n_frames=16, split_by="number")
     """
-    t = _fields(events)[0]
+    fields = _fields(events)
+    t = fields[0]
     if (n_frames is None) == (duration is None):
         raise ConfigError("give exactly one of n_frames or duration")
     if duration is not None:
@@ -230,7 +249,7 @@ def to_frames(
             starts, stops = slicing.sj_split_by_number(len(t), int(n_frames))  # type: ignore[arg-type]
         else:
             starts, stops = slicing.sj_split_by_time(t, int(n_frames), allow_empty=allow_empty)  # type: ignore[arg-type]
-    return accumulate(events, starts, stops, sensor_size, dtype)
+    return _accumulate(events, fields, starts, stops, sensor_size, dtype)
 
 
 def to_frames_custom(
@@ -270,7 +289,8 @@ def tonic_frames(
     chosen = [k for k, v in given.items() if v is not None]
     if len(chosen) != 1:
         raise ConfigError(f"give exactly one of {', '.join(_TONIC_MODES)}; got {chosen}")
-    t = _fields(events)[0]
+    fields = _fields(events)
+    t = fields[0]
     if n_time_bins is not None or n_event_bins is not None:
         frames_shape(int(n_time_bins or n_event_bins), sensor_size, 2, dtype)  # type: ignore[arg-type]
     if time_window is not None:
@@ -289,4 +309,4 @@ def tonic_frames(
         starts, stops = slicing.tonic_n_time_bins(t, n_time_bins, overlap)
     else:
         starts, stops = slicing.tonic_n_event_bins(len(t), int(n_event_bins), overlap)  # type: ignore[arg-type]
-    return accumulate(events, starts, stops, sensor_size, dtype)
+    return _accumulate(events, fields, starts, stops, sensor_size, dtype)

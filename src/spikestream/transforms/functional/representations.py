@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
 import numba
 import numpy as np
 
-from ..._numba import launch_lock
 from ...errors import ConfigError, ValidationError
 from ...events import first_outside, limits, require_sorted
 from . import slicing
-from .frames import PARALLEL_MIN_EVENTS, _fields, _serial_and_parallel, frames_shape, max_frames
+from .frames import (
+    PARALLEL_MIN_EVENTS,
+    _fields,
+    _launch,
+    _serial_and_parallel,
+    frames_shape,
+    max_frames,
+)
 
 
 @numba.njit(inline="always")
@@ -143,7 +148,7 @@ def to_voxel_grid(
     rule = _weight_rule(np.asarray(p).dtype, tonic_dtype_quirks)
     parallel = len(t) >= PARALLEL_MIN_EVENTS
     planes = _voxel_planes_parallel if parallel else _voxel_planes
-    with launch_lock() if parallel else nullcontext():  # workqueue (no TBB) is not thread-safe
+    with _launch(parallel):
         planes(t, x, y, p, rule, n_time_bins, bin_starts, out)
     return out
 
