@@ -533,3 +533,29 @@ def test_atomic_file_writes_through_a_symlink(tmp_path):
     sio.write(dangling, events(5), (64, 48), format="evt2")
     assert dangling.is_symlink() and len(sio.read(tmp_path / "real" / "later.raw")) == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling.raw", "link.raw", "real"]
+
+
+# -- review: caller mistakes in writers are ValidationErrors naming the event -------------------
+
+
+def test_writer_caller_mistakes_are_validation_errors_naming_the_event(tmp_path):
+    from spikestream.io.evt21 import encode_evt21
+
+    path = tmp_path / "w.raw"
+    with pytest.raises(ss.ValidationError, match=r"event 0 of this chunk \(event 2 of the file\) "
+                       r"has t = 5 µs, before .* \(t = 9 µs\)") as err:  # fmt: skip
+        with sio.open_writer(path, (8, 8), format="evt2") as w:
+            w.write(make_events([1, 9], [1, 2], [1, 2], [0, 1]))
+            w.write(make_events([5], [1], [1], [0]))
+    assert (err.value.index, err.value.field) == (0, "t") and str(path) in str(err.value)
+    assert not isinstance(err.value, ss.FormatError) and not path.exists()
+    ev = make_events([1, 2, 3], [3, 300, 4], [1, 2, 250], [0, 1, 1])
+    with pytest.raises(ss.ValidationError, match=r"event 1 \(x=300, y=2\) does not fit") as err:
+        sio.write(tmp_path / "n.bin", ev, (400, 300))
+    assert (err.value.index, err.value.field) == (1, "x")
+    with pytest.raises(ss.ValidationError, match=r"event 2 \(x=4, y=250\)") as err:
+        sio.write(tmp_path / "n.bin", ev[[0, 2]][[0, 0, 1]], (400, 300))
+    assert (err.value.index, err.value.field) == (2, "y")
+    with pytest.raises(ss.ValidationError, match="t = -5 µs") as err:
+        encode_evt21(np.array([-5, 0]), np.array([1, 2]), np.array([1, 2]), np.array([0, 1]))
+    assert (err.value.index, err.value.field) == (0, "t")

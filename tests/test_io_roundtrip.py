@@ -88,7 +88,7 @@ def test_empty_recordings_round_trip(tmp_path):
 def test_writer_rejects_out_of_order_chunks_and_leaves_nothing(tmp_path):
     ev = random_events(100, (64, 64), 1000)
     path = tmp_path / "x.raw"
-    with pytest.raises(ss.FormatError, match="time order"):
+    with pytest.raises(ss.ValidationError, match="time order"):
         with sio.open_writer(path, (64, 64), format="evt3") as w:
             w.write(ev[50:])
             w.write(ev[:50])

@@ -35,7 +35,7 @@ from typing import IO, Any, BinaryIO, ClassVar
 import numba
 import numpy as np
 
-from ..errors import ConfigError, FormatError, TruncatedRecordingWarning
+from ..errors import ConfigError, FormatError, TruncatedRecordingWarning, ValidationError
 from ..events import (
     EVENT_DTYPE,
     Recording,
@@ -536,10 +536,13 @@ class EventWriter:
         if not len(events):
             return
         if self._last_t is not None and events["t"][0] < self._last_t:
-            raise FormatError(
-                f"chunk starts at t = {events['t'][0]}, before the previous chunk's last event "
-                f"(t = {self._last_t}); write chunks in time order",
-                path=self.path,
+            # the caller's mistake, not the file's: a ValidationError naming the event
+            raise ValidationError(
+                f"{self.path}: event 0 of this chunk (event {self.count} of the file) has "
+                f"t = {events['t'][0]} µs, before the previous chunk's last event "
+                f"(t = {self._last_t} µs); write chunks in time order",
+                index=0,
+                field="t",
             )
         self._encode(events)
         self._last_t = int(events["t"][-1])

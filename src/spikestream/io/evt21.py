@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 import numba
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import ValidationError
 from .base import MAX_X, MAX_Y, STATE_BASE, Header, KernelFormat, PathLike, emit
 from .evt2 import add_t0, prophesee_version, raw_header, time_high, time_high_words
 
@@ -123,8 +123,13 @@ def encode_evt21(
 ) -> np.ndarray:
     """EVT 2.1 words, one CD word per event (mask bit x % 32) and a TIME_HIGH when t[33:6]
     changes. Used by tests to build inputs; EVT 2.1 is read-only for users."""
-    if len(t) and t[0] < 0:
-        raise FormatError("EVT 2.1 cannot store negative timestamps")
+    if len(t) and t[0] < 0:  # the caller's times: a ValidationError naming the value
+        raise ValidationError(
+            f"EVT 2.1 cannot store negative timestamps: event 0 has t = {t[0]} µs; shift the "
+            "times first",
+            index=0,
+            field="t",
+        )
     th = t >> 6
     new_th, pos = time_high_words(th, -1)
     hi = np.empty(len(t) + int(new_th.sum()), dtype=np.uint64)

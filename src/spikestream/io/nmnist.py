@@ -12,7 +12,8 @@ from typing import Any, BinaryIO
 import numba
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import ValidationError
+from ..events import first_outside
 from .base import (
     MAX_X,
     MAX_Y,
@@ -94,8 +95,14 @@ class NmnistWriter(EventWriter):
             raise time_range_error(
                 "the ATIS binary format", self.path, "stores times in [0, 2^23) µs", bad
             )
-        if events["x"].max() > 255 or events["y"].max() >= OVERFLOW_Y:
-            raise FormatError("the ATIS binary format stores x < 256 and y < 240", path=self.path)
+        i = first_outside(events["x"], events["y"], 256, OVERFLOW_Y)
+        if i is not None:  # the caller's events, not a broken file: a ValidationError
+            raise ValidationError(
+                f"{self.path}: event {i} (x={events['x'][i]}, y={events['y'][i]}) does not fit "
+                f"the ATIS binary format, which stores x < 256 and y < {OVERFLOW_Y}",
+                index=i,
+                field="x" if events["x"][i] > 255 else "y",
+            )
         rec = np.empty((len(t), 5), dtype=np.uint8)
         rec[:, 0] = events["x"]
         rec[:, 1] = events["y"]
