@@ -4,6 +4,7 @@ ablation variants, padding, batching, errors, checkpoints, compile and export.""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 
@@ -13,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from spikestream import models
-from spikestream.errors import ConfigError, ValidationError
+from spikestream.errors import ConfigError, MissingFileError, ValidationError
 from spikestream.events import make_events
 from spikestream.models.event2vec_v1 import Event2VecV1, load_original_checkpoint
 from spikestream.transforms import functional as TF
@@ -331,6 +332,11 @@ def test_lightning_checkpoint_of_a_compiled_module_loads(tmp_path) -> None:
         load_original_checkpoint(models.create("event2vec_v1_asldvs", embed="naive"), path)
     with pytest.raises(ConfigError, match="size mismatch"):
         load_original_checkpoint(models.create("event2vec_v1_asldvs", n_classes=10), path)
+    with pytest.raises(MissingFileError):
+        load_original_checkpoint(net, tmp_path / "nothing.ckpt")
+    torch.save({"state_dict": sd, "cfg": argparse.Namespace(lr=1e-3)}, path)  # pickled object
+    with pytest.raises(ConfigError, match="weights_only"):
+        load_original_checkpoint(net, path)
 
 
 # -- errors -----------------------------------------------------------------------------------
