@@ -201,6 +201,7 @@ def test_flat_and_integer_frames():
     ref = model(x)
     torch.testing.assert_close(model(x.flatten(2)), ref, rtol=0, atol=0)
     torch.testing.assert_close(model(x.to(torch.int16)), ref, rtol=0, atol=0)
+    torch.testing.assert_close(model(x.double()), ref, rtol=0, atol=0)
 
 
 def test_autapses_option():
@@ -236,6 +237,17 @@ def test_bad_input_raises(shape, word):
     model = create("rsnn_pokerdvs")
     with pytest.raises(ConfigError, match=word):
         model(torch.zeros(shape))
+
+
+def test_state_of_another_batch_raises():
+    model = _tiny(torch.float32)
+    x = _frames(3, 2, torch.float32)
+    with pytest.raises(ConfigError, match=r"init_state\(3\)"):
+        model.step(x[:, 0], model.init_state(1))
+    with pytest.raises(ConfigError, match="RSNNState"):
+        model.run(x, [torch.zeros(3, 12)] * 6)
+    plain = tuple(model.init_state(3))  # any 6-tuple of the right shapes will do
+    torch.testing.assert_close(model.run(x, plain)[0], model.run(x)[0], rtol=0, atol=0)
 
 
 def test_torch_compile_full_graph():

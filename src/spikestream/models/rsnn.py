@@ -321,7 +321,7 @@ class RecurrentSNN(nn.Module):
                 f"RecurrentSNN built for input_shape={self.input_shape} got frames of shape "
                 f"{feat} per step; pass input_shape={feat} to create() or resize the frames"
             )
-        if not x.is_floating_point():  # event counts as integers
+        if x.dtype != self.fc_out.weight.dtype:  # event counts as integers, float64 frames
             x = x.to(self.fc_out.weight.dtype)
         return x.reshape(x.shape[0], x.shape[1], self.input_size)
 
@@ -330,7 +330,19 @@ class RecurrentSNN(nn.Module):
     ) -> tuple[tuple[torch.Tensor, ...], RSNNState]:
         """The five state sequences ``[T, N, .]`` and the final state."""
         seq = self._sequence(x)
-        s = self.init_state(seq.shape[0], seq.device, seq.dtype) if state is None else state
+        if state is None:
+            s = self.init_state(seq.shape[0], seq.device, seq.dtype)
+        else:
+            want = (seq.shape[0], self.hidden)
+            ok = isinstance(state, tuple) and len(state) == 6
+            if not ok or tuple(state[0].shape) != want:
+                got = f"z of shape {tuple(state[0].shape)}" if ok else repr(type(state).__name__)
+                raise ConfigError(
+                    f"RecurrentSNN state must be an RSNNState for {want[0]} samples and "
+                    f"{want[1]} hidden neurons (z of shape {want}), got {got}; make it with "
+                    f"init_state({want[0]})"
+                )
+            s = RSNNState(*state)
         # one product for every step; [T, N, hidden] for the loop
         xin = nn.functional.linear(seq, self.l1.input_weights).transpose(0, 1).contiguous()
         w_rec: torch.Tensor = self.l1.recurrent_weights
@@ -357,7 +369,7 @@ class RecurrentSNN(nn.Module):
         seqs, final = self._run(x, state)
         v_max = torch.cummax(seqs[3], 0).values
         if state is not None:
-            v_max = torch.maximum(v_max, state.v_max)
+            v_max = torch.maximum(v_max, state[5])  # v_max (any 6-tuple is accepted)
         return torch.log_softmax(v_max, dim=2).transpose(0, 1), final
 
     def trace(self, x: torch.Tensor, state: RSNNState | None = None) -> tuple[RSNNTrace, RSNNState]:
