@@ -593,3 +593,18 @@ def test_unsorted_times_raise_everywhere_order_matters():
     fixed = ss.events.sort_events(ev)
     assert to_voxel_grid(fixed, (4, 4), 2).shape == (2, 1, 4, 4)
     assert slice_time(fixed, 0, 60)["t"].tolist() == [0, 20, 50]
+
+
+def test_token_sampling_and_dataset_time_follow_event2vec():
+    """Event2Vec draws even when a sample has exactly n_tokens events (the generator moves on),
+    and divides dataset-normalised times in float32."""
+    from spikestream.transforms.functional.tokens import normalize_time, sample_indices
+
+    g, ref = np.random.default_rng(5), np.random.default_rng(5)
+    assert np.array_equal(sample_indices(4, 4, rng=g), np.arange(4))
+    ref.choice(4, 4, replace=False)  # what the original consumes
+    assert np.array_equal(sample_indices(9, 3, rng=g), np.sort(ref.choice(9, 3, replace=False)))
+    t = np.array([0, 16_777_217 + 3, 40_000_001], dtype=np.int64)
+    got = normalize_time(t, "dataset", 521_217)
+    assert got.dtype == np.float32
+    assert np.array_equal(got, t.astype(np.float32) / np.float32(521_217))

@@ -27,7 +27,9 @@ def sample_indices(
         raise ConfigError(f"token count must be > 0, got {k}")
     if method not in SAMPLERS:
         raise ConfigError(f"sampler must be one of {SAMPLERS}, got {method!r}")
-    if n <= k:
+    # Event2Vec draws even when n == k (the draw is then every index): consuming it keeps a
+    # shared generator's later samples equal to the original's
+    if n < k or (n == k and method != "random"):
         return np.arange(n, dtype=np.int64)
     g = rng if rng is not None else np.random.default_rng()
     if method == "random":
@@ -69,7 +71,8 @@ def normalize_time(t: np.ndarray, mode: str = "sample", scale: float | None = No
     if mode == "dataset":
         if not scale or scale <= 0:
             raise ConfigError("dataset-wise time normalisation needs scale > 0")
-        return rel / scale
+        # in float32, as Event2Vec divides (float64 differs by an ulp past 2^24 µs)
+        return rel.astype(np.float32) / np.float32(scale)
     raise ConfigError(f"time normalisation must be 'sample', 'dataset' or 'none', got {mode!r}")
 
 
