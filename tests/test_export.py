@@ -212,6 +212,14 @@ def test_rsnn_round_trip_and_step_api():
         assert torch.equal(torch.stack(outs), net.forward_steps(x))
 
 
+def test_imported_network_compiles():
+    net = import_nir(export_nir(TinyConvNet(), (2, 8, 8)))
+    x = _spikes((2, 4, 2, 8, 8), seed=8)
+    compiled = torch.compile(net, backend="aot_eager")  # neuron kernels run eagerly inside
+    with torch.no_grad():
+        assert torch.equal(compiled(x), net(x))
+
+
 def test_conv_net_step_api_equals_multi_step():
     net = import_nir(export_nir(TinyConvNet("plif"), (2, 8, 8)))
     x = _spikes((2, 6, 2, 8, 8), seed=3)
@@ -473,15 +481,18 @@ def _has_onnxscript() -> bool:
     return has()
 
 
-@pytest.mark.skipif(not _has_onnxscript(), reason="onnxscript (the dynamo ONNX exporter) absent")
 @pytest.mark.parametrize(
     ("name", "overrides"),
     [
         ("event2vec_asldvs", {}),
+        ("event2vec_dvsgesture", {}),
         ("event2vec_v1_asldvs", {"d_model": 32, "n_head": 4, "d_feedforward": 64, "n_layers": 1}),
     ],
 )
 def test_event2vec_onnx_matches_torch(name, overrides, tmp_path):
+    """Both exporters (dynamo with onnxscript, else TorchScript) give a file that runs at other
+    batch sizes and lengths, padding included."""
+    pytest.importorskip("onnxruntime")
     from spikestream.export.onnx import check_onnx, example_tokens, export_onnx
 
     model = models.create(name, **overrides).eval()
@@ -532,10 +543,18 @@ def test_cli_exports_a_checkpoint(tmp_path, capsys):
     )
 
 
+def test_cli_exports_onnx(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "e2v.onnx"
+    assert main(["export", "event2vec_asldvs", "--out", str(out), "--length", "8"]) == 0
+    assert "checked with onnxruntime" in capsys.readouterr().out and out.stat().st_size > 0
+
+
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
         (["plifnet_ndigits", "--out", "{tmp}/p.nir"], "NIR has no max pooling"),
+        (["plifnet_ndigits", "--out", "{tmp}/p.onnx"], "use --format nir"),
         (["no_such_model", "--out", "{tmp}/p.nir"], "neither a checkpoint file nor a registered"),
         (["{tmp}/bad.pt", "--out", "{tmp}/p.nir"], "not a readable torch checkpoint"),
         (["rsnn_pokerdvs", "--out", "{tmp}/p.txt"], "give --format nir or onnx"),

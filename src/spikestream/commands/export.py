@@ -136,6 +136,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from ..export.onnx import example_tokens, export_onnx
 
+    if callable(getattr(model, "init_state", None)):
+        raise ConfigError(
+            f"{what} is a spiking network: use --format nir (ONNX export from the command line "
+            "is for the event-token models, forward(x, y, t, p, valid_mask))"
+        )
+
     if args.batch < 2 or args.length < 2:
         raise ConfigError("--batch and --length must be >= 2 (exporters fix an axis of size 1)")
     example = example_tokens(model, args.batch, args.length)

@@ -234,11 +234,15 @@ def _fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, path: str) -> tuple[np.ndarray
             f"BatchNorm2d at {path!r} keeps no running statistics (track_running_stats=False): "
             "it normalises by batch statistics, which a NIR graph cannot express"
         )
-    w = conv.weight.detach().double()
-    b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(w.shape[0]).double()
-    mean, var = bn.running_mean.double(), bn.running_var.double()
-    gamma = bn.weight.detach().double() if bn.weight is not None else torch.ones_like(mean)
-    beta = bn.bias.detach().double() if bn.bias is not None else torch.zeros_like(mean)
+    w = conv.weight.detach().cpu().double()
+    b = (
+        conv.bias.detach().cpu().double()
+        if conv.bias is not None
+        else torch.zeros(w.shape[0]).double()
+    )
+    mean, var = bn.running_mean.cpu().double(), bn.running_var.cpu().double()
+    gamma = bn.weight.detach().cpu().double() if bn.weight is not None else torch.ones_like(mean)
+    beta = bn.bias.detach().cpu().double() if bn.bias is not None else torch.zeros_like(mean)
     scale = gamma / torch.sqrt(var + bn.eps)
     weight = (w * scale[:, None, None, None]).float().numpy()
     bias = ((b - mean) * scale + beta).float().numpy()
@@ -252,9 +256,9 @@ def _conv_node(nir: Any, conv: nn.Conv2d, shape: tuple[int, ...], path: str,
     if bn is not None:
         weight, bias = _fold_bn(conv, bn, path)
     else:
-        weight = conv.weight.detach().float().numpy().copy()
+        weight = conv.weight.detach().cpu().float().numpy().copy()
         bias = (
-            conv.bias.detach().float().numpy().copy()
+            conv.bias.detach().cpu().float().numpy().copy()
             if conv.bias is not None
             else np.zeros(weight.shape[0], np.float32)
         )
@@ -271,8 +275,10 @@ def _conv_node(nir: Any, conv: nn.Conv2d, shape: tuple[int, ...], path: str,
 
 
 def _out_shape(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, ...]:
+    param = next(module.parameters(), None)
+    device = param.device if param is not None else None
     with torch.no_grad():
-        return tuple(module(torch.zeros((1, *shape))).shape[1:])
+        return tuple(module(torch.zeros((1, *shape), device=device)).shape[1:])
 
 
 def _neuron_nodes(b: _Builder, path: str, node: BaseNode) -> None:
@@ -333,7 +339,7 @@ def _norse_nodes(b: _Builder, path: str, cell: Any) -> None:
     )
     if isinstance(cell, LIFRecurrentCell):
         b.flatten_to_vector(path)
-        w_in = cell.input_weights.detach().float().numpy().copy()
+        w_in = cell.input_weights.detach().cpu().float().numpy().copy()
         if w_in.shape[1] != b.shape[0]:
             raise ConfigError(
                 f"LIFRecurrentCell at {path!r} takes {w_in.shape[1]} inputs, gets {b.shape[0]}"
@@ -358,7 +364,7 @@ def _norse_nodes(b: _Builder, path: str, cell: Any) -> None:
     )
     name = b.add(path, node, shape, spiking=True)
     if isinstance(cell, LIFRecurrentCell):
-        w_rec = cell.recurrent_weights.detach().float().numpy().copy()
+        w_rec = cell.recurrent_weights.detach().cpu().float().numpy().copy()
         rec = _node_name(f"{path}.recurrent_weights", b.taken)
         b.nodes[rec] = nir.Linear(weight=w_rec)
         b.edges += [(name, rec), (rec, name)]
@@ -390,11 +396,11 @@ def _build(model: nn.Module, input_shape: tuple[int, ...], dt: float, max_pool: 
             )
         elif isinstance(m, nn.Linear):
             b.flatten_to_vector(path)
-            weight = m.weight.detach().float().numpy().copy()
+            weight = m.weight.detach().cpu().float().numpy().copy()
             if m.bias is None:
                 node = nir.Linear(weight=weight)
             else:
-                node = nir.Affine(weight=weight, bias=m.bias.detach().float().numpy().copy())
+                node = nir.Affine(weight=weight, bias=m.bias.detach().cpu().float().numpy().copy())
             b.add(path, node, (weight.shape[0],))
         elif isinstance(m, nn.Flatten):
             start = m.start_dim - 1 if m.start_dim > 0 else m.start_dim
@@ -625,7 +631,7 @@ def _compare(
     model: nn.Module, graph: Any, shape: tuple[int, ...], readout: str | None
 ) -> str | None:
     """The readout under which the graph reproduces the model (None: silent, undecided)."""
-    ref = copy.deepcopy(model).double().eval()
+    ref = copy.deepcopy(model).cpu().double().eval()
     net = import_nir(graph).double()
     gen = torch.Generator().manual_seed(1234)
     candidates = [readout] if readout else ["mean", "log_softmax_max", "sum", "max", "last", "none"]
@@ -695,6 +701,11 @@ class _Stage:
         self.name, self.module, self.inputs, self.kind = name, module, inputs, kind
 
 
+# numba/Triton calls inside an autograd.Function: under torch.compile each neuron layer runs
+# eagerly (a graph break), the layers between them are compiled
+_multistep = torch.compiler.disable(kernels.multistep)
+
+
 class NIRNetwork(nn.Module):
     """A spikestream network imported from a NIR graph: ``forward(x [N, T, ...])`` ->
     the graph's readout (metadata ``readout``) over its per-step outputs;
@@ -712,28 +723,39 @@ class NIRNetwork(nn.Module):
         self.readout = readout
         self.input_shape = input_shape
         self.dt = dt
+        # resting potentials (v_reset for SpikingJelly neurons, v_leak for Norse cells), read
+        # once here so that init_state makes no .item() call (a graph break under compile)
+        self._rest: dict[str, float] = {}
+        for name, m in modules.items():
+            if isinstance(m, BaseNode):
+                self._rest[name] = 0.0 if m.v_reset is None else float(m.v_reset)
+            elif isinstance(m, (LIFRecurrentCell, LIFCell, LICell)):
+                self._rest[name] = float(m.p.v_leak)
 
     # -- state
     def init_state(self, batch: int) -> dict[str, Any]:
-        """Every stateful node's state at the start of a sample."""
+        """Every stateful node's state at the start of a sample (on the parameters' device)."""
         state: dict[str, Any] = {}
         p = next(self.parameters(), None)
-        dtype = p.dtype if p is not None else torch.float32
+        kw: dict[str, Any] = {
+            "dtype": p.dtype if p is not None else torch.float32,
+            "device": p.device if p is not None else None,
+        }
         for st in self._stages:
+            if st.name not in self._rest:
+                continue
             shape = (batch, *self._shapes[st.name])
-            m = self.layers[st.name] if st.name in self.layers else None
+            v = torch.full(shape, self._rest[st.name], **kw)
+            m = self.layers[st.name]
             if isinstance(m, BaseNode):
-                state[st.name] = torch.full(shape, float(m.v_reset or 0.0), dtype=dtype)
+                state[st.name] = v
             elif isinstance(m, LIFRecurrentCell):
-                v = torch.full(shape, float(m.p.v_leak), dtype=dtype)
-                state[st.name] = LIFRecurrentState(torch.zeros(shape, dtype=dtype), v,
-                                                   torch.zeros(shape, dtype=dtype))  # fmt: skip
+                state[st.name] = LIFRecurrentState(torch.zeros(shape, **kw), v,
+                                                   torch.zeros(shape, **kw))  # fmt: skip
             elif isinstance(m, LIFCell):
-                v = torch.full(shape, float(m.p.v_leak), dtype=dtype)
-                state[st.name] = LIFState(v, torch.zeros(shape, dtype=dtype))
-            elif isinstance(m, LICell):
-                v = torch.full(shape, float(m.p.v_leak), dtype=dtype)
-                state[st.name] = LIState(v, torch.zeros(shape, dtype=dtype))
+                state[st.name] = LIFState(v, torch.zeros(shape, **kw))
+            else:
+                state[st.name] = LIState(v, torch.zeros(shape, **kw))
         return state
 
     def _run(self, x_seq: torch.Tensor, state: dict[str, Any]) -> tuple[torch.Tensor, dict]:
@@ -755,7 +777,7 @@ class NIRNetwork(nn.Module):
                 # time merged into the batch, as SeqToANNContainer does
                 y = m(x.flatten(0, 1)).unflatten(0, (steps, batch))
             elif isinstance(m, BaseNode):
-                y, _, new_state[st.name] = kernels.multistep(
+                y, _, new_state[st.name] = _multistep(
                     m.spec(), x, state[st.name], m.decay(), m.backend, False
                 )
             else:
