@@ -6,7 +6,8 @@ container through its children in the order they were assigned), maps each known
 nodes, and then **checks** the graph: the graph is imported back (`import_nir`) and run beside
 the model, both in float64, on random inputs; an export whose network does not reproduce the
 model's ``forward`` raises `ConfigError`, so a forward that does something the walk cannot see
-is refused, never exported as another function. Models take ``[N, T, *input_shape]``.
+is refused, never exported as another function. Models take ``[N, T, *input_shape]``. What is
+exported is the model in eval mode (batch-norm running statistics, dropout off).
 
 What each layer becomes, and what is preserved
 ----------------------------------------------
