@@ -19,8 +19,12 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(PIP) -e .
 	touch $(STAMP)
 
+# SpikingJelly 2.0 is a test peer (its NIR importer runs our exported graphs); --no-deps because
+# its declared torchvision/torchaudio would replace the pinned torch, and its NIR path needs only
+# loguru, h5py and tqdm (in the dev extra and the core).
 $(DEV_STAMP): $(STAMP)
 	$(PIP) -e '.[dev]'
+	$(PIP) --no-deps spikingjelly==2.0.0
 	touch $(DEV_STAMP)
 
 demo: $(STAMP)
