@@ -333,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
                     best[key] = max(best.get(key, 0.0), rate)
 
     def ms(rate: float | None) -> str:
-        return "n/a" if not rate else f"{1e3 / rate:,.1f} ms"
+        return "n/a" if not rate else f"{1e3 / rate:,.3g} ms"
 
     rows = []
     for case in cases:

@@ -62,17 +62,20 @@ class RSNNTrace(NamedTuple):
 
 
 class _Consts(NamedTuple):
-    """Euler constants as Python floats holding float32 values, formed as Norse forms them
-    (``dt * tau_inv`` in float32), so tensor-by-scalar products round as Norse's do."""
+    """Euler constants as 0-d float32 tensors formed as Norse forms them (``dt * tau_inv`` in
+    float32), so products round as Norse's do; 0-d tensors also dispatch faster than Python
+    floats (no scalar wrapping per op), and a CPU 0-d tensor combines with any device."""
 
-    a: float
-    b: float
-    v_leak: float
-    v_th: float
-    v_reset: float
-    a_o: float
-    b_o: float
-    v_leak_o: float
+    a: torch.Tensor
+    b: torch.Tensor
+    v_leak: torch.Tensor
+    v_th: torch.Tensor
+    v_reset: torch.Tensor
+    a_o: torch.Tensor
+    b_o: torch.Tensor
+    v_leak_o: torch.Tensor
+    one: torch.Tensor
+    reset_to_zero: bool
 
 
 def _recurrence_fwd(xin, w_rec, w_out, z0, v0, i0, vo0, io0, k: _Consts):
@@ -87,8 +90,10 @@ def _recurrence_fwd(xin, w_rec, w_out, z0, v0, i0, vo0, io0, k: _Consts):
         j = j + torch.mm(z, w_rec_t)
         d = v + k.a * ((k.v_leak - v) + j)
         i = j + k.b * j
-        z = ((d - k.v_th) > 0).to(d.dtype)
-        v = (1 - z) * d + z * k.v_reset
+        # strict threshold: sign(d - v_th) is 1 exactly where d > v_th, clamped to {0, 1}
+        z = (d - k.v_th).sign_().clamp_(min=0)
+        # (1 - z) d + z v_reset, Norse's reset; with v_reset 0 its second term adds nothing
+        v = d * (k.one - z) if k.reset_to_zero else (k.one - z) * d + z * k.v_reset
         zs.append(z)
         vs.append(v)
         is_.append(i)
@@ -107,35 +112,45 @@ def _recurrence_fwd(xin, w_rec, w_out, z0, v0, i0, vo0, io0, k: _Consts):
     return seqs, torch.stack(ds)
 
 
+def _plus(a: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
+    return b if a is None else a + b
+
+
 def _recurrence_bwd(g_z, g_v, g_i, g_vo, g_io, d_seq, z_seq, z0, w_rec, w_out, k: _Consts):
     """Backward of `_recurrence_fwd` by hand: the readout integrators from the last step, then
-    the hidden layer (surrogate ``1 / (|v_dec - v_th| + 1)^2``, the reset detached).
-    Returns the gradients of ``xin, w_rec, w_out, z0, v0, i0, vo0, io0``."""
-    steps = d_seq.shape[0]
-    gvo_c = torch.zeros_like(g_vo[0])
-    gio_c = torch.zeros_like(g_io[0])
+    the hidden layer (surrogate ``1 / (|v_dec - v_th| + 1)^2``, the reset detached). An
+    upstream gradient may be None (an output the loss does not read). Returns the gradients of
+    ``xin, w_rec, w_out, z0, v0, i0, vo0, io0``."""
+    steps, batch, hidden = d_seq.shape
+    zeros_o = d_seq.new_zeros(batch, w_out.shape[0])
+    gvo_c, gio_c = zeros_o, zeros_o
+    # d v_o / d v_o(prev) and d i_o / d j, formed in float64 (exact for float64 models too)
+    keep_o, jump_o = 1 - k.a_o.double(), 1 + k.b_o.double()
     g_u = []
     for t in range(steps - 1, -1, -1):
-        gvo = g_vo[t] + gvo_c
-        gj = gvo * k.a_o + (g_io[t] + gio_c) * (1 + k.b_o)
+        gvo = gvo_c if g_vo is None else g_vo[t] + gvo_c
+        gio = gio_c if g_io is None else g_io[t] + gio_c
+        gj = gvo * k.a_o + gio * jump_o
         g_u.append(gj)
-        gvo_c = gvo * (1 - k.a_o)
+        gvo_c = gvo * keep_o
         gio_c = gj
     g_u_seq = torch.stack(g_u[::-1])  # [T, N, C]
     g_w_out = g_u_seq.flatten(0, 1).t().mm(z_seq.flatten(0, 1))
-    g_z = g_z + torch.matmul(g_u_seq, w_out)
-    sg = 1 / ((d_seq - k.v_th).abs() + 1).pow(2)
-    keep = 1 - z_seq
-    gz_c = torch.zeros_like(g_z[0])
-    gv_c = torch.zeros_like(g_z[0])
-    gi_c = torch.zeros_like(g_z[0])
+    g_z = _plus(g_z, torch.matmul(g_u_seq, w_out))
+    sg = ((d_seq - k.v_th).abs_() + 1).pow_(2).reciprocal_()
+    keep = k.one - z_seq  # d v / d v_dec (the reset detached)
+    keep_v, jump = 1 - k.a.double(), 1 + k.b.double()
+    zeros = d_seq.new_zeros(batch, hidden)
+    gz_c, gv_c, gi_c = zeros, zeros, zeros
     g_j = []
     for t in range(steps - 1, -1, -1):
-        gd = (g_z[t] + gz_c) * sg[t] + (g_v[t] + gv_c) * keep[t]
-        gj = gd * k.a + (g_i[t] + gi_c) * (1 + k.b)
+        gv = gv_c if g_v is None else g_v[t] + gv_c
+        gi = gi_c if g_i is None else g_i[t] + gi_c
+        gd = (g_z[t] + gz_c) * sg[t] + gv * keep[t]
+        gj = gd * k.a + gi * jump
         g_j.append(gj)
         gz_c = torch.mm(gj, w_rec)
-        gv_c = gd * (1 - k.a)
+        gv_c = gd * keep_v
         gi_c = gj
     g_xin = torch.stack(g_j[::-1])  # [T, N, H]
     z_prev = torch.cat([z0.unsqueeze(0), z_seq[:-1]])
@@ -153,6 +168,7 @@ class _Recurrence(torch.autograd.Function):
         seqs, d_seq = _recurrence_fwd(xin, w_rec, w_out, z0, v0, i0, vo0, io0, k)
         ctx.save_for_backward(d_seq, seqs[0], z0, w_rec, w_out)
         ctx.k = k
+        ctx.set_materialize_grads(False)  # outputs the loss never reads cost nothing
         return seqs
 
     @staticmethod
@@ -167,10 +183,12 @@ def _as_f32(value: float | torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(value, dtype=torch.float32)
 
 
-def _euler(dt: float, tau_mem_inv: torch.Tensor, tau_syn_inv: torch.Tensor) -> tuple[float, float]:
+def _euler(
+    dt: float, tau_mem_inv: torch.Tensor, tau_syn_inv: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``dt * tau_mem_inv`` and ``(-dt) * tau_syn_inv`` as Norse forms them: float32 products."""
     dt_t = _as_f32(dt)
-    return float(dt_t * tau_mem_inv), float((-dt_t) * tau_syn_inv)
+    return dt_t * tau_mem_inv, (-dt_t) * tau_syn_inv
 
 
 def _norse_init(rows: int, cols: int, hidden: int) -> nn.Parameter:
@@ -256,8 +274,8 @@ class RecurrentSNN(nn.Module):
         a, b = _euler(dt, self.p.tau_mem_inv, self.p.tau_syn_inv)
         a_o, b_o = _euler(dt, self.p_out.tau_mem_inv, self.p_out.tau_syn_inv)
         self._k = _Consts(
-            a, b, float(self.p.v_leak), float(self.p.v_th), float(self.p.v_reset),
-            a_o, b_o, float(self.p_out.v_leak),
+            a, b, self.p.v_leak, self.p.v_th, self.p.v_reset, a_o, b_o, self.p_out.v_leak,
+            _as_f32(1.0), float(self.p.v_reset) == 0.0,
         )  # fmt: skip
         # The notebook's modules (l1, fc_out, out: the state_dict keys and the structure an
         # exporter walks), built in its order, so the same seed draws the same weights.
@@ -297,9 +315,9 @@ class RecurrentSNN(nn.Module):
         hid, out = (batch, self.hidden), (batch, self.classes)
         return RSNNState(
             torch.zeros(hid, **kw),
-            torch.full(hid, self._k.v_leak, **kw),
+            torch.full(hid, float(self.p.v_leak), **kw),
             torch.zeros(hid, **kw),
-            torch.full(out, self._k.v_leak_o, **kw),
+            torch.full(out, float(self.p_out.v_leak), **kw),
             torch.zeros(out, **kw),
             torch.full(out, float("-inf"), **kw),
         )
