@@ -271,6 +271,7 @@ class RecurrentSNN(nn.Module):
         self.p_out = LIParameters(
             _as_f32(readout_tau_syn_inv), _as_f32(readout_tau_mem_inv), _as_f32(readout_v_leak)
         )
+        self._rest = (float(v_leak), float(readout_v_leak))  # floats: no .item() when compiled
         a, b = _euler(dt, self.p.tau_mem_inv, self.p.tau_syn_inv)
         a_o, b_o = _euler(dt, self.p_out.tau_mem_inv, self.p_out.tau_syn_inv)
         self._k = _Consts(
@@ -315,9 +316,9 @@ class RecurrentSNN(nn.Module):
         hid, out = (batch, self.hidden), (batch, self.classes)
         return RSNNState(
             torch.zeros(hid, **kw),
-            torch.full(hid, float(self.p.v_leak), **kw),
+            torch.full(hid, self._rest[0], **kw),
             torch.zeros(hid, **kw),
-            torch.full(out, float(self.p_out.v_leak), **kw),
+            torch.full(out, self._rest[1], **kw),
             torch.zeros(out, **kw),
             torch.full(out, float("-inf"), **kw),
         )
