@@ -85,10 +85,6 @@ FAMILIES: dict[str, Family] = {
         multi=lambda m, x: m.forward_steps(x.transpose(0, 1)),
         reduce=lambda per_step: per_step.mean(0),  # forward averages the votes over time
         real_length=1,
-        heavy={
-            "plifnet_dvsgesture": "128 channels at 128x128: ~5 GFLOP per frame and its backward",
-            "plifnet_cifar10dvs": "128 channels at 128x128: ~5 GFLOP per frame and its backward",
-        },
     ),
     "rsnn_*": Family(
         small={"input_shape": (2, 5, 5), "hidden": 16},
