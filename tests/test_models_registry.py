@@ -29,7 +29,7 @@ Inputs = tuple[tuple[Any, ...], dict[str, Any]]
 
 
 def _frames(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
-    """Event counts per pixel and bin (a few percent non-zero, as real frames)."""
+    """Event counts per pixel and bin (Poisson, mean 0.4)."""
     return torch.poisson(torch.full(shape, 0.4), generator=gen)
 
 
