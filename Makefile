@@ -40,6 +40,7 @@ lint: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(PIP) -e '.[bench]'
+	$(PIP) --no-deps spikingjelly==2.0.0
 	$(BIN)/python -m benchmarks
 
 clean:
