@@ -56,7 +56,8 @@ def test_golden_states_outputs_and_gradients():
     np.testing.assert_array_equal(seq(trace.z), g["hidden_z"])  # spikes exact
     # Hidden states reach |i| = 23 where a float32 step is 1.9e-6: the matrix products round
     # differently across machines (Norse 1.1 itself, run on this one with torch 2.13 or 2.14,
-    # differs from this file by 3.8e-6), so 1e-5 absolute (~5 steps of rounding) rather than the README's 1e-6.
+    # differs from this file by 3.8e-6), so 1e-5 absolute (~5 steps of rounding) rather than
+    # the README's 1e-6.
     np.testing.assert_allclose(seq(trace.v), g["hidden_v"], rtol=0, atol=1e-5)
     np.testing.assert_allclose(seq(trace.i), g["hidden_i"], rtol=0, atol=1e-5)
     for ours, key in ((trace.v_out, "readout_v"), (trace.i_out, "readout_i")):
