@@ -1,6 +1,6 @@
 """Run every benchmark in turn."""
 
-from . import datasets, io_decode, snn, transforms
+from . import datasets, io_decode, models, snn, transforms
 
-for bench in (io_decode, transforms, snn, datasets):
+for bench in (io_decode, transforms, snn, models, datasets):
     bench.main([])

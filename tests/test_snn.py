@@ -385,3 +385,15 @@ def test_neurons_run_under_torch_compile():
     assert torch.equal(got, want) and got.sum() > 0
     (got * torch.linspace(-1, 1, 40)).sum().backward()
     assert xc.grad is not None and xc.grad.abs().sum() > 0
+
+
+def test_recurrent_cell_state_follows_the_input_and_its_diagonal_stays_untrained():
+    torch.manual_seed(1)
+    cell = LIFRecurrentCell(5, 4).double()
+    x = torch.rand(3, 5, dtype=torch.float64)
+    state = cell.initial_state(x)
+    assert all(s.dtype == torch.float64 and s.shape == (3, 4) for s in state)
+    z, _ = cell(x * 4, state)
+    (z.sum() + cell.recurrent_weights.sum()).backward()
+    assert torch.count_nonzero(torch.diagonal(cell.recurrent_weights.grad)) == 0
+    assert torch.count_nonzero(cell.recurrent_weights.grad) == 12  # every other entry trains

@@ -124,28 +124,31 @@ class LIFRecurrentCell(nn.Module):
         self.p = p or LIFParameters()
         self.dt = dt
         self.hidden_size = hidden_size
+        # Norse's scale, computed as Norse does (a Python float power is one rounding step off)
+        scale = torch.sqrt(2.0 / torch.as_tensor(hidden_size))
         w_in = (
             input_weights
             if input_weights is not None
-            else (torch.randn(hidden_size, input_size) * (2 / hidden_size) ** 0.5)
+            else (torch.randn(hidden_size, input_size) * scale)
         )
         w_rec = (
             recurrent_weights
             if recurrent_weights is not None
-            else (torch.randn(hidden_size, hidden_size) * (2 / hidden_size) ** 0.5)
+            else (torch.randn(hidden_size, hidden_size) * scale)
         )
         self.input_weights = w_in if isinstance(w_in, nn.Parameter) else nn.Parameter(w_in)
         self.recurrent_weights = w_rec if isinstance(w_rec, nn.Parameter) else nn.Parameter(w_rec)
         if not autapses:
             with torch.no_grad():
                 self.recurrent_weights.fill_diagonal_(0.0)
-            mask = 1 - torch.eye(hidden_size, dtype=self.recurrent_weights.dtype)
-            self.recurrent_weights.register_hook(lambda g: g * mask)
+            # no autapses: the diagonal's gradient is cleared (on the gradient's own device)
+            self.recurrent_weights.register_hook(lambda g: g.clone().fill_diagonal_(0.0))
 
     def initial_state(self, x: torch.Tensor) -> LIFRecurrentState:
         shape = (*x.shape[:-1], self.hidden_size)
-        zeros = torch.zeros(shape, dtype=x.dtype)
-        return LIFRecurrentState(zeros, torch.full(shape, float(self.p.v_leak)), zeros.clone())
+        zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
+        v = torch.full(shape, float(self.p.v_leak), dtype=x.dtype, device=x.device)
+        return LIFRecurrentState(zeros, v, zeros.clone())
 
     def forward(self, x: torch.Tensor, state: LIFRecurrentState | None = None):
         s = state or self.initial_state(x)
