@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from spikestream import models
+from spikestream.snn.surrogate import SuperSpike
 
 from .common import Row, best_time, print_table
 
@@ -145,18 +146,8 @@ def plif_case(batch: int, steps: int) -> Case | None:
 # -- RecurrentSNN vs a plain loop and Norse ---------------------------------------------------
 
 
-class _SuperSpike(torch.autograd.Function):
-    """Norse's 'super' surrogate: strict Heaviside, ``1 / (|x| + 1)^2`` backward."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return (x > 0).to(x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad / (x.abs() + 1) ** 2
+# Norse's 'super' surrogate: strict Heaviside forward, 1 / (|x| + 1)^2 backward
+_SUPER = SuperSpike(alpha=1.0, strict=True)
 
 
 class PlainRSNN(nn.Module):
@@ -180,7 +171,7 @@ class PlainRSNN(nn.Module):
             j = i + x[t].flatten(1) @ self.w_in.t() + z @ self.w_rec.t()
             d = v + 0.1 * ((0 - v) + j)
             i = j - 0.1 * j
-            z = _SuperSpike.apply(d - 0.3)
+            z = _SUPER(d - 0.3)
             v = (1 - z.detach()) * d
             jo = io + z @ self.w_out.t()
             vo = vo + 0.1 * ((0 - vo) + jo)

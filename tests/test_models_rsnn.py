@@ -10,6 +10,7 @@ import torch
 from spikestream.errors import ConfigError
 from spikestream.models import create, list_models
 from spikestream.models.rsnn import RecurrentSNN, RSNNState
+from spikestream.snn.surrogate import SuperSpike
 
 from .conftest import load_golden
 
@@ -78,18 +79,8 @@ def test_golden_states_outputs_and_gradients():
     assert np.all(np.diag(grads["l1.recurrent_weights"]) == 0)  # no autapses
 
 
-class _SuperSpike(torch.autograd.Function):
-    """Norse's 'super': strict Heaviside forward, ``1 / (|x| + 1)^2`` backward."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return (x > 0).to(x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad / (x.abs() + 1) ** 2
+# Norse's 'super' surrogate: strict Heaviside forward, 1 / (|x| + 1)^2 backward
+_SUPER = SuperSpike(alpha=1.0, strict=True)
 
 
 def _reference(model: RecurrentSNN, x: torch.Tensor, state: RSNNState):
@@ -103,7 +94,7 @@ def _reference(model: RecurrentSNN, x: torch.Tensor, state: RSNNState):
         j = i + x[:, t].flatten(1) @ w_in.t() + z @ w_rec.t()
         d = v + a * ((0 - v) + j)
         i = j + b * j
-        z = _SuperSpike.apply(d - model._k.v_th)
+        z = _SUPER(d - model._k.v_th)
         v = (1 - z.detach()) * d
         jo = io + z @ model.fc_out.weight.t()
         vo = vo + a_o * ((0 - vo) + jo)
