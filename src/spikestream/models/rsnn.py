@@ -191,11 +191,6 @@ def _euler(
     return dt_t * tau_mem_inv, (-dt_t) * tau_syn_inv
 
 
-def _norse_init(rows: int, cols: int, hidden: int) -> nn.Parameter:
-    """Norse's draw: ``randn * sqrt(2 / hidden)``, the scale a float32 tensor as Norse makes it."""
-    return nn.Parameter(torch.randn(rows, cols) * torch.sqrt(2.0 / torch.as_tensor(hidden)))
-
-
 class RecurrentSNN(nn.Module):
     """Norse's recurrent LIF layer, a linear readout into leaky integrators, and max-over-time
     decoding (the POKER-DVS tutorial network).
@@ -282,11 +277,8 @@ class RecurrentSNN(nn.Module):
         # exporter walks), built in its order, so the same seed draws the same weights.
         # autapses=True for the cell: this model keeps the diagonal out itself (a mask in the
         # forward), which moves with the model and survives copies, where a gradient hook would not.
-        self.l1 = LIFRecurrentCell(
-            self.input_size, hidden, p=self.p, dt=self.dt, autapses=True,
-            input_weights=_norse_init(hidden, self.input_size, hidden),
-            recurrent_weights=_norse_init(hidden, hidden, hidden),
-        )  # fmt: skip
+        # The cell draws Norse's initial weights itself (randn * sqrt(2 / hidden), Norse's order).
+        self.l1 = LIFRecurrentCell(self.input_size, hidden, p=self.p, dt=self.dt, autapses=True)
         if not autapses:
             with torch.no_grad():
                 self.l1.recurrent_weights.fill_diagonal_(0.0)
