@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from spikestream import models
 from spikestream.compat.spikingjelly import neuron, surrogate
@@ -17,6 +16,7 @@ from spikestream.errors import ConfigError
 from spikestream.snn import functional
 
 from .conftest import load_golden
+from .test_models_plif import excite
 
 LIF_INDICES = (2, 6, 10, 14, 18, 23, 26)
 
@@ -109,19 +109,6 @@ def test_plifnet_dvsgesture_loads_the_same_checkpoint(golden):
     assert np.array_equal(per_step.numpy(), golden["out"])
     assert torch.equal(scores, torch.from_numpy(golden["out"]).mean(0))
     assert [tuple(v.shape) for v in state.v][-2:] == [(2, 512), (2, 110)]
-
-
-def excite(net: nn.Module) -> None:
-    """Make a freshly initialised net fire (at rest it is nearly silent): larger BatchNorm
-    gains and offsets, larger linear weights."""
-    gen = torch.Generator().manual_seed(3)
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.fill_(3)
-                m.bias.copy_(torch.rand(m.bias.shape, generator=gen) * 0.6 + 0.3)
-            elif isinstance(m, nn.Linear):
-                m.weight.mul_(8)
 
 
 def test_single_step_mode_equals_multi_step_mode():
