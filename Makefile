@@ -4,7 +4,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --disable-pip-version-check -q
-# One stamp per install: the demo needs the package only, the tests also its dev tools.
+# One stamp per install: the demo needs the package with its training extra, the tests also
+# the dev tools.
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
@@ -16,7 +17,7 @@ $(BIN)/python:
 # torch first, pinned: a bare `torch` would pull a multi-GB CUDA build.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(PIP) torch==2.13.0
-	$(PIP) -e .
+	$(PIP) -e '.[train]'
 	touch $(STAMP)
 
 # SpikingJelly 2.0 is a test peer (its NIR importer runs our exported graphs); --no-deps because

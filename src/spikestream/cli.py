@@ -42,6 +42,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "decode, summarise and re-encode a folder of sample recordings",
     ),
     "export": ("spikestream.commands.export", "a model to NIR (spiking) or ONNX (event tokens)"),
+    "fit": ("spikestream.commands.train", "train a model from a YAML config (Lightning CLI)"),
+    "validate": ("spikestream.commands.train", "score a checkpoint on the validation split"),
+    "test": ("spikestream.commands.train", "score a checkpoint on the test split"),
+    "predict": ("spikestream.commands.train", "one JSON line per sample: name, label, scores"),
+    "serve": ("spikestream.commands.serve", "replay a recording onto the wire (DV TCP, SPIF UDP)"),
+    "live": ("spikestream.commands.live", "run a trained model on a live event stream"),
+    "show": ("spikestream.commands.show", "GIF / MP4 / PNG of a recording, or a model's traces"),
 }
 
 #: Exit status of every reported error (argparse's own for usage errors).
