@@ -1,0 +1,121 @@
+"""The checkpoint contract (spikestream.models.checkpoint): save/load round trip, the record,
+and every bad file giving an error that names it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from spikestream import models
+from spikestream.errors import ConfigError, FormatError, MissingFileError
+from spikestream.models.checkpoint import (
+    ModelRecord,
+    check_input,
+    input_record,
+    load_model,
+    read_record,
+    save_model,
+)
+
+SMALL = {"channels": 4, "hidden": [16], "voting": 2}
+
+
+def _record(**kw):
+    inp = input_record(
+        "frames", sensor_size=[34, 34], height=34, width=34, steps=4, split_by="number",
+        frames_number=4,
+    )  # fmt: skip
+    base = dict(name="plifnet_ndigits", model_args=SMALL, classes=list("0123456789"), input=inp)
+    base.update(kw)
+    return ModelRecord(**base)
+
+
+def test_round_trip_outputs_equal(tmp_path):
+    torch.manual_seed(0)
+    net = models.create("plifnet_ndigits", **SMALL).eval()
+    path = tmp_path / "m.ckpt"
+    save_model(path, net, _record())
+    raw = torch.load(path, weights_only=True)  # plain data only
+    assert raw["spikestream"]["model"] == "plifnet_ndigits"
+    assert raw["spikestream"]["model_args"]["hidden"] == [16]  # tuples stored as lists
+    assert all(k.startswith("model.") for k in raw["state_dict"])
+    loaded, record = load_model(path)
+    assert not loaded.training
+    assert record == read_record(path)
+    assert record.classes == list("0123456789")
+    assert record.input["kind"] == "frames" and record.input["pool"] == 1
+    x = (torch.rand(3, 4, 2, 34, 34) < 0.2).float()
+    with torch.no_grad():
+        assert torch.equal(loaded(x), net(x))
+
+
+def test_compiled_prefix_and_extra_entries_are_ignored(tmp_path):
+    net = models.create("rsnn_pokerdvs", input_shape=(2, 8, 8), hidden=5)
+    inp = input_record("frames", sensor_size=[8, 8], height=8, width=8, steps=None,
+                       split_by="duration", duration_us=1000, step_us=1000.0)  # fmt: skip
+    rec = ModelRecord("rsnn_pokerdvs", {"input_shape": (2, 8, 8), "hidden": 5}, list("abcd"), inp)
+    state = {f"model._orig_mod.{k}": v for k, v in net.state_dict().items()}
+    state["loss.weight"] = torch.ones(1)  # outside the model: ignored
+    torch.save({"spikestream": rec.to_dict(), "state_dict": state, "epoch": 3}, tmp_path / "c")
+    loaded, got = load_model(tmp_path / "c")
+    assert got.model_args == {"input_shape": [2, 8, 8], "hidden": 5}
+    for k, v in net.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v)
+
+
+def test_token_input_record():
+    inp = input_record("tokens", sensor_size=[240, 180], num_events=255, sampler="random",
+                       grid=[48, 36], norm_t="dataset", t_scale=521217.0)  # fmt: skip
+    assert inp["kind"] == "tokens" and inp["grid"] == [48, 36]
+    with pytest.raises(ConfigError, match="num_events"):
+        input_record("tokens", sensor_size=[4, 4], num_events=0, norm_t="sample")
+    with pytest.raises(ConfigError, match="kind"):
+        check_input({"kind": "voxels"})
+    with pytest.raises(ConfigError, match=r"lacks \['grid'"):
+        check_input({"kind": "tokens", "sensor_size": [4, 4], "num_events": 3, "sampler": "x"})
+
+
+@pytest.mark.parametrize(
+    "body, error, match",
+    [
+        (b"not a zip", FormatError, "not a readable torch checkpoint"),
+        ({"state_dict": {}}, FormatError, "not a spikestream checkpoint"),
+        ([1, 2], FormatError, "not a spikestream checkpoint"),
+        ({"spikestream": {"version": 9}, "state_dict": {}}, FormatError, "version 9"),
+        (
+            {"spikestream": {**_record().to_dict(), "model": "nope"}, "state_dict": {}},
+            ConfigError,
+            "no model named 'nope'",
+        ),
+        ({"spikestream": _record().to_dict(), "state_dict": {}}, ConfigError, "do not fit"),
+    ],
+)
+def test_bad_files_name_the_file(tmp_path, body, error, match):
+    path = tmp_path / "bad.ckpt"
+    if isinstance(body, bytes):
+        path.write_bytes(body)
+    else:
+        torch.save(body, path)
+    with pytest.raises(error, match=match) as info:
+        load_model(path)
+    assert str(path) in str(info.value)
+
+
+def test_truncated_and_missing(tmp_path):
+    path = tmp_path / "m.ckpt"
+    save_model(path, models.create("plifnet_ndigits", **SMALL), _record())
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(FormatError, match="truncated"):
+        load_model(path)
+    with pytest.raises(MissingFileError):
+        load_model(tmp_path / "absent.ckpt")
+    with pytest.raises(FormatError, match="folder"):
+        load_model(tmp_path)
+
+
+def test_record_must_be_plain_data(tmp_path):
+    with pytest.raises(ConfigError, match=r"model_args\.act"):
+        save_model(tmp_path / "x", torch.nn.Linear(1, 1),
+                   _record(model_args={"act": torch.nn.ReLU()}))  # fmt: skip
+    assert not list(tmp_path.iterdir())  # nothing half-written
