@@ -41,7 +41,8 @@ from .base import (
 
 MAGIC = b"#!AER-DAT4.0\r\n"
 COMPRESSION = {"none": 0, "lz4": 1, "lz4_high": 2, "zstd": 3, "zstd_high": 4}
-_DV_EVENT = np.dtype(
+#: One event record of an ``EVTS`` packet (the canonical layout, x/y signed as DV writes them).
+EVENT_PACKET_DTYPE = _DV_EVENT = np.dtype(
     {
         "names": ["t", "x", "y", "p"],
         "formats": ["<i8", "<i2", "<i2", "u1"],
@@ -72,7 +73,7 @@ class _Layout:
     streams: dict[int, Stream]
 
 
-def _parse_description(xml: str, path: PathLike, offset: int) -> dict[int, Stream]:
+def _parse_description(xml: str, path: PathLike | None, offset: int) -> dict[int, Stream]:
     """The streams of the XML description (in the IOHeader at byte ``offset``)."""
     if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
         raise FormatError(
@@ -123,18 +124,27 @@ def _layout(buf: mmap.mmap | bytes, path: PathLike) -> _Layout:
             path=path,
             offset=len(MAGIC),
         )
-    table = flatbuf.FlatTable.root(
-        bytes(buf[start : start + length]), 0, "IOHeader", start, path=path
+    compression, data_position, streams = parse_ioheader(
+        bytes(buf[start : start + length]), path, start
     )
+    end = len(buf)
+    if 0 < data_position <= len(buf) and data_position >= start + length:
+        end = data_position
+    return _Layout(compression, start + length, end, streams)
+
+
+def parse_ioheader(
+    header: bytes, path: PathLike | None, offset: int
+) -> tuple[int, int, dict[int, Stream]]:
+    """(compression id, data table position, streams) of an IOHeader flatbuffer (a file's, or
+    the one a DV network stream starts with) found at byte ``offset`` of ``path``."""
+    table = flatbuf.FlatTable.root(header, 0, "IOHeader", offset, path=path)
     compression = table.scalar(0, "<i", 0)
     data_position = table.scalar(1, "<q", -1)
     description = table.string(2) or ""
     if compression not in COMPRESSION.values():
-        raise FormatError(f"unknown compression id {compression}", path=path, offset=start)
-    end = len(buf)
-    if 0 < data_position <= len(buf) and data_position >= start + length:
-        end = data_position
-    return _Layout(compression, start + length, end, _parse_description(description, path, start))
+        raise FormatError(f"unknown compression id {compression}", path=path, offset=offset)
+    return compression, data_position, _parse_description(description, path, offset)
 
 
 def content_size(data: bytes, compression: int) -> int | None:
@@ -211,6 +221,49 @@ def decompress(data: bytes, compression: int, limit: int, path: PathLike, offset
     return out
 
 
+def decode_event_packet(
+    data: bytes, compression: int, limit: int, path: PathLike | None, offset: int
+) -> np.ndarray:
+    """The events of one ``EVTS`` packet payload (``data`` at byte ``offset`` of ``path``), as
+    a view of `EVENT_PACKET_DTYPE` records into its decompressed bytes."""
+    raw = decompress(data, compression, limit, path, offset)
+    table = flatbuf.FlatTable.root(raw, 4, "event packet", offset, path=path)
+    if raw[8:12] != b"EVTS":
+        raise FormatError(
+            f"event stream packet has identifier {raw[8:12]!r}, expected EVTS",
+            path=path,
+            offset=offset,
+        )
+    start, count = table.vector(0, 16)
+    return (
+        np.frombuffer(raw, dtype=_DV_EVENT, count=count, offset=start)
+        if count
+        else (np.zeros(0, dtype=_DV_EVENT))
+    )
+
+
+def encode_event_packets(events: np.ndarray, compression: int, per: int) -> Iterator[bytes]:
+    """Canonical events as ``EVTS`` packet payloads of at most ``per`` events each, compressed
+    (compression id, see `COMPRESSION`)."""
+    # Word 1 of a canonical event is x | y << 16 | p << 32 and three padding bytes, which
+    # may hold whatever the memory held: clear them so files never carry stale bytes and
+    # one input always gives one file.
+    words = np.ascontiguousarray(events).view(np.uint64).reshape(-1, 2).copy()
+    words[:, 1] &= np.uint64((1 << 40) - 1)
+    records = words.view(_DV_EVENT).reshape(-1)
+    for start in range(0, max(len(records), 1), per):  # one step per packet
+        part = records[start : start + per]
+        packet = flatbuf.build_struct_vector_packet(b"EVTS", part.tobytes(), len(part))
+        yield _compress(packet, compression)
+
+
+def description_xml(compression: str, sensor_size: tuple[int, int], source: str) -> str:
+    """The XML stream description of one event stream (id 0), as files and the DV network
+    stream carry it in the IOHeader."""
+    w, h = sensor_size
+    return _DESCRIPTION.format(compression=compression.upper(), w=w, h=h, source=source)
+
+
 class Aedat4Format(EventFormat):
     format_id = "aedat4"
     extensions = (".aedat4",)
@@ -265,20 +318,7 @@ class Aedat4Format(EventFormat):
 
     def _events(self, data: bytes, lay: _Layout, opts, path, pos) -> np.ndarray:
         """The events of one packet (a view into its decompressed bytes)."""
-        raw = decompress(data, lay.compression, opts["max_packet_bytes"], path, pos + 8)
-        table = flatbuf.FlatTable.root(raw, 4, "event packet", pos + 8, path=path)
-        if raw[8:12] != b"EVTS":
-            raise FormatError(
-                f"event stream packet has identifier {raw[8:12]!r}, expected EVTS",
-                path=path,
-                offset=pos + 8,
-            )
-        start, count = table.vector(0, 16)
-        return (
-            np.frombuffer(raw, dtype=_DV_EVENT, count=count, offset=start)
-            if count
-            else (np.zeros(0, dtype=_DV_EVENT))
-        )
+        return decode_event_packet(data, lay.compression, opts["max_packet_bytes"], path, pos + 8)
 
     def _recording(
         self, events: np.ndarray, info: dict[str, Any], opts, path, locate, first_index=0
@@ -368,23 +408,15 @@ class Aedat4Writer(EventWriter):
         if int(self.options["packet_events"]) <= 0:
             raise ConfigError("packet_events must be > 0")
         self._compression = COMPRESSION[name]
-        w, h = self.sensor_size
-        xml = _DESCRIPTION.format(compression=name.upper(), w=w, h=h, source=self.options["source"])
+        xml = description_xml(name, self.sensor_size, self.options["source"])
         header = flatbuf.build_ioheader(self._compression, -1, xml)
         self.file.write(MAGIC + struct.pack("<I", len(header)) + header)
 
     def _encode(self, events):
-        # Word 1 of a canonical event is x | y << 16 | p << 32 and three padding bytes, which
-        # may hold whatever the memory held: clear them so files never carry stale bytes and
-        # one input always gives one file.
-        words = np.ascontiguousarray(events).view(np.uint64).reshape(-1, 2).copy()
-        words[:, 1] &= np.uint64((1 << 40) - 1)
-        records = words.view(_DV_EVENT).reshape(-1)
+        if not len(events):
+            return
         per = int(self.options["packet_events"])
-        for start in range(0, len(records), per):  # one step per packet
-            part = records[start : start + per]
-            packet = flatbuf.build_struct_vector_packet(b"EVTS", part.tobytes(), len(part))
-            data = _compress(packet, self._compression)
+        for data in encode_event_packets(events, self._compression, per):
             self.file.write(struct.pack("<ii", 0, len(data)))
             self.file.write(data)
 
