@@ -172,7 +172,9 @@ def max_expansion(nbytes: int, compression: int) -> int:
     return (nbytes // 3 + 1) * (128 << 10)
 
 
-def decompress(data: bytes, compression: int, limit: int, path: PathLike, offset: int) -> bytes:
+def decompress(
+    data: bytes, compression: int, limit: int, path: PathLike | None, offset: int
+) -> bytes:
     """One packet's payload, refusing corrupt frames, a declared size past what the frame can
     expand to or past ``limit``, and a frame that decodes to another size than it declared."""
     bound = min(limit, max_expansion(len(data), compression))

@@ -24,7 +24,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -32,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import ConfigError
-from ..events import EVENT_DTYPE, limits
+from ..events import EVENT_DTYPE, Recording, limits
 
 #: Recorded time one replayed chunk covers (µs): the pacing granularity of file replay.
 DEFAULT_CHUNK_US = 1000
@@ -106,13 +106,13 @@ def split_by_time(events: np.ndarray, t0: int, span_us: int) -> list[np.ndarray]
 
 
 class FileSource(BaseSource):
-    """Replay of an event file in bounded memory (`spikestream.io.iter_chunks`), in chunks of
-    ``chunk_us`` recorded µs, each released when its last event's time has elapsed on the
-    monotonic clock (scaled by ``speed``; ``None``: no waiting)."""
+    """Replay of an event file in bounded memory (`spikestream.io.iter_chunks`; or of an
+    in-memory `Recording`), in chunks of ``chunk_us`` recorded µs, each released when its last
+    event's time has elapsed on the monotonic clock (scaled by ``speed``; ``None``: no waiting)."""
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | Recording,
         *,
         speed: float | None = 1.0,
         loop: bool = False,
@@ -128,13 +128,18 @@ class FileSource(BaseSource):
             )
         if chunk_us <= 0:
             raise ConfigError(f"chunk_us must be > 0, got {chunk_us}")
-        if not Path(path).is_file():
-            raise ConfigError(f"{path}: no such file to replay")
         opts = dict(read_options)
         if sensor_size is not None:
             opts["sensor_size"] = limits.sensor_dims(sensor_size)
-        self._open = lambda: iter_chunks(path, **opts)
-        self.path = Path(path)
+        if isinstance(path, Recording):
+            rec = path
+            self._open: Callable[[], Iterator[Recording]] = lambda: iter([rec])
+            self.path = None
+        else:
+            if not Path(path).is_file():
+                raise ConfigError(f"{path}: no such file to replay")
+            self._open = lambda: iter_chunks(path, **opts)
+            self.path = Path(path)
         self.speed = speed
         self.loop = loop
         self.chunk_us = int(chunk_us)
