@@ -1,0 +1,108 @@
+"""Training curves from a run's TensorBoard event files (``events.out.tfevents.*``, as
+Lightning's TensorBoardLogger writes them), read with tensorboard's ``EventAccumulator`` (the
+``train`` extra) and drawn to a PNG: one panel per metric, the stages of a metric together
+(``train_loss``, ``val_loss`` -> panel "loss")."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, FormatError
+
+#: Scalars that are bookkeeping, not curves.
+SKIPPED_TAGS = ("epoch", "hp_metric")
+_STAGE = re.compile(r"^(train|val|valid|validation|test)[_/]|[_/](train|val|test)$")
+
+
+def find_runs(path: str | os.PathLike[str]) -> list[Path]:
+    """The folders at or under ``path`` that hold TensorBoard event files, oldest first by
+    their newest file."""
+    root = Path(path)
+    if root.is_file():
+        if "tfevents" not in root.name:
+            raise ConfigError(f"{root} is not a TensorBoard event file (events.out.tfevents.*)")
+        return [root.parent]
+    folders = {f.parent for f in root.rglob("events.out.tfevents.*") if f.is_file()}
+    if not folders:
+        raise ConfigError(
+            f"no TensorBoard event files (events.out.tfevents.*) under {root}; give a run "
+            "folder written by `spikestream fit` (e.g. runs/NAME/version_0)"
+        )
+    return sorted(folders, key=lambda d: max(f.stat().st_mtime for f in d.glob("*tfevents*")))
+
+
+def read_scalars(path: str | os.PathLike[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every scalar series of one run folder (or event file): ``tag -> (steps, values)``,
+    steps increasing. A folder with several runs under it gives the newest."""
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        raise ConfigError("reading TensorBoard logs needs tensorboard: pip install "
+                          "'spikestream[train]'") from None  # fmt: skip
+    run = Path(path) if Path(path).is_file() else find_runs(path)[-1]
+    acc = EventAccumulator(str(run), size_guidance={"scalars": 0})  # 0: keep every point
+    try:
+        acc.Reload()
+    except Exception as exc:  # a damaged event file: tensorboard raises several kinds
+        raise FormatError(f"cannot read TensorBoard events: {exc}", path=run) from None
+    out = {}
+    for tag in acc.Tags().get("scalars", []):
+        events = acc.Scalars(tag)
+        steps = np.array([e.step for e in events], dtype=np.int64)
+        values = np.array([e.value for e in events], dtype=np.float64)
+        order = np.argsort(steps, kind="stable")
+        out[tag] = (steps[order], values[order])
+    return out
+
+
+def metric_of(tag: str) -> str:
+    """The panel a tag goes to: the tag without its stage (``val_acc`` -> ``acc``,
+    ``loss/train`` -> ``loss``)."""
+    return _STAGE.sub("", tag) or tag
+
+
+def plot_curves(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    tags: list[str] | None = None,
+    title: str | None = None,
+    dpi: int = 100,
+) -> Path:
+    """Draw the scalars of the run at ``path`` (see `read_scalars`) to ``out``; ``tags``
+    chooses the series (default: all but `SKIPPED_TAGS`).
+
+    Example:
+        >>> plot_curves("runs/ndigits/version_0", "curves.png")
+    """
+    from .plots import figure, save_figure
+
+    series = read_scalars(path)
+    if tags is not None:
+        if missing := [t for t in tags if t not in series]:
+            raise ConfigError(f"no scalar {missing} in the run; it has {sorted(series)}")
+        chosen = list(tags)
+    else:
+        chosen = [t for t in series if t not in SKIPPED_TAGS]
+    if not chosen:
+        raise ConfigError(f"the run at {path} logged no scalars to plot")
+    panels: dict[str, list[str]] = {}
+    for tag in sorted(chosen):
+        panels.setdefault(metric_of(tag), []).append(tag)
+    fig = figure(4.2 * len(panels), 3.2)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (metric, members) in zip(axes, panels.items(), strict=True):
+        for tag in members:
+            steps, values = series[tag]
+            ax.plot(steps, values, marker="o" if len(steps) < 30 else None, ms=3, label=tag)
+        ax.set_title(metric, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, out, dpi)

@@ -1,0 +1,398 @@
+"""Neuron traces: record what a model's spiking neurons do, step by step, and plot it.
+
+``with record_neurons(model) as rec: model(x)`` records, for one sample of the batch and at most
+``max_neurons`` neurons per layer (the first ones of each layer's flattened features):
+
+* SpikingJelly-style neurons (`spikestream.snn.IFNode`, `LIFNode`, `ParametricLIFNode`, and the
+  same neurons run fused inside `spikestream.models.PLIFNet`): the input ``x``, the charged
+  potential ``h`` (before firing: it crosses ``v_threshold`` where a spike is fired), the
+  potential ``v`` after the reset (SpikingJelly's ``v_seq``) and the ``spikes``;
+* Norse-style cells (`spikestream.snn.norse.LIFCell`, `LIFRecurrentCell`, `LICell`) and the
+  fused recurrent layer of `spikestream.models.RecurrentSNN` (``l1`` and its readout ``out``):
+  the membrane ``v`` (after the reset), the synaptic current ``i`` and the spikes ``z`` (none
+  for a leaky integrator).
+
+How: SpikingJelly-style neurons all charge through `spikestream.snn.kernels.multistep`, which
+the recorder wraps while the block runs, recognising each of the model's neuron layers by the
+spec object it hands over (calls from other models or threads pass through untouched); the
+charged potential is recomputed from the recorded input and previous potential with the
+kernels' own `charge` (one equation in one place). Norse cells are hooked with forward hooks,
+and RecurrentSNN's fused run is wrapped on the instance. Nothing is changed once the block
+exits. Memory is bounded: ``max_steps`` steps per layer are kept, later steps are counted in
+`NeuronTrace.dropped_steps`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ..snn import kernels
+from ..snn.neuron import BaseNode
+from ..snn.norse import LICell, LIFCell, LIFRecurrentCell
+
+FIELDS = ("x", "h", "v", "i", "spikes")
+
+
+@dataclass
+class NeuronTrace:
+    """One neuron layer's recorded steps: each field ``[T, K]`` float32 for the recorded sample
+    and its first ``K`` neurons, or None where the neuron has no such quantity."""
+
+    name: str
+    kind: str
+    v_threshold: float | None
+    n_neurons: int = 0
+    dropped_steps: int = 0
+    _parts: dict[str, list[np.ndarray]] = field(default_factory=lambda: {f: [] for f in FIELDS})
+    _steps: int = 0
+
+    def _add(self, max_steps: int, **parts: torch.Tensor | None) -> None:
+        given = {k: v for k, v in parts.items() if v is not None}
+        steps = next(iter(given.values())).shape[0]
+        keep = max(0, min(steps, max_steps - self._steps))
+        self.dropped_steps += steps - keep
+        if keep == 0:
+            return
+        for k, v in given.items():
+            self._parts[k].append(v[:keep].detach().to("cpu", torch.float32).numpy().copy())
+        self._steps += keep
+
+    def _get(self, name: str) -> np.ndarray | None:
+        parts = self._parts[name]
+        return np.concatenate(parts) if parts else None
+
+    @property
+    def steps(self) -> int:
+        return self._steps
+
+    @property
+    def x(self) -> np.ndarray | None:
+        """Input per step (SpikingJelly-style neurons)."""
+        return self._get("x")
+
+    @property
+    def h(self) -> np.ndarray | None:
+        """Charged potential before firing (SpikingJelly-style neurons)."""
+        return self._get("h")
+
+    @property
+    def v(self) -> np.ndarray | None:
+        """Membrane potential after the reset."""
+        return self._get("v")
+
+    @property
+    def i(self) -> np.ndarray | None:
+        """Synaptic current (Norse-style cells)."""
+        return self._get("i")
+
+    @property
+    def spikes(self) -> np.ndarray | None:
+        """Spikes (0/1); None for a leaky integrator."""
+        return self._get("spikes")
+
+    @property
+    def membrane(self) -> np.ndarray:
+        """What a membrane plot shows: ``h`` where recorded (it crosses the threshold at each
+        spike), else ``v``."""
+        h = self.h
+        out = h if h is not None else self.v
+        if out is None:
+            raise ConfigError(f"layer {self.name} recorded no steps")
+        return out
+
+
+class NeuronRecorder:
+    """The traces of one `record_neurons` block, by layer name (model order)."""
+
+    def __init__(self, sample: int, max_neurons: int, max_steps: int):
+        self.sample = sample
+        self.max_neurons = max_neurons
+        self.max_steps = max_steps
+        self.traces: dict[str, NeuronTrace] = {}
+
+    def __getitem__(self, name: str) -> NeuronTrace:
+        return self.traces[name]
+
+    def __iter__(self) -> Iterator[NeuronTrace]:
+        return iter(self.traces.values())
+
+    def __len__(self) -> int:
+        return len(self.traces)
+
+    def _pick(self, seq: torch.Tensor, batch_dim: int = 1) -> torch.Tensor:
+        """``[T, K]`` of a ``[T, N, ...]`` (or ``[N, T, ...]`` with batch_dim 0) sequence."""
+        if seq.dim() < 2:
+            raise ConfigError(f"expected a [T, N, ...] sequence, got shape {tuple(seq.shape)}")
+        if self.sample >= seq.shape[batch_dim]:
+            raise ConfigError(
+                f"sample {self.sample} is not in a batch of {seq.shape[batch_dim]}; record "
+                f"sample=0..{seq.shape[batch_dim] - 1}"
+            )
+        one = seq.select(batch_dim, self.sample)  # [T, ...]
+        return one.reshape(one.shape[0], -1)[:, : self.max_neurons]
+
+    def _trace(self, name: str, kind: str, v_threshold: float | None, n: int) -> NeuronTrace:
+        if name not in self.traces:
+            self.traces[name] = NeuronTrace(name, kind, v_threshold, n_neurons=n)
+        return self.traces[name]
+
+
+# -- the kernel wrapper (SpikingJelly-style neurons) -----------------------------------------
+
+_lock = threading.Lock()
+_pending: dict[int, tuple[NeuronRecorder, str, BaseNode]] = {}  # id(spec) -> where it goes
+_installed: list[Any] = []  # the original multistep while a wrapper is installed
+_users = 0
+
+
+def _recording_multistep(spec, x_seq, v, decay, backend=None, store_v_seq=True):
+    original = _installed[0]
+    with _lock:
+        target = _pending.pop(id(spec), None)
+    if target is None:
+        return original(spec, x_seq, v, decay, backend, store_v_seq)
+    recorder, name, _ = target
+    spikes, v_seq, v_last = original(spec, x_seq, v, decay, backend, True)
+    with torch.no_grad():
+        k = torch.sigmoid(decay) if spec.kind == kernels.PLIF else decay
+        v_prev = torch.cat([v.unsqueeze(0).expand_as(x_seq[:1]), v_seq[:-1]])
+        h = kernels.charge(spec, v_prev, x_seq, k)
+        trace = recorder._trace(name, _kind(spec), spec.v_threshold, x_seq[0, 0].numel())
+        trace._add(recorder.max_steps, x=recorder._pick(x_seq), h=recorder._pick(h),
+                   v=recorder._pick(v_seq), spikes=recorder._pick(spikes))  # fmt: skip
+    return spikes, v_seq if store_v_seq else None, v_last
+
+
+def _kind(spec: kernels.NeuronSpec) -> str:
+    return {kernels.IF: "IF", kernels.LIF: "LIF", kernels.PLIF: "PLIF"}.get(spec.kind, "?")
+
+
+def _tagged_spec(recorder: NeuronRecorder, name: str, node: BaseNode) -> Any:
+    cls_spec = type(node).spec
+
+    def spec() -> kernels.NeuronSpec:
+        s = cls_spec(node)
+        with _lock:
+            _pending[id(s)] = (recorder, name, node)
+        return s
+
+    return spec
+
+
+@contextlib.contextmanager
+def _wrap_kernel() -> Iterator[None]:
+    global _users
+    with _lock:
+        if _users == 0:
+            _installed.append(kernels.multistep)
+            kernels.multistep = _recording_multistep
+        _users += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _users -= 1
+            if _users == 0:
+                kernels.multistep = _installed.pop()
+                _pending.clear()
+
+
+# -- Norse cells and RecurrentSNN --------------------------------------------------------------
+
+
+def _norse_hook(recorder: NeuronRecorder, name: str, module: Any) -> Any:
+    spiking = isinstance(module, (LIFCell, LIFRecurrentCell))
+    v_th = float(module.p.v_th) if spiking else None
+
+    def hook(mod: nn.Module, args: Any, output: Any) -> None:
+        out, state = output
+        with torch.no_grad():
+            trace = recorder._trace(name, type(mod).__name__, v_th, out[0].numel())
+            # one step of [N, ...]: as a [1, N, ...] sequence
+            trace._add(recorder.max_steps, v=recorder._pick(state.v.unsqueeze(0)),
+                       i=recorder._pick(state.i.unsqueeze(0)),
+                       spikes=recorder._pick(out.unsqueeze(0)) if spiking else None)  # fmt: skip
+
+    return hook
+
+
+def _rsnn_run(recorder: NeuronRecorder, prefix: str, model: Any) -> Any:
+    run = type(model)._run
+    v_th = float(model.p.v_th)
+
+    def wrapped(x: torch.Tensor, state: Any) -> Any:
+        seqs, final = run(model, x, state)
+        z, v, i, v_out, i_out = seqs  # [T, N, .]
+        with torch.no_grad():
+            hidden = recorder._trace(f"{prefix}l1", "LIFRecurrent", v_th, z.shape[-1])
+            hidden._add(recorder.max_steps, v=recorder._pick(v), i=recorder._pick(i),
+                        spikes=recorder._pick(z))  # fmt: skip
+            out = recorder._trace(f"{prefix}out", "LI", None, v_out.shape[-1])
+            out._add(recorder.max_steps, v=recorder._pick(v_out), i=recorder._pick(i_out))
+        return seqs, final
+
+    return wrapped
+
+
+@contextlib.contextmanager
+def record_neurons(
+    model: nn.Module,
+    *,
+    sample: int = 0,
+    max_neurons: int = 64,
+    max_steps: int = 10_000,
+    layers: list[str] | None = None,
+) -> Iterator[NeuronRecorder]:
+    """Record the spiking neurons of ``model`` while the block runs (see the module docstring).
+
+    ``sample``: which sample of the batch; ``max_neurons``: the first neurons of each layer
+    kept; ``max_steps``: steps kept per layer; ``layers``: names (as in
+    ``model.named_modules()``) to record, default all.
+
+    Example:
+        >>> with record_neurons(net) as rec:
+        ...     net(frames)
+        >>> rec["conv_fc.2"].spikes.shape   # [T, 64]
+    """
+    from ..models.rsnn import RecurrentSNN
+
+    if sample < 0 or max_neurons < 1 or max_steps < 1:
+        raise ConfigError(
+            f"record_neurons needs sample >= 0, max_neurons >= 1, max_steps >= 1; got "
+            f"{sample}, {max_neurons}, {max_steps}"
+        )
+    recorder = NeuronRecorder(int(sample), int(max_neurons), int(max_steps))
+    named = list(model.named_modules())
+    if layers is not None:
+        known = {n for n, m in named if isinstance(m, (BaseNode, LIFCell, LIFRecurrentCell,
+                                                       LICell, RecurrentSNN))}  # fmt: skip
+        if unknown := sorted(set(layers) - known):
+            raise ConfigError(f"no neuron layer named {unknown}; neuron layers: {sorted(known)}")
+    wanted = (lambda n: True) if layers is None else (lambda n: n in set(layers))
+    nodes: list[BaseNode] = []
+    handles: list[Any] = []
+    rsnns: list[nn.Module] = []
+    with contextlib.ExitStack() as stack:
+        for name, module in named:
+            if not wanted(name):
+                continue
+            if isinstance(module, BaseNode):
+                label = name or type(module).__name__  # the model itself is a neuron
+                module.spec = _tagged_spec(recorder, label, module)  # type: ignore[method-assign]
+                nodes.append(module)
+            elif isinstance(module, RecurrentSNN):
+                module._run = _rsnn_run(recorder, f"{name}." if name else "", module)  # type: ignore[method-assign]
+                rsnns.append(module)
+            elif isinstance(module, (LIFCell, LIFRecurrentCell, LICell)):
+                handles.append(
+                    module.register_forward_hook(
+                        _norse_hook(recorder, name or type(module).__name__, module)
+                    )
+                )
+        if nodes:
+            stack.enter_context(_wrap_kernel())
+        try:
+            yield recorder
+        finally:
+            for node in nodes:
+                del node.spec
+            for rsnn in rsnns:
+                del rsnn._run
+            for handle in handles:
+                handle.remove()
+
+
+# -- plotting ------------------------------------------------------------------------------------
+
+
+def plot_traces(
+    recorder: NeuronRecorder,
+    path: str | os.PathLike[str],
+    *,
+    layers: list[str] | None = None,
+    neurons: int = 4,
+    title: str | None = None,
+    dpi: int = 100,
+) -> Path:
+    """One row per layer: the membrane of the ``neurons`` busiest neurons (most spikes, then
+    highest potential) with the threshold dashed and spikes marked, the current where the layer
+    has one, and a spike raster of every recorded neuron."""
+    from .plots import figure, save_figure
+    from .render import ON
+
+    names = list(recorder.traces) if layers is None else list(layers)
+    if unknown := [n for n in names if n not in recorder.traces]:
+        raise ConfigError(f"no trace for {unknown}; recorded: {list(recorder.traces)}")
+    traces = [recorder[n] for n in names if recorder[n].steps > 0]
+    if not traces:
+        raise ConfigError("nothing was recorded: run the model inside the record_neurons block")
+    has_current = any(t.i is not None for t in traces)
+    cols = 3 if has_current else 2
+    fig = figure(4.2 * cols, 2.4 * len(traces) + 0.4)
+    axes = fig.subplots(len(traces), cols, squeeze=False)
+    colors = [
+        (0, 114, 178),
+        (213, 94, 0),
+        (0, 158, 115),
+        (204, 121, 167),
+        (230, 159, 0),
+        (86, 180, 233),
+        (240, 228, 66),
+        (0, 0, 0),
+    ]  # fmt: skip  (Okabe-Ito)
+    for row, trace in zip(axes, traces, strict=True):
+        mem = trace.membrane
+        spk = trace.spikes
+        steps = np.arange(mem.shape[0])
+        count = spk.sum(0) if spk is not None else np.zeros(mem.shape[1])
+        order = np.lexsort((-mem.max(0), -count))[:neurons]
+        ax = row[0]
+        for j, n in enumerate(order):
+            c = tuple(v / 255 for v in colors[j % len(colors)])
+            ax.plot(steps, mem[:, n], color=c, lw=1.2, label=f"neuron {n}")
+            if spk is not None:
+                fired = spk[:, n] > 0
+                ax.plot(steps[fired], mem[fired, n], "o", color=c, ms=3)
+        if trace.v_threshold is not None:
+            ax.axhline(trace.v_threshold, color="0.4", ls="--", lw=0.8, label="threshold")
+        which = "h (before reset)" if trace.h is not None else "v"
+        ax.set_title(f"{trace.name} ({trace.kind}): membrane {which}", fontsize=9)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=6, loc="upper right")
+        if has_current:
+            ax = row[1]
+            if trace.i is not None:
+                for j, n in enumerate(order):
+                    c = tuple(v / 255 for v in colors[j % len(colors)])
+                    ax.plot(steps, trace.i[:, n], color=c, lw=1.2)
+                ax.set_title(f"{trace.name}: current i", fontsize=9)
+            else:
+                ax.axis("off")
+            ax.set_xlabel("step")
+        ax = row[-1]
+        if spk is not None:
+            t_idx, n_idx = np.nonzero(spk > 0)
+            ax.scatter(t_idx, n_idx, s=4, marker="|", color=tuple(v / 255 for v in ON))
+            ax.set_xlim(-0.5, mem.shape[0] - 0.5)
+            ax.set_ylim(-0.5, mem.shape[1] - 0.5)
+            ax.set_title(f"{trace.name}: spikes ({int(spk.sum())})", fontsize=9)
+            ax.set_ylabel("neuron")
+        else:
+            im = ax.imshow(mem.T, aspect="auto", interpolation="nearest", cmap="cividis")
+            fig.colorbar(im, ax=ax)
+            ax.set_title(f"{trace.name}: membrane, every neuron", fontsize=9)
+        ax.set_xlabel("step")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path, dpi)
