@@ -134,7 +134,7 @@ def xyt_scatter(
     ax.set_ylim(0, w)
     ax.set_zlim(h, 0)  # y grows downwards on the sensor
     ax.legend(loc="upper left", markerscale=6, fontsize=8)
-    shown = f" (every {stride}th of {n:,} events)" if stride > 1 else f" ({n:,} events)"
+    shown = f" (1 in {stride} of {n:,} events)" if stride > 1 else f" ({n:,} events)"
     fig.suptitle((title or "events") + shown, fontsize=10)
     return save_figure(fig, path, dpi)
 
