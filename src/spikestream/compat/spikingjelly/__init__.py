@@ -1,7 +1,18 @@
-"""SpikingJelly 2.0 compatible API: ``datasets`` (event-to-frame, collate), ``neuron``,
-``surrogate``, ``layer``, ``functional`` and ``model`` (the PLIF-paper networks)."""
+"""SpikingJelly compatible API, laid out as SpikingJelly is, so that replacing the package name
+in the imports is the only change::
 
-from . import datasets, functional, layer, model, neuron, surrogate
+    # from spikingjelly.activation_based import layer, neuron
+    from spikestream.compat.spikingjelly.activation_based import layer, neuron
+    # from spikingjelly.clock_driven import layer, neuron  (0.0.0.0.14)
+    from spikestream.compat.spikingjelly.clock_driven import layer, neuron
+    # from spikingjelly.datasets.utils import play_frame
+    from spikestream.compat.spikingjelly.datasets.utils import play_frame
+
+``neuron``, ``surrogate``, ``layer``, ``functional`` and ``model`` are also importable from here
+directly. Names spikestream does not cover raise AttributeError saying what to use instead.
+"""
+
+from . import activation_based, clock_driven, datasets, functional, layer, model, neuron, surrogate
 from .datasets import (
     cal_fixed_frames_number_segment_index,
     integrate_events_by_fixed_duration,
@@ -12,7 +23,9 @@ from .datasets import (
 )
 
 __all__ = [
+    "activation_based",
     "cal_fixed_frames_number_segment_index",
+    "clock_driven",
     "datasets",
     "functional",
     "integrate_events_by_fixed_duration",

@@ -1,6 +1,77 @@
-"""SpikingJelly 2.0's ``spikingjelly.activation_based.functional`` (``reset_net``,
-``set_step_mode``)."""
+"""SpikingJelly's ``spikingjelly.activation_based.functional``: ``reset_net``,
+``set_step_mode`` and ``set_backend``::
 
-from ...snn.functional import reset_net, set_step_mode
+    # from spikingjelly.activation_based import functional
+    from spikestream.compat.spikingjelly import functional
+"""
 
-__all__ = ["reset_net", "set_step_mode"]
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from ...errors import ConfigError
+from ...snn.functional import reset_net
+from ...snn.layer import SeqToANNContainer
+from ...snn.neuron import BaseNode
+from .. import _unsupported
+from .neuron import backend_name
+
+
+def _containers() -> tuple[type[nn.Module], ...]:
+    from .clock_driven.layer import SeqToANNContainer as OldSeqToANNContainer
+    from .layer import MultiStepContainer
+
+    return (SeqToANNContainer, MultiStepContainer, OldSeqToANNContainer)
+
+
+def set_step_mode(net: nn.Module, step_mode: str) -> None:
+    """Set ``step_mode`` ('s' or 'm') on every module of ``net`` that has one, except the
+    modules inside a ``SeqToANNContainer`` or ``MultiStepContainer``: those containers feed
+    their children one step (or ``T * N`` samples) at a time, so the children stay 's', as in
+    SpikingJelly."""
+    if step_mode not in ("s", "m"):
+        raise ConfigError(f"step_mode must be 's' or 'm', got {step_mode!r}")
+    inside: set[int] = set()
+    for module in net.modules():
+        if isinstance(module, _containers()):
+            inside.update(id(m) for m in module.modules() if m is not module)
+    for module in net.modules():
+        if hasattr(module, "step_mode") and id(module) not in inside:
+            setattr(module, "step_mode", step_mode)  # noqa: B010 - nn.Module typing
+
+
+def set_backend(net: nn.Module, backend: str, instance: Any = (nn.Module,)) -> None:
+    """Choose the neurons' implementation (SpikingJelly 0.0.0.0.14's call; 2.0 removed it):
+    ``'cupy'`` / ``'triton'`` run spikestream's fused kernel for the tensor's device (Triton on
+    CUDA, numba on the CPU), ``'torch'`` the reference loop. Only neurons that are instances
+    of ``instance`` change."""
+    chosen = backend_name(backend)
+    for module in net.modules():
+        if isinstance(module, BaseNode) and isinstance(module, instance):
+            module.backend = chosen
+
+
+__all__ = ["reset_net", "set_backend", "set_step_mode"]
+
+__getattr__ = _unsupported.module_getattr(
+    __name__,
+    {
+        "detach_net": "not provided; call reset_net between samples (state never carries a "
+        "graph across reset)",
+        "multi_step_forward": "layer.MultiStepContainer(*modules)(x_seq)",
+        "seq_to_ann_forward": "layer.SeqToANNContainer(*modules)(x_seq)",
+        "set_threshold_margin": "not provided",
+        "redundant_one_hot": "not provided; torch.nn.functional.one_hot(...).repeat_interleave",
+        "first_spike_index": "not provided; (spikes.cumsum(0) == 1) & (spikes == 1)",
+        "spike_similar_loss": "not provided",
+        "kernel_dot_product": "not provided",
+        "fused_conv2d_weight_of_convbn2d": "not provided; torch.nn.utils.fusion.fuse_conv_bn_eval",
+        "fused_conv2d_bias_of_convbn2d": "not provided; torch.nn.utils.fusion.fuse_conv_bn_eval",
+        "fuse_convbn2d": "torch.nn.utils.fusion.fuse_conv_bn_eval",
+        "temporal_efficient_training_cross_entropy": "not provided",
+        "kaiming_normal_conv_linear_weight": "torch.nn.init.kaiming_normal_",
+    },
+    peer="spikingjelly.activation_based.functional",
+)
