@@ -1,0 +1,12 @@
+"""Norse 1.1 compatible API: ``norse.torch`` (the LIF, recurrent LIF and leaky-integrator
+cells and layers, their parameters and states, ``SequentialState``)::
+
+    # from norse.torch import LIFParameters, LIFState, LICell, LIState
+    # from norse.torch.module.lif import LIFCell, LIFRecurrentCell
+    from spikestream.compat.norse.torch import LIFParameters, LIFState, LICell, LIState
+    from spikestream.compat.norse.torch.module.lif import LIFCell, LIFRecurrentCell
+"""
+
+from . import torch
+
+__all__ = ["torch"]

@@ -1,0 +1,114 @@
+"""``norse.torch.module.lif``: current-based LIF cells (one step per call) and layers (a
+``[T, ...]`` sequence per call) with Norse 1.1's equations, defaults, state types and
+state_dict keys (``input_weights``, ``recurrent_weights``), built on `spikestream.snn.norse`.
+
+* ``LIFCell(p, dt)``: ``z, LIFFeedForwardState(v, i) = cell(x, state)``; the gradient flows
+  through the reset, as in Norse.
+* ``LIFRecurrentCell(input_size, hidden_size, p, input_weights=, recurrent_weights=,
+  autapses=False, dt=)``: ``z, LIFState(z, v, i) = cell(x, state)``; the reset is detached and
+  without autapses the recurrent diagonal is zeroed (weights and gradient), as in Norse.
+* ``LIF`` / ``LIFRecurrent``: the same over ``[T, ...]``: ``(z_seq, final state)``.
+
+Spikes are strict (``v - v_th > 0``) with Norse's ``'super'`` surrogate
+``1 / (|x| + 1)^2`` (``alpha`` unused, as in Norse 1.1).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+
+from .....snn import norse as _norse
+from ._params import check_kwargs, tensor_fields
+
+LIFParameters = _norse.LIFParameters
+
+_NUMERIC = ("tau_syn_inv", "tau_mem_inv", "v_leak", "v_th", "v_reset")
+
+
+class LIFState(NamedTuple):
+    """State of a recurrent LIF cell: spikes, membrane, synaptic current."""
+
+    z: torch.Tensor
+    v: torch.Tensor
+    i: torch.Tensor
+
+
+class LIFFeedForwardState(NamedTuple):
+    """State of a feed-forward LIF cell: membrane, synaptic current."""
+
+    v: torch.Tensor
+    i: torch.Tensor
+
+
+class LIFCell(_norse.LIFCell):
+    def __init__(self, p: LIFParameters | None = None, dt: float = 0.001, **kwargs: Any):
+        check_kwargs("LIFCell", kwargs)
+        super().__init__(tensor_fields(p or LIFParameters(), _NUMERIC), dt)
+
+    def forward(self, input_tensor: torch.Tensor, state: Any = None):
+        z, s = super().forward(input_tensor, state)
+        return z, LIFFeedForwardState(s.v, s.i)
+
+
+class LIFRecurrentCell(_norse.LIFRecurrentCell):
+    def __init__(self, input_size: int, hidden_size: int, p: LIFParameters | None = None,
+                 input_weights: torch.Tensor | None = None,
+                 recurrent_weights: torch.Tensor | None = None, autapses: bool = False,
+                 dt: float = 0.001, **kwargs: Any):  # fmt: skip
+        check_kwargs("LIFRecurrentCell", kwargs)
+        super().__init__(int(input_size), int(hidden_size),
+                         tensor_fields(p or LIFParameters(), _NUMERIC), dt, autapses,
+                         input_weights, recurrent_weights)  # fmt: skip
+        self.input_size = int(input_size)
+
+    def forward(self, input_tensor: torch.Tensor, state: Any = None):
+        z, s = super().forward(input_tensor, state)
+        return z, LIFState(s.z, s.v, s.i)
+
+
+def _run(cell: torch.nn.Module, input_tensor: torch.Tensor, state: Any):
+    """Step ``cell`` over dim 0 of ``input_tensor``: ``(outputs stacked, final state)``."""
+    outputs = []
+    for x in input_tensor:
+        out, state = cell(x, state)
+        outputs.append(out)
+    return torch.stack(outputs), state
+
+
+class LIF(torch.nn.Module):
+    """``LIFCell`` over a ``[T, ...]`` sequence: ``z_seq, LIFFeedForwardState = lif(x_seq)``."""
+
+    def __init__(self, p: LIFParameters | None = None, dt: float = 0.001, **kwargs: Any):
+        super().__init__()
+        check_kwargs("LIF", kwargs)
+        self.cell = LIFCell(p, dt)
+        self.p, self.dt = self.cell.p, dt
+
+    def forward(self, input_tensor: torch.Tensor, state: LIFFeedForwardState | None = None):
+        return _run(self.cell, input_tensor, state)
+
+
+class LIFRecurrent(LIFRecurrentCell):
+    """``LIFRecurrentCell`` over a ``[T, N, input_size]`` sequence:
+    ``z_seq, LIFState = layer(x_seq)`` (same weights and state_dict keys as the cell)."""
+
+    def forward(self, input_tensor: torch.Tensor, state: Any = None):
+        step = super().forward
+        outputs = []
+        for x in input_tensor:
+            z, state = step(x, state)
+            outputs.append(z)
+        return torch.stack(outputs), state
+
+
+__all__ = [
+    "LIF",
+    "LIFCell",
+    "LIFFeedForwardState",
+    "LIFParameters",
+    "LIFRecurrent",
+    "LIFRecurrentCell",
+    "LIFState",
+]
