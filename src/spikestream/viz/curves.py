@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,8 @@ def find_runs(path: str | os.PathLike[str]) -> list[Path]:
     """The folders at or under ``path`` that hold TensorBoard event files, oldest first by
     their newest file."""
     root = Path(path)
+    if not root.exists():
+        raise ConfigError(f"{root}: no such file or folder")
     if root.is_file():
         if "tfevents" not in root.name:
             raise ConfigError(f"{root} is not a TensorBoard event file (events.out.tfevents.*)")
@@ -79,9 +82,24 @@ def plot_curves(
     Example:
         >>> plot_curves("runs/ndigits/version_0", "curves.png")
     """
-    from .plots import figure, save_figure
+    from .plots import save_figure
 
     series = read_scalars(path)
+    if not series:
+        raise ConfigError(f"the run at {path} logged no scalars to plot")
+    return save_figure(curves_figure(series, tags=tags, title=title), out, dpi)
+
+
+def curves_figure(
+    series: dict[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    tags: list[str] | None = None,
+    title: str | None = None,
+) -> Any:
+    """The matplotlib figure of `plot_curves`: one panel per metric (`metric_of`), each tag of
+    ``series`` (``tag -> (steps, values)``) one line."""
+    from .plots import figure
+
     if tags is not None:
         if missing := [t for t in tags if t not in series]:
             raise ConfigError(f"no scalar {missing} in the run; it has {sorted(series)}")
@@ -89,7 +107,7 @@ def plot_curves(
     else:
         chosen = [t for t in series if t not in SKIPPED_TAGS]
     if not chosen:
-        raise ConfigError(f"the run at {path} logged no scalars to plot")
+        raise ConfigError(f"no scalars to plot among {sorted(series)}")
     panels: dict[str, list[str]] = {}
     for tag in sorted(chosen):
         panels.setdefault(metric_of(tag), []).append(tag)
@@ -105,4 +123,4 @@ def plot_curves(
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    return save_figure(fig, out, dpi)
+    return fig

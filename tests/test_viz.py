@@ -1,0 +1,382 @@
+"""spikestream.viz: rendered pixels, frame counts, sizes and timing of GIF / MP4 / PNG; neuron
+traces against hand-computed trajectories and the models' own outputs; training curves from a
+TensorBoard log written here; the SpikingJelly and Tonic drop-ins."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from spikestream import ConfigError, make_events
+from spikestream.viz import media, render
+from spikestream.viz.render import BACKGROUND, BOTH, GRID_LINE, OFF, ON
+
+H, W = 6, 8
+
+
+def known_frames(t: int = 4) -> np.ndarray:
+    """[T, 2, 6, 8]: frame 1 has ON at (x=2, y=1), OFF at (x=5, y=4), both at (x=7, y=0);
+    frame 2 has 3 ON and 1 OFF at (x=0, y=5) (ON wins); every other frame is empty."""
+    f = np.zeros((t, 2, H, W), np.int32)
+    f[1, 1, 1, 2] = 1
+    f[1, 0, 4, 5] = 2
+    f[1, :, 0, 7] = 1
+    f[2, 1, 5, 0] = 3
+    f[2, 0, 5, 0] = 1
+    return f
+
+
+def expected_rgb(frames: np.ndarray, scale: int) -> np.ndarray:
+    """The pictures by the documented rule, written out pixel by pixel (independent of the
+    vectorised renderer)."""
+    t, _, h, w = frames.shape
+    out = np.empty((t, h * scale, w * scale, 3), np.uint8)
+    for k in range(t):
+        for y in range(h):
+            for x in range(w):
+                off, on = frames[k, 0, y, x], frames[k, 1, y, x]
+                c = ON if on > off else OFF if off > on else BOTH if on > 0 else BACKGROUND
+                out[k, y * scale : (y + 1) * scale, x * scale : (x + 1) * scale] = c
+    return out
+
+
+def gif_durations(path) -> list[int]:
+    im = Image.open(path)
+    durations = []
+    for k in range(im.n_frames):
+        im.seek(k)
+        durations.append(im.info["duration"])
+    return durations
+
+
+# -- rendering and files ----------------------------------------------------------------------
+
+
+def test_render_colours_at_known_pixels():
+    rgb = render.render_frames(known_frames(), scale=2)
+    assert rgb.shape == (4, 12, 16, 3) and rgb.dtype == np.uint8
+    assert tuple(rgb[1, 2, 4]) == ON and tuple(rgb[1, 3, 5]) == ON  # (x=2, y=1) scaled by 2
+    assert tuple(rgb[1, 8, 10]) == OFF
+    assert tuple(rgb[1, 0, 14]) == BOTH
+    assert tuple(rgb[2, 10, 0]) == ON
+    np.testing.assert_array_equal(rgb, expected_rgb(known_frames(), 2))
+    assert (rgb[0] == BACKGROUND).all() and (rgb[3] == BACKGROUND).all()
+    # ON and OFF differ in every colour-vision deficiency's strongest channel: blue vs orange
+    assert ON != OFF and ON[2] > 150 > OFF[2] and OFF[0] > 200 > ON[0]
+
+
+def test_event_frames_put_events_where_they_are():
+    ev = make_events([0, 10, 20, 1000, 1010], [1, 4, 4, 6, 6], [2, 3, 3, 0, 0], [1, 0, 0, 1, 1])
+    frames = render.event_frames(ev, (8, 5), n_frames=2, split_by="time")
+    rgb = render.render_frames(frames)
+    assert rgb.shape == (2, 5, 8, 3)
+    assert tuple(rgb[0, 2, 1]) == ON and tuple(rgb[0, 3, 4]) == OFF
+    assert tuple(rgb[1, 0, 6]) == ON
+    assert (rgb[0] != BACKGROUND).any(axis=-1).sum() == 2
+    assert (rgb[1] != BACKGROUND).any(axis=-1).sum() == 1
+    by_duration = render.event_frames(ev, (8, 5), duration=500)
+    assert by_duration.shape == (3, 2, 5, 8) and by_duration[1].sum() == 0
+
+
+@pytest.mark.parametrize(
+    ("fps", "durations"),
+    [(10, [100] * 4), (25, [40] * 4), (4, [250] * 4), (30, [30, 40, 30, 30])],
+)
+def test_gif_frames_size_and_timing(tmp_path, fps, durations):
+    path = media.save_gif(tmp_path / "clip.gif", known_frames(), fps=fps, scale=3)
+    frames = iio.imread(path, index=None)
+    # every frame written, even the two empty ones (Pillow's own writer merges equal frames)
+    assert frames.shape == (4, 18, 24, 3)
+    np.testing.assert_array_equal(frames[..., :3], expected_rgb(known_frames(), 3))
+    assert gif_durations(path) == durations
+    assert sum(durations) == round(4 * 1000 / fps, -1)
+    assert Image.open(path).info["loop"] == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.gif"]  # nothing partial left
+
+
+def test_gif_refuses_what_it_cannot_play(tmp_path):
+    with pytest.raises(ConfigError, match="fps must be in"):
+        media.save_gif(tmp_path / "fast.gif", known_frames(), fps=60)
+    with pytest.raises(ConfigError, match="scale"):
+        media.save_gif(tmp_path / "big.gif", known_frames(), scale=0)
+    with pytest.raises(ConfigError, match=r"\[T, 2, H, W\]"):
+        media.save_gif(tmp_path / "bad.gif", np.zeros((3, 3, 4, 4)))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mp4_frames_fps_and_colours(tmp_path):
+    frames = known_frames(12)
+    path = media.save_mp4(tmp_path / "clip.mp4", frames, fps=24, scale=16)
+    video = iio.imread(path, plugin="pyav")
+    meta = iio.immeta(path, plugin="pyav")
+    assert video.shape == (12, 96, 128, 3)
+    assert meta["fps"] == 24
+    assert meta["duration"] == pytest.approx(12 / 24, abs=1 / 24)
+    # lossy H.264 with 4:2:0 chroma: compare the middle of each 16x16 block, within 16 levels
+    for (k, y, x), color in {(1, 1, 2): ON, (1, 4, 5): OFF, (1, 0, 7): BOTH, (2, 5, 0): ON,
+                             (0, 3, 3): BACKGROUND, (11, 2, 6): BACKGROUND}.items():  # fmt: skip
+        got = video[k, y * 16 + 8, x * 16 + 8].astype(int)
+        assert np.abs(got - np.array(color)).max() <= 16, (k, y, x, got, color)
+
+
+def test_mp4_odd_sides_padded_with_background(tmp_path):
+    frames = np.zeros((3, 2, 5, 7), np.int32)
+    frames[:, 1, 4, 6] = 1  # the corner pixel, next to the padding
+    video = iio.imread(media.save_mp4(tmp_path / "odd.mp4", frames, fps=10), plugin="pyav")
+    assert video.shape == (3, 6, 8, 3)
+
+
+def test_png_grid_layout(tmp_path):
+    frames = known_frames(5)
+    frames[4, 1, 2, 3] = 1
+    path = media.save_png(tmp_path / "grid.png", frames, columns=3, scale=2)
+    image = iio.imread(path)
+    h, w = 12, 16
+    assert image.shape == (2 * h + 1, 3 * w + 2, 3)
+    tiles = expected_rgb(frames, 2)
+    for k in range(5):
+        r, c = divmod(k, 3)
+        np.testing.assert_array_equal(image[r * (h + 1) : r * (h + 1) + h,
+                                            c * (w + 1) : c * (w + 1) + w], tiles[k])  # fmt: skip
+    assert (image[h] == GRID_LINE).all()  # the line between the rows
+    assert (image[:h, w] == GRID_LINE).all()  # between the first two columns
+    assert (image[h + 1 :, 2 * (w + 1) :] == BACKGROUND).all()  # the unused sixth tile
+    one = iio.imread(media.save_png(tmp_path / "one.png", frames[1]))
+    np.testing.assert_array_equal(one, expected_rgb(frames[1:2], 1)[0])
+
+
+def test_save_frames_by_suffix(tmp_path):
+    assert (
+        iio.imread(media.save_frames(tmp_path / "a.gif", known_frames()), index=None).shape[0] == 4
+    )
+    with pytest.raises(ConfigError, match="unknown picture type"):
+        media.save_frames(tmp_path / "a.jpg", known_frames())
+
+
+def test_play_frame_saves_spikingjelly_colours(tmp_path, capsys):
+    x = np.zeros((3, 2, 4, 5), np.float32)
+    x[0, 0, 1, 1] = 1.0  # OFF -> green
+    x[1, 1, 2, 3] = 1.0  # ON -> blue
+    x[2, 0, 3, 4] = 0.5
+    media.play_frame(torch.from_numpy(x), save_gif_to=str(tmp_path / "sj.gif"))
+    assert capsys.readouterr().out.strip() == f"Save frames to [{tmp_path / 'sj.gif'}]."
+    gif = iio.imread(tmp_path / "sj.gif", index=None)[..., :3]
+    assert gif.shape == (3, 4, 5, 3)
+    assert tuple(gif[0, 1, 1]) == (0, 255, 0) and tuple(gif[1, 2, 3]) == (0, 0, 255)
+    assert tuple(gif[2, 3, 4]) == (0, 127, 0)
+    assert gif[0].reshape(-1, 3).any(axis=1).sum() == 1
+
+
+# -- matplotlib pictures -----------------------------------------------------------------------
+
+
+def test_event_grid_and_scatter(tmp_path):
+    from spikestream.viz import plots
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    ev = make_events(np.sort(rng.integers(0, 100_000, n)), rng.integers(0, 32, n),
+                     rng.integers(0, 24, n), rng.integers(0, 2, n))  # fmt: skip
+    grid = iio.imread(plots.event_grid(ev, (32, 24), tmp_path / "g.png", rows=2, columns=3))
+    colours = {tuple(c) for c in grid[..., :3].reshape(-1, 3)}
+    assert ON in colours and OFF in colours  # the tiles are drawn with nearest interpolation
+    scatter = iio.imread(plots.xyt_scatter(ev, (32, 24), tmp_path / "s.png", max_points=1000))
+    assert scatter.shape[:2] == (500, 700)
+    with pytest.raises(ConfigError, match="no events"):
+        plots.xyt_scatter(ev[:0], (32, 24), tmp_path / "e.png")
+
+
+def test_tonic_plot_event_grid_draws_on_minus_off():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from spikestream.compat.tonic.utils import plot_event_grid
+    from spikestream.transforms.functional import tonic_frames
+
+    ev = make_events([0, 100, 200, 300, 400, 500, 600], [0, 3, 3, 1, 2, 2, 4],
+                     [0, 2, 2, 1, 0, 0, 3], [1, 0, 0, 1, 1, 1, 0])  # fmt: skip
+    plt.close("all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # plt.show() on Agg
+        plot_event_grid(ev, axis_array=(3, 1), plot_frame_number=True)
+    axes = plt.gcf().axes
+    assert len(axes) == 3
+    frames = tonic_frames(ev, (5, 4), n_time_bins=3)
+    for k, ax in enumerate(axes):
+        np.testing.assert_array_equal(ax.images[0].get_array(), frames[k, 1] - frames[k, 0])
+        assert ax.get_title() == str(k)
+    first, second = (ax.images[0].get_array() for ax in axes[:2])
+    # bins of 200 µs: ON at (0, 0) and OFF at (3, 2) in the first; OFF (3, 2), ON (1, 1) next
+    assert first[0, 0] == 1 and first[2, 3] == -1 and np.abs(first).sum() == 2
+    assert second[2, 3] == -1 and second[1, 1] == 1 and np.abs(second).sum() == 2
+    plt.close("all")
+
+
+def test_importing_viz_imports_no_plotting_library():
+    code = (
+        "import sys, spikestream, spikestream.viz as v; v.record_neurons; v.save_gif; "
+        "print(sorted(m for m in ('matplotlib', 'PIL', 'av', 'tensorboard') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+# -- neuron traces ---------------------------------------------------------------------------
+
+
+def test_lif_trace_is_the_hand_computed_trajectory():
+    from spikestream.snn import LIFNode, kernels
+    from spikestream.viz import record_neurons
+
+    node = LIFNode(tau=2.0, v_threshold=1.0, v_reset=0.0, step_mode="m")
+    x = torch.tensor([1.5, 1.5, 1.5, 0.4, 0.0, 2.0]).reshape(6, 1, 1).repeat(1, 2, 3)
+    original = kernels.multistep
+    with record_neurons(node) as rec:
+        spikes = node(x)
+    trace = rec["LIFNode"]
+    # h = v + (x - v) / 2; spike when h >= 1, then v = 0
+    h = [0.75, 1.125, 0.75, 0.575, 0.2875, 1.14375]
+    v = [0.75, 0.0, 0.75, 0.575, 0.2875, 0.0]
+    s = [0, 1, 0, 0, 0, 1]
+    np.testing.assert_allclose(trace.h[:, 0], h, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(trace.v[:, 0], v, rtol=0, atol=1e-7)
+    np.testing.assert_array_equal(trace.spikes[:, 0], s)
+    np.testing.assert_array_equal(trace.spikes, spikes[:, 0].reshape(6, -1).numpy())
+    assert ((trace.h >= 1.0) == (trace.spikes > 0)).all()  # spikes exactly where h crosses
+    assert trace.x.shape == (6, 3) and trace.v_threshold == 1.0 and trace.kind == "LIF"
+    # everything restored on exit
+    assert kernels.multistep is original and "spec" not in vars(node)
+    assert node.v_seq is None
+
+
+def test_single_step_if_node_records_each_call():
+    from spikestream.snn import IFNode
+    from spikestream.viz import record_neurons
+
+    node = IFNode(v_threshold=1.0, v_reset=None)  # soft reset, single-step mode
+    with record_neurons(node, max_steps=3) as rec:
+        for value in (0.6, 0.6, 0.6, 0.6):
+            node(torch.full((1, 2), value))
+    trace = rec["IFNode"]
+    np.testing.assert_allclose(trace.h[:, 0], [0.6, 1.2, 0.8], atol=1e-6)
+    np.testing.assert_allclose(trace.v[:, 0], [0.6, 0.2, 0.8], atol=1e-6)
+    assert trace.spikes[:, 0].tolist() == [0, 1, 0]
+    assert trace.steps == 3 and trace.dropped_steps == 1  # bounded by max_steps
+
+
+def test_plifnet_traces_match_the_models_spikes():
+    from spikestream import models
+    from spikestream.viz import record_neurons
+
+    torch.manual_seed(0)
+    net = models.create("plifnet_ndigits").eval()
+    x = torch.rand(2, 5, 2, 34, 34) * 4
+    with torch.no_grad():
+        expected = net.spikes(x)
+    with record_neurons(net, sample=1, max_neurons=50) as rec:
+        out = net(x)
+    torch.testing.assert_close(out, net(x))  # recording does not change the output
+    names = [n for n, m in net.named_modules() if m in net.neurons]
+    assert list(rec.traces) == names
+    for name, spikes in zip(names, expected, strict=True):
+        trace = rec[name]
+        want = spikes[:, 1].reshape(5, -1)[:, :50].numpy()
+        np.testing.assert_array_equal(trace.spikes, want)
+        assert trace.kind == "PLIF" and trace.steps == 5
+        assert ((trace.h >= trace.v_threshold) == (trace.spikes > 0)).all()
+
+
+def test_rsnn_and_norse_cell_traces():
+    from spikestream import models
+    from spikestream.snn.norse import LIFCell
+    from spikestream.viz import record_neurons
+
+    torch.manual_seed(0)
+    net = models.create("rsnn_pokerdvs")
+    x = (torch.rand(2, 12, 2, 35, 35) < 0.05).float()
+    with torch.no_grad():
+        trace, _ = net.trace(x)
+    with record_neurons(net, sample=1) as rec:
+        net(x)
+    assert list(rec.traces) == ["l1", "out"]
+    np.testing.assert_array_equal(rec["l1"].spikes, trace.z[1, :, :64].numpy())
+    np.testing.assert_array_equal(rec["l1"].v, trace.v[1, :, :64].numpy())
+    np.testing.assert_array_equal(rec["l1"].i, trace.i[1, :, :64].numpy())
+    np.testing.assert_array_equal(rec["out"].v, trace.v_out[1].numpy())
+    assert rec["out"].spikes is None and "_run" not in vars(net)
+
+    cell = LIFCell()
+    state = None
+    zs, vs = [], []
+    with record_neurons(cell) as rec:
+        for _ in range(4):
+            z, state = cell(torch.full((1, 3), 3.0), state)
+            zs.append(z[0].detach().numpy())
+            vs.append(state.v[0].detach().numpy())
+    np.testing.assert_array_equal(rec["LIFCell"].spikes, np.stack(zs))
+    np.testing.assert_array_equal(rec["LIFCell"].v, np.stack(vs))
+    assert len(cell._forward_hooks) == 0
+
+
+def test_plot_traces_and_bad_arguments(tmp_path):
+    from spikestream.snn import LIFNode
+    from spikestream.viz import plot_traces, record_neurons
+
+    node = LIFNode(step_mode="m")
+    with pytest.raises(ConfigError, match="no neuron layer"):
+        with record_neurons(node, layers=["nope"]):
+            pass
+    with record_neurons(node) as rec:
+        with pytest.raises(ConfigError, match="nothing was recorded"):
+            plot_traces(rec, tmp_path / "empty.png")
+        node(torch.rand(10, 1, 20) * 3)
+    image = iio.imread(plot_traces(rec, tmp_path / "t.png", neurons=3))
+    assert image.shape[0] > 200 and image.shape[1] > 600
+
+
+# -- training curves ---------------------------------------------------------------------------
+
+
+def test_training_curves_come_from_the_tensorboard_log(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from spikestream.viz.curves import curves_figure, plot_curves, read_scalars
+
+    loss = [2.0, 1.5, 1.25, 0.5]
+    acc = [0.25, 0.5, 0.75]
+    with SummaryWriter(str(tmp_path / "run" / "version_0")) as writer:
+        for step, value in enumerate(loss):
+            writer.add_scalar("train_loss", value, step * 10)
+        for step, value in enumerate(acc):
+            writer.add_scalar("val_acc", value, step * 10 + 5)
+            writer.add_scalar("val_loss", loss[step] + 0.25, step * 10 + 5)
+            writer.add_scalar("epoch", step, step * 10 + 5)
+    series = read_scalars(tmp_path / "run")
+    assert sorted(series) == ["epoch", "train_loss", "val_acc", "val_loss"]
+    assert series["train_loss"][0].tolist() == [0, 10, 20, 30]
+    assert series["train_loss"][1].tolist() == loss
+    assert series["val_acc"][1].tolist() == acc
+    fig = curves_figure(series)
+    panels = {ax.get_title(): ax for ax in fig.axes}
+    assert sorted(panels) == ["acc", "loss"]  # stages share a panel; epoch is skipped
+    lines = {line.get_label(): line for line in panels["loss"].get_lines()}
+    assert lines["train_loss"].get_ydata().tolist() == loss
+    assert lines["val_loss"].get_xdata().tolist() == [5, 15, 25]
+    assert lines["val_loss"].get_ydata().tolist() == [2.25, 1.75, 1.5]
+    image = iio.imread(plot_curves(tmp_path / "run", tmp_path / "curves.png"))
+    assert image.shape[1] == 840  # two 4.2-inch panels at 100 dpi
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="no TensorBoard event files"):
+        read_scalars(tmp_path / "empty")
+    with pytest.raises(ConfigError, match="no such file or folder"):
+        read_scalars(tmp_path / "missing")
