@@ -1,0 +1,138 @@
+"""From a source's sensor to a model's input: a crop, then integer sum-pooling.
+
+A bin's events are counted on the whole sensor (``[2, H, W]``, channel 0 OFF, pixel ``[y, x]``,
+the same `transforms.functional.accumulate` kernel training frames come from); the model's
+input is that image cut to the box ``crop = (x0, y0, w, h)`` and summed over ``pool x pool``
+blocks, so the box must be exactly ``pool`` times the model's input (``w == width * pool``,
+``h == height * pool``). That is the count image of the events ``crop``ped and moved to
+``(x - x0) // pool, (y - y0) // pool``: what training computes when it crops and pools events
+before binning. A one-channel model gets the sum of both polarities.
+
+Which box (`resolve_geometry`):
+
+1. ``crop`` / ``pool`` given (``spikestream live --crop X0,Y0,W,H --pool N``): checked, used;
+2. the source's sensor is training's (the checkpoint's ``input.sensor_size``): training's
+   ``crop`` (the whole sensor when none) and ``pool``;
+3. another sensor: the centred box of ``pool x`` the model's input (training's ``pool``), e.g.
+   the centre 128x128 of a DAVIS346 for a DVS128 model; a sensor smaller than that box is a
+   `ConfigError` naming ``--crop`` and ``--pool``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..events import limits
+
+__all__ = ["Geometry", "resolve_geometry"]
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Sensor ``(W, H)``, the box ``crop = (x0, y0, w, h)`` in sensor pixels, the pooling factor
+    and the model's input channels (2: OFF, ON; 1: both summed)."""
+
+    sensor_size: tuple[int, int]
+    crop: tuple[int, int, int, int]
+    pool: int = 1
+    channels: int = 2
+
+    def __post_init__(self) -> None:
+        w_s, h_s = limits.sensor_dims(self.sensor_size, what="the source's sensor size")
+        x0, y0, w, h = self.crop
+        if x0 < 0 or y0 < 0 or w < 1 or h < 1 or x0 + w > w_s or y0 + h > h_s:
+            raise ConfigError(
+                f"crop {self.crop} (x0, y0, w, h) is not inside the {w_s}x{h_s} sensor; "
+                f"give --crop X0,Y0,W,H within it"
+            )
+        if self.pool < 1 or w % self.pool or h % self.pool:
+            raise ConfigError(
+                f"pool {self.pool} must be >= 1 and divide the crop's {w}x{h} exactly"
+            )
+        if self.channels not in (1, 2):
+            raise ConfigError(f"the model's input channels must be 1 or 2, got {self.channels}")
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """The model's input per step, ``(C, h, w)``."""
+        _, _, w, h = self.crop
+        return (self.channels, h // self.pool, w // self.pool)
+
+    def apply(self, images: np.ndarray) -> np.ndarray:
+        """Sensor count images ``[..., 2, H, W]`` -> the model's input ``[..., C, h, w]``
+        (float32; a view-free copy, so the result never aliases the image)."""
+        x0, y0, w, h = self.crop
+        box = images[..., y0 : y0 + h, x0 : x0 + w]
+        p = self.pool
+        if p > 1:
+            lead = box.shape[:-2]
+            box = box.reshape(*lead, h // p, p, w // p, p).sum(axis=(-3, -1))
+        if self.channels == 1:
+            box = box.sum(axis=-3, keepdims=True)
+        return np.array(box, dtype=np.float32, copy=True)
+
+
+def _box(value: Any, what: str) -> tuple[int, int, int, int]:
+    try:
+        x0, y0, w, h = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be four integers x0, y0, w, h; got {value!r}") from None
+    return (x0, y0, w, h)
+
+
+def resolve_geometry(
+    input_spec: Mapping[str, Any],
+    sensor_size: Sequence[int],
+    *,
+    crop: Sequence[int] | None = None,
+    pool: int | None = None,
+) -> Geometry:
+    """The mapping from a ``sensor_size`` ``(W, H)`` source to the model described by a
+    checkpoint's ``input`` dict (``height``, ``width``, ``channels``, ``sensor_size``, ``crop``,
+    ``pool``), by the rules in the module docstring. Raises `ConfigError` when no crop and
+    integer pooling of this sensor gives the model's input."""
+    try:
+        height, width = int(input_spec["height"]), int(input_spec["width"])
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(
+            f"the checkpoint's input description {dict(input_spec)} has no height/width; "
+            "it cannot be run on frames"
+        ) from None
+    channels = int(input_spec.get("channels") or 2)
+    sensor = limits.sensor_dims(tuple(sensor_size), what="the source's sensor size")
+    trained_pool = int(input_spec.get("pool") or 1)
+    p = trained_pool if pool is None else int(pool)
+    if p < 1:
+        raise ConfigError(f"--pool must be >= 1, got {p}")
+    trained_sensor = input_spec.get("sensor_size")
+    if crop is not None:
+        box = _box(crop, "--crop")
+    elif trained_sensor is not None and tuple(int(v) for v in trained_sensor) == sensor:
+        trained_crop = input_spec.get("crop")
+        box = (
+            _box(trained_crop, "the checkpoint's input crop")
+            if trained_crop is not None
+            else (0, 0, *sensor)
+        )
+    else:
+        w, h = width * p, height * p
+        if w > sensor[0] or h > sensor[1]:
+            raise ConfigError(
+                f"the model takes {width}x{height} frames (pool {p}: a {w}x{h} box) but the "
+                f"source's sensor is {sensor[0]}x{sensor[1]}; give --crop X0,Y0,W,H and --pool N "
+                f"with W == {width}*N and H == {height}*N inside the sensor"
+            )
+        box = ((sensor[0] - w) // 2, (sensor[1] - h) // 2, w, h)
+    geometry = Geometry(sensor, box, p, channels)
+    if geometry.input_shape[1:] != (height, width):
+        raise ConfigError(
+            f"crop {box} pooled by {p} gives {box[2] // p}x{box[3] // p} frames but the model "
+            f"takes {width}x{height}; give --crop X0,Y0,W,H and --pool N with "
+            f"W == {width}*N and H == {height}*N"
+        )
+    return geometry
