@@ -4,21 +4,82 @@
     from spikestream.compat.tonic import transforms
 
 Inputs are structured arrays with fields x, y, t, p (any order and dtype), as in Tonic;
-``sensor_size`` is ``(W, H, P)``.
+``sensor_size`` is ``(W, H, P)``. Random transforms draw from numpy's global generator, as
+Tonic's do (``np.random.seed`` reproduces a run); their random streams are spikestream's own, so
+the same seed picks other events than Tonic would. The deterministic ones (frames, voxel grid,
+time surface, Denoise, RefractoryPeriod, crops, flips, Downsample) give Tonic's results exactly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.lib import recfunctions
 
+from ...errors import ConfigError
 from ...transforms import functional as F
+from .. import _unsupported
+
+
+class Compose:
+    """Apply ``transforms`` in order (torchvision's ``Compose``, as Tonic's)."""
+
+    def __init__(self, transforms: Sequence[Callable[[Any], Any]]) -> None:
+        self.transforms = list(transforms)
+
+    def __call__(self, events: Any) -> Any:
+        for t in self.transforms:
+            events = t(events)
+        return events
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n    {t}" for t in self.transforms)
+        return f"{type(self).__name__}({inner}\n)"
+
+
+def _sensor(sensor_size: Sequence[int] | None, events: np.ndarray) -> tuple[int, int, int]:
+    """Tonic's ``(W, H, P)``; when None, measured on the events as Tonic does."""
+    if sensor_size is None:
+        if len(events) == 0:
+            raise ConfigError("sensor_size=None needs at least one event to measure the sensor")
+        return (int(events["x"].max()) + 1, int(events["y"].max()) + 1,
+                len(np.unique(events["p"])))  # fmt: skip
+    if len(sensor_size) != 3:
+        raise ConfigError(f"sensor_size is Tonic's (W, H, P), got {tuple(sensor_size)}")
+    w, h, p = (int(v) for v in sensor_size)
+    if p not in (1, 2):
+        raise ConfigError(f"sensor_size polarities must be 1 or 2, got {p}")
+    return w, h, p
+
+
+def _one_polarity(frames: np.ndarray, p: int) -> np.ndarray:
+    """A 1-polarity sensor keeps channel 0 (after MergePolarities every event is there)."""
+    if p == 2:
+        return frames
+    if frames[:, 1:].any():
+        raise ConfigError(
+            "sensor_size has 1 polarity but some events have p = 1; apply MergePolarities() first"
+        )
+    return frames[:, :1]
+
+
+def _ratio(value: float | tuple[float, float], name: str) -> float:
+    """A ratio in [0, 1), or one drawn uniformly from a (min, max) pair."""
+    low, high = value if isinstance(value, tuple) else (value, value)
+    if not (0 <= low <= high < 1):
+        raise ConfigError(f"{name} must lie in [0, 1) (or a (min, max) pair there), got {value}")
+    return float(np.random.uniform(low, high)) if high > low else float(low)  # noqa: NPY002
 
 
 @dataclass(frozen=True)
 class ToFrame:
-    sensor_size: tuple[int, int, int]
+    """Frames int16 ``[T, P, H, W]`` with Tonic's four slicing modes (see
+    `spikestream.transforms.functional.slicing` for each mode's window rule)."""
+
+    sensor_size: tuple[int, int, int] | None
     time_window: float | None = None
     event_count: int | None = None
     n_time_bins: int | None = None
@@ -27,9 +88,10 @@ class ToFrame:
     include_incomplete: bool = False
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
-        return F.tonic_frames(
+        w, h, p = _sensor(self.sensor_size, events)
+        frames = F.tonic_frames(
             events,
-            (self.sensor_size[0], self.sensor_size[1]),
+            (w, h),
             time_window=self.time_window,
             event_count=self.event_count,
             n_time_bins=self.n_time_bins,
@@ -37,10 +99,13 @@ class ToFrame:
             overlap=self.overlap,
             include_incomplete=self.include_incomplete,
         )
+        return _one_polarity(frames, p)
 
 
 @dataclass(frozen=True)
 class ToVoxelGrid:
+    """Tonic's voxel grid, float64 ``[n, 1, H, W]`` (bool polarities weigh +1, as in Tonic)."""
+
     sensor_size: tuple[int, int, int]
     n_time_bins: int
 
@@ -61,6 +126,25 @@ class ToTimesurface:
 
 
 @dataclass(frozen=True)
+class ToAveragedTimesurface:
+    """HATS (Sironi et al. 2018), float32 ``[n_cells, P, s, s]``."""
+
+    sensor_size: tuple[int, int, int]
+    surface_size: int = 5
+    cell_size: int = 10
+    time_window: float = 1e3
+    tau: float = 100
+    decay: str = "exp"
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return F.to_averaged_time_surface(
+            events, (self.sensor_size[0], self.sensor_size[1]), surface_size=self.surface_size,
+            cell_size=self.cell_size, time_window=self.time_window, tau=self.tau,
+            decay=self.decay,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Denoise:
     filter_time: float = 10000
 
@@ -70,21 +154,317 @@ class Denoise:
 
 @dataclass(frozen=True)
 class RefractoryPeriod:
-    delta: float
+    """``delta`` in µs, or a ``(min, max)`` pair to draw it from."""
+
+    delta: float | tuple[float, float]
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
-        return events[F.refractory_mask(events, int(self.delta))]
+        delta = self.delta
+        if isinstance(delta, tuple):
+            delta = (delta[1] - delta[0]) * np.random.random_sample() + delta[0]  # noqa: NPY002
+        return events[F.refractory_mask(events, int(delta))]
 
 
 @dataclass(frozen=True)
 class DropEvent:
-    """Drop ``int(p * N + 0.5)`` events chosen without replacement (Tonic's rule; the random
-    stream differs from Tonic's, so the chosen events do too)."""
+    """Drop ``int(p * N + 0.5)`` events chosen without replacement; ``p`` may be a
+    ``(min, max)`` pair to draw it from."""
+
+    p: float | tuple[float, float] = 0.5
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        p = self.p
+        if isinstance(p, tuple):
+            p = (p[1] - p[0]) * np.random.random_sample() + p[0]  # noqa: NPY002
+        if not 0 <= p <= 1:
+            raise ConfigError(f"drop probability must be in [0, 1], got {p}")
+        keep = np.ones(len(events), dtype=bool)
+        keep[np.random.choice(len(events), int(p * len(events) + 0.5), replace=False)] = False  # noqa: NPY002
+        return events[keep]
+
+
+@dataclass(frozen=True)
+class DropEventByTime:
+    """Drop the events of one random interval lasting ``duration_ratio`` of ``[0, t_max]``
+    (Tonic measures the recording from t = 0, not from its first event), both ends included."""
+
+    duration_ratio: float | tuple[float, float] = 0.2
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        ratio = _ratio(self.duration_ratio, "duration_ratio")
+        if len(events) == 0:
+            return events
+        t_end = float(events["t"].max())
+        width = t_end * ratio
+        start = np.random.uniform(0.0, t_end - width)  # noqa: NPY002
+        t = events["t"]
+        return events[~((t >= start) & (t <= start + width))]
+
+
+@dataclass(frozen=True)
+class DropEventByArea:
+    """Drop the events inside one random box of ``int(W * ratio) x int(H * ratio)`` pixels."""
+
+    sensor_size: tuple[int, int, int] | None
+    area_ratio: float | tuple[float, float] = 0.2
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        ratio = _ratio(self.area_ratio, "area_ratio")
+        if len(events) == 0:
+            return events
+        w, h, _ = _sensor(self.sensor_size, events)
+        cut_w, cut_h = int(w * ratio), int(h * ratio)
+        x0 = np.random.randint(0, max(w - cut_w, 1))  # noqa: NPY002
+        y0 = np.random.randint(0, max(h - cut_h, 1))  # noqa: NPY002
+        x, y = events["x"], events["y"]
+        inside = (x >= x0) & (x < x0 + cut_w) & (y >= y0) & (y < y0 + cut_h)
+        return events[~inside]
+
+
+def _shift(values: np.ndarray, offset: int) -> np.ndarray:
+    """``values - offset`` in the field's dtype, refusing what would wrap around."""
+    out = values.astype(np.int64) - offset
+    info = np.iinfo(values.dtype) if values.dtype.kind in "iu" else None
+    if info is not None and len(out) and (out.min() < info.min or out.max() > info.max):
+        raise ConfigError(f"the crop moves coordinates outside the {values.dtype} field")
+    return out.astype(values.dtype)
+
+
+@dataclass(frozen=True)
+class CenterCrop:
+    """Keep the central ``size`` (an int for a square) of the sensor and shift it to the origin;
+    a size larger than the sensor pads (coordinates move right/down), as in Tonic."""
+
+    sensor_size: tuple[int, int, int]
+    size: int | tuple[int, int]
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        cw, ch = (self.size, self.size) if isinstance(self.size, int) else self.size
+        ox, oy = (self.sensor_size[0] - cw) // 2, (self.sensor_size[1] - ch) // 2
+        kx, ky = max(ox, 0), max(oy, 0)
+        x, y = events["x"], events["y"]
+        out = events[(x >= kx) & (x < kx + cw) & (y >= ky) & (y < ky + ch)]
+        out["x"] = _shift(out["x"], ox)
+        out["y"] = _shift(out["y"], oy)
+        return out
+
+
+@dataclass(frozen=True)
+class RandomCrop:
+    """Keep a random ``target_size`` (W, H) window of the sensor, shifted to the origin."""
+
+    sensor_size: tuple[int, int, int]
+    target_size: tuple[int, int]
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        w, h = self.sensor_size[0], self.sensor_size[1]
+        tw, th = self.target_size
+        if tw > w or th > h:
+            raise ConfigError(f"target_size {self.target_size} is larger than the sensor {(w, h)}")
+        x0 = np.random.randint(0, w - tw + 1)  # noqa: NPY002
+        y0 = np.random.randint(0, h - th + 1)  # noqa: NPY002
+        return F.augment.crop(events, (x0, y0), (tw, th))
+
+
+@dataclass(frozen=True)
+class CropTime:
+    """Keep ``min <= t <= max`` (``max`` None: the last event's time)."""
+
+    min: float = 0
+    max: float | None = None
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        t = events["t"]
+        high = t.max() if self.max is None and len(t) else self.max
+        keep = t >= self.min if high is None else (t >= self.min) & (t <= high)
+        return events[keep]
+
+
+def _flip(events: np.ndarray, sensor_size: tuple[int, int, int], axis: str, p: float):
+    """Mirror with probability ``p`` (Tonic's draw: ``rand() <= p``); coordinates outside the
+    sensor raise instead of wrapping around."""
+    if not 0 <= p <= 1:
+        raise ConfigError(f"flip probability must be in [0, 1], got {p}")
+    if np.random.rand() > p:  # noqa: NPY002
+        return events.copy()
+    size = (sensor_size[0], sensor_size[1])
+    return F.augment.flip_lr(events, size) if axis == "x" else F.augment.flip_ud(events, size)
+
+
+@dataclass(frozen=True)
+class RandomFlipLR:
+    """``x -> W - 1 - x`` with probability ``p``."""
+
+    sensor_size: tuple[int, int, int]
+    p: float = 0.5
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return _flip(events, self.sensor_size, "x", self.p)
+
+
+@dataclass(frozen=True)
+class RandomFlipUD:
+    """``y -> H - 1 - y`` with probability ``p``."""
+
+    sensor_size: tuple[int, int, int]
+    p: float = 0.5
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return _flip(events, self.sensor_size, "y", self.p)
+
+
+@dataclass(frozen=True)
+class RandomFlipPolarity:
+    """Swap ON and OFF (``p -> not p``) with probability ``p``."""
 
     p: float = 0.5
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
-        return F.augment.drop_events(events, self.p)
+        out = events.copy()
+        if np.random.rand() <= self.p:  # noqa: NPY002
+            out["p"] = np.invert(events["p"].astype(bool)).astype(events.dtype["p"])
+        return out
 
 
-__all__ = ["Denoise", "DropEvent", "RefractoryPeriod", "ToFrame", "ToTimesurface", "ToVoxelGrid"]
+@dataclass(frozen=True)
+class RandomTimeReversal:
+    """With probability ``p``: ``t -> max(t) - t``, the order reversed, and (by default) the
+    polarities swapped."""
+
+    p: float = 0.5
+    flip_polarities: bool = True
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        out = events.copy()
+        if np.random.rand() < self.p and len(out):  # noqa: NPY002
+            out["t"] = events["t"].max() - events["t"]
+            if self.flip_polarities:
+                out["p"] = np.invert(events["p"].astype(bool)).astype(events.dtype["p"])
+            out = out[::-1]
+        return out
+
+
+@dataclass(frozen=True)
+class MergePolarities:
+    """Every polarity becomes 0 (use a sensor size with P = 1 afterwards)."""
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return F.augment.merge_polarities(events)
+
+
+@dataclass(frozen=True)
+class Downsample:
+    """``t * time_factor`` and ``x, y * spatial_factor``, written back into the fields' own
+    dtypes (integer fields truncate toward zero, as Tonic's assignment does). Drops nothing."""
+
+    time_factor: float = 1
+    spatial_factor: float = 1
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        out = events.copy()
+        for name, factor in (("t", self.time_factor), ("x", self.spatial_factor),
+                             ("y", self.spatial_factor)):  # fmt: skip
+            if name in (events.dtype.names or ()):
+                out[name] = _scaled(events[name], factor, name)
+        return out
+
+
+def _scaled(values: np.ndarray, factor: float, name: str) -> np.ndarray:
+    if not np.isfinite(factor) or factor < 0:
+        raise ConfigError(f"{name} factor must be a finite number >= 0, got {factor}")
+    scaled = values * factor
+    if values.dtype.kind in "iu":
+        scaled = np.trunc(scaled)
+        info = np.iinfo(values.dtype)
+        if len(scaled) and (scaled.min() < info.min or scaled.max() > info.max):
+            raise ConfigError(f"factor {factor} moves {name} outside the {values.dtype} field")
+    return scaled.astype(values.dtype)
+
+
+@dataclass(frozen=True)
+class TimeSkew:
+    """``t * coefficient + offset`` (in the field's dtype)."""
+
+    coefficient: float
+    offset: float = 0
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        out = events.copy()
+        out["t"] = _scaled(events["t"], self.coefficient, "t") + np.asarray(self.offset).astype(
+            events.dtype["t"]
+        )
+        return out
+
+
+@dataclass
+class TimeAlignment:
+    """Subtract the first time so the recording starts at 0."""
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        out = events.copy()
+        if len(out):
+            out["t"] -= events["t"].min()
+        return out
+
+
+@dataclass(frozen=True)
+class NumpyAsType:
+    """A structured array becomes an unstructured ``[N, fields]`` array of ``dtype`` (fields in
+    the array's order); an unstructured one is cast."""
+
+    dtype: Any
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        if np.dtype(self.dtype).names is not None:
+            raise ConfigError("NumpyAsType converts to a plain dtype such as int or float")
+        if events.dtype.names is not None:
+            return recfunctions.structured_to_unstructured(events, dtype=self.dtype)
+        return events.astype(self.dtype)
+
+
+__all__ = [
+    "CenterCrop",
+    "Compose",
+    "CropTime",
+    "Denoise",
+    "Downsample",
+    "DropEvent",
+    "DropEventByArea",
+    "DropEventByTime",
+    "MergePolarities",
+    "NumpyAsType",
+    "RandomCrop",
+    "RandomFlipLR",
+    "RandomFlipPolarity",
+    "RandomFlipUD",
+    "RandomTimeReversal",
+    "RefractoryPeriod",
+    "TimeAlignment",
+    "TimeSkew",
+    "ToAveragedTimesurface",
+    "ToFrame",
+    "ToTimesurface",
+    "ToVoxelGrid",
+]
+
+__getattr__ = _unsupported.module_getattr(
+    __name__,
+    {
+        "ToSparseTensor": "ToFrame, then torch.as_tensor(frames).to_sparse()",
+        "ToImage": "ToFrame(sensor_size, n_event_bins=1)[0]",
+        "ToBinaRep": "not provided; ToFrame then (frames > 0)",
+        "ToTimesurfaces": "ToTimesurface",
+        "Decimation": "not provided",
+        "DropPixel": "not provided; spikestream.transforms.Denoise / RefractoryPeriod for hot "
+        "pixels, or a mask on events['x'], events['y']",
+        "RandomDropPixel": "not provided",
+        "DropEventByArea2": "DropEventByArea",
+        "EventDrop": "DropEvent, DropEventByTime or DropEventByArea",
+        "SpatialJitter": "spikestream.transforms.SpatialJitter (rounded Gaussian, events pushed "
+        "off the sensor dropped)",
+        "TimeJitter": "spikestream.transforms.TimeJitter (clipped at 0 and re-sorted)",
+        "UniformNoise": "not provided; spikestream.sim adds shot noise to simulated events",
+        "Repeat": "not provided",
+        "ToRandomTimesurface": "ToTimesurface",
+    },
+)
