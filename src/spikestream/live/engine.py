@@ -502,9 +502,12 @@ class Engine:
 
     # -- API ---------------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """End `run` soon (from another thread or a signal handler): closes the source."""
-        self._stopping.set()
+    def stop(self, drain: bool = False) -> None:
+        """End `run` soon (from another thread or a signal handler) by closing the source.
+        ``drain=False``: bins still queued and the open bin are abandoned; ``drain=True``: they
+        are processed first (the stream ends as if the source had ended)."""
+        if not drain:
+            self._stopping.set()
         close = getattr(self.source, "close", None)
         if close is not None:
             close()
@@ -527,10 +530,10 @@ class Engine:
                 while True:
                     if deadline is not None and time.monotonic() >= deadline:
                         break
+                    if self._stopping.is_set():  # a hard stop abandons what is queued
+                        break
                     item = self._get(0.05)
-                    if item is None:
-                        if self._stopping.is_set():
-                            break
+                    if item is None:  # the receive thread always ends with _END
                         continue
                     if item is _END:
                         break
