@@ -51,6 +51,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("spikestream.commands.show", "GIF / MP4 / PNG of a recording, or a model's traces"),
 }
 
+#: Verbs whose arguments go, unparsed, to Lightning's CLI (spikestream.commands.train).
+TRAIN_VERBS = ("fit", "validate", "test", "predict")
+
 #: Exit status of every reported error (argparse's own for usage errors).
 ERROR_STATUS = 2
 
@@ -119,6 +122,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     try:
+        raw = list(sys.argv[1:] if argv is None else argv)
+        if raw and raw[0] in TRAIN_VERBS:
+            # Lightning's CLI parses these verbs' arguments itself (argparse would take their
+            # --help and reject --model.x)
+            from .commands.train import run_raw
+
+            status = int(run_raw(raw[0], raw[1:]) or 0)
+            sys.stdout.flush()
+            return status
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:

@@ -1,0 +1,391 @@
+"""``spikestream fit | validate | test | predict``: Lightning's CLI over `ClassificationModule`
+and `EventDataModule`, with spikestream's defaults.
+
+What this adds to ``LightningCLI``:
+
+* ``--config NAME`` also takes a packaged recipe's name (``quickstart`` ->
+  ``spikestream/configs/quickstart.yaml``); ``spikestream fit --help`` lists them.
+* Runs live in ``runs/<config name>/version_N/`` (TensorBoard logs, ``config.yaml``,
+  ``checkpoints/last.ckpt`` and the best one by ``val_acc``).
+* ``--ckpt_path last`` (or ``best``, or a checkpoint file inside a run) continues **that** run:
+  the same ``version_N`` folder for TensorBoard and checkpoints, epoch, optimizer and scheduler
+  restored; ``--resume RUN_DIR`` is the same with the run's own ``config.yaml``. A second
+  config of the same run is saved as ``config.<verb>.yaml`` (``config.resume.yaml``), never over
+  the first and never as an error.
+* ``--trainer.precision 16-mixed`` on a CPU becomes ``bf16-mixed`` (fp16 AMP is CUDA-only).
+* ``predict`` writes one JSON line per sample (``name``, ``label``, ``index``, ``scores``) to
+  ``--predict_out FILE`` (per rank ``FILE.rankN`` under DDP) or to stdout.
+* Every bad option ends as a `ConfigError`/`DatasetError` naming the key, before training.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, SpikestreamError
+
+VERBS = ("fit", "validate", "test", "predict")
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+RUNS = "runs"
+
+
+def packaged_configs() -> list[str]:
+    """Names of the recipes shipped in ``spikestream/configs``."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def resolve_config(value: str) -> str:
+    """A config path as given, or a packaged recipe's file for its bare name."""
+    if Path(value).exists() or value.lstrip().startswith("{"):
+        return value
+    name = value[:-5] if value.endswith(".yaml") else value
+    if "/" not in name and (CONFIG_DIR / f"{name}.yaml").is_file():
+        return str(CONFIG_DIR / f"{name}.yaml")
+    raise ConfigError(
+        f"--config {value}: no such file, and not a packaged recipe "
+        f"({', '.join(packaged_configs())})"
+    )
+
+
+def _take_option(argv: list[str], name: str) -> tuple[list[str], str | None]:
+    """``argv`` without ``--name VALUE`` / ``--name=VALUE``, and that value (the last one)."""
+    out, value, i = [], None, 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == name:
+            if i + 1 >= len(argv):
+                raise ConfigError(f"{name} needs a value")
+            value, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith(name + "="):
+            value = arg.split("=", 1)[1]
+        else:
+            out.append(arg)
+        i += 1
+    return out, value
+
+
+def prepare_argv(verb: str, argv: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+    """Spikestream's own options taken out of ``argv`` (``--resume``, ``--predict_out``), packaged
+    config names resolved; returns Lightning's argv and the options."""
+    args = list(argv)
+    args, resume = _take_option(args, "--resume")
+    args, predict_out = _take_option(args, "--predict_out")
+    opts: dict[str, Any] = {"predict_out": predict_out, "config_name": None}
+    if resume is not None:
+        run = Path(resume)
+        if not (run / "config.yaml").is_file():
+            raise ConfigError(f"--resume {resume}: no config.yaml there; give a run folder "
+                              f"such as {RUNS}/quickstart/version_0")  # fmt: skip
+        last = run / "checkpoints" / "last.ckpt"
+        if not last.is_file():
+            raise ConfigError(f"--resume {resume}: no checkpoints/last.ckpt in that run")
+        args = ["--config", str(run / "config.yaml"), *args, "--ckpt_path", str(last)]
+        opts["config_name"] = run.parent.name
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        value = None
+        if arg in ("-c", "--config") and i + 1 < len(args):
+            value, i = args[i + 1], i + 1
+        elif arg.startswith("--config="):
+            value = arg.split("=", 1)[1]
+        if value is None:
+            out.append(arg)
+        else:
+            path = resolve_config(value)
+            out += ["--config", path]
+            if opts["config_name"] is None and not path.lstrip().startswith("{"):
+                opts["config_name"] = Path(path).stem
+        i += 1
+    return out, opts
+
+
+def _version_of(ckpt: Path, base: Path) -> int | str | None:
+    """The logger version of a checkpoint inside ``base/<version>/checkpoints/``."""
+    try:
+        rel = ckpt.resolve().relative_to(base.resolve())
+    except ValueError:
+        return None
+    if len(rel.parts) != 3 or rel.parts[1] != "checkpoints":
+        return None
+    m = re.fullmatch(r"version_(\d+)", rel.parts[0])
+    return int(m.group(1)) if m else rel.parts[0]
+
+
+def find_run_checkpoint(base: Path, which: str) -> Path:
+    """``last.ckpt`` (or the best checkpoint) of the newest run under ``base``."""
+    runs = sorted(
+        (p for p in base.glob("version_*") if re.fullmatch(r"version_\d+", p.name)),
+        key=lambda p: int(p.name.split("_")[1]),
+    )
+    for run in reversed(runs):
+        ckpts = run / "checkpoints"
+        if which == "last" and (ckpts / "last.ckpt").is_file():
+            return ckpts / "last.ckpt"
+        if which == "best":
+            best = sorted(p for p in ckpts.glob("*.ckpt") if not p.name.startswith("last"))
+            if best:
+                return best[-1]
+    raise ConfigError(
+        f"--ckpt_path {which}: no {'last.ckpt' if which == 'last' else 'best checkpoint'} in "
+        f"{base}/version_*/checkpoints; train first (spikestream fit without --ckpt_path), or "
+        "give the file"
+    )
+
+
+def _build_cli_class() -> Any:
+    import torch
+    from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+
+    from .data import EventDataModule
+    from .module import ClassificationModule
+
+    class RunConfigCallback(SaveConfigCallback):
+        """Saves ``config.yaml`` in the run folder; a later command on the same run (resume,
+        test) saves ``config.<verb>.yaml`` instead of failing."""
+
+        def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+            log_dir = trainer.log_dir
+            if log_dir and (Path(log_dir) / self.config_filename).exists():
+                verb = "resume" if stage == "fit" else stage
+                self.config_filename = f"config.{verb}.yaml"
+                self.overwrite = True
+            super().setup(trainer, pl_module, stage)
+
+    class SpikestreamCLI(LightningCLI):
+        opts: dict[str, Any] = {}
+
+        def add_arguments_to_parser(self, parser: Any) -> None:
+            # defaults, not persistent callbacks: a config or the command line may change them
+            parser.set_defaults(
+                {f"trainer.{k}": v for k, v in trainer_defaults(self.opts["config_name"]).items()}
+            )
+
+        def before_instantiate_classes(self) -> None:
+            sub = self.config.get("subcommand")
+            if sub is None:
+                return
+            cfg = self.config[sub]
+            self._resolve_run(sub, cfg)
+            precision = str(cfg.trainer.get("precision"))
+            accel = str(cfg.trainer.get("accelerator"))
+            on_cpu = accel == "cpu" or (accel == "auto" and not torch.cuda.is_available())
+            if precision.startswith("16") and on_cpu:
+                warnings.warn(
+                    "fp16 AMP (precision 16-mixed) needs CUDA; using bf16-mixed on the CPU",
+                    stacklevel=1,
+                )
+                cfg.trainer.precision = "bf16-mixed"
+            if sub == "predict" and self.opts.get("predict_out") in (None, "-"):
+                cfg.trainer.enable_progress_bar = False  # stdout carries the JSON lines
+
+        def _resolve_run(self, sub: str, cfg: Any) -> None:
+            """``--ckpt_path last|best|FILE`` -> the file, and the logger onto its run."""
+            logger = cfg.trainer.get("logger")
+            init = getattr(logger, "init_args", None)
+            is_tb = str(getattr(logger, "class_path", "")).endswith("TensorBoardLogger")
+            base = Path(init.save_dir) / init.name if is_tb and init is not None else None
+            ckpt = cfg.get("ckpt_path")
+            if not ckpt:
+                return
+            if ckpt in ("last", "best") and base is not None:
+                ckpt = str(find_run_checkpoint(base, ckpt))
+                cfg.ckpt_path = ckpt
+            if ckpt in ("last", "best", "hpc", "registry"):
+                return
+            if not Path(ckpt).is_file():
+                raise ConfigError(f"--ckpt_path {ckpt}: no such checkpoint file")
+            version = _version_of(Path(ckpt), base) if base is not None else None
+            if version is not None and init is not None and init.get("version") is None:
+                init.version = version  # the same TensorBoard run and checkpoint folder
+
+        def after_instantiate_classes(self) -> None:
+            if self.config.get("subcommand") == "predict":
+                trainer: Any = self.trainer
+                trainer.callbacks.append(JsonLinesWriter(self.opts.get("predict_out")))
+
+    return SpikestreamCLI, RunConfigCallback, ClassificationModule, EventDataModule
+
+
+def _json_lines_writer() -> Any:
+    from lightning.pytorch.callbacks import BasePredictionWriter
+
+    class _Writer(BasePredictionWriter):
+        """One JSON line per predicted sample, to a file (per rank under DDP) or stdout."""
+
+        def __init__(self, path: str | None) -> None:
+            super().__init__(write_interval="batch")
+            self.path = None if path in (None, "-") else path
+            self._handle: Any = None
+
+        def on_predict_start(self, trainer: Any, pl_module: Any) -> None:
+            if self.path is None:
+                self._handle = sys.stdout
+                return
+            path = (
+                self.path if trainer.world_size == 1 else f"{self.path}.rank{trainer.global_rank}"
+            )
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(path, "w", encoding="utf-8")  # closed at the end
+
+        def write_on_batch_end(self, trainer: Any, pl_module: Any, prediction: Any,
+                               batch_indices: Any, batch: Any, batch_idx: int,
+                               dataloader_idx: int = 0) -> None:  # fmt: skip
+            for row in prediction:
+                self._handle.write(json.dumps(row) + "\n")
+
+        def on_predict_end(self, trainer: Any, pl_module: Any) -> None:
+            if self._handle is not None and self._handle is not sys.stdout:
+                self._handle.close()
+            elif self._handle is not None:
+                self._handle.flush()
+            self._handle = None
+
+    return _Writer
+
+
+def JsonLinesWriter(path: str | None) -> Any:  # a class, built lazily
+    return _json_lines_writer()(path)
+
+
+def trainer_defaults(config_name: str | None) -> dict[str, Any]:
+    """Logger and callbacks every command starts from (a config or the command line replaces
+    them)."""
+    return {
+        "logger": {
+            "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+            "init_args": {"save_dir": RUNS, "name": config_name or "default"},
+        },
+        "callbacks": [
+            {
+                "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+                "init_args": {
+                    "monitor": "val_acc",
+                    "mode": "max",
+                    "save_last": True,
+                    "save_top_k": 1,
+                    "filename": "best-epoch{epoch}-acc{val_acc:.4f}",
+                    "auto_insert_metric_name": False,
+                },
+            },
+            {
+                "class_path": "lightning.pytorch.callbacks.LearningRateMonitor",
+                "init_args": {"logging_interval": "epoch"},
+            },
+        ],
+    }
+
+
+def run_cli(verb: str, argv: Sequence[str], *, run: bool = True) -> Any:
+    """Parse and run one verb; returns the ``LightningCLI`` object (its ``trainer``, ``model``,
+    ``datamodule``). Errors a user can cause raise `SpikestreamError`."""
+    if verb not in VERBS:
+        raise ConfigError(f"unknown training command {verb!r}; use one of {VERBS}")
+    args, opts = prepare_argv(verb, argv)
+    try:
+        from . import allocator
+
+        allocator.tune()  # may re-execute this process with the allocator's environment
+    except ImportError:
+        pass
+    import argparse
+
+    cli_cls, save_cb, module_cls, data_cls = _build_cli_class()
+    cli_cls.opts = opts
+    no_exit = {"exit_on_error": False}
+    try:
+        with warnings.catch_warnings():
+            # argv is spikestream's, rewritten (config names resolved): not a mistake
+            warnings.filterwarnings("ignore", message=".*args parameter is intended.*")
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")
+            return cli_cls(
+                module_cls,
+                data_cls,
+                save_config_callback=save_cb,
+                seed_everything_default=0,
+                parser_kwargs={
+                    **no_exit,
+                    "prog": "spikestream",
+                    **{v: {**no_exit, "description": verb_help(v)} for v in VERBS},
+                },
+                args=[verb, *args],
+                run=run,
+            )
+    except argparse.ArgumentError as exc:
+        raise ConfigError(" ".join(str(exc).split())) from None
+    except SpikestreamError:
+        raise
+    except Exception as exc:  # a SpikestreamError wrapped by jsonargparse or Lightning
+        inner = _spikestream_cause(exc)
+        if inner is not None:
+            raise inner from None
+        raise
+
+
+def _spikestream_cause(exc: BaseException) -> SpikestreamError | None:
+    seen = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, SpikestreamError):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def main(verb: str, argv: Sequence[str]) -> int:
+    """The ``spikestream <verb>`` entry: 0 on success; ``--help`` and ``--print_config`` exit
+    through SystemExit(0) as argparse does."""
+    run_cli(verb, argv)
+    return 0
+
+
+_VERB_HELP = {
+    "fit": "train a model from a YAML config",
+    "validate": "score a checkpoint on the validation split",
+    "test": "score a checkpoint on the test split",
+    "predict": "one JSON line per sample (name, label, index, scores)",
+}
+_VERB_EXAMPLE = {
+    "fit": "spikestream fit --config quickstart --trainer.max_epochs 3",
+    "validate": "spikestream validate --config quickstart --ckpt_path best",
+    "test": "spikestream test --config quickstart --ckpt_path best",
+    "predict": "spikestream predict --config quickstart --ckpt_path best --predict_out p.jsonl",
+}
+
+
+def verb_help(verb: str) -> str:
+    return (
+        f"Example: {_VERB_EXAMPLE[verb]} -- {_VERB_HELP[verb]} (Lightning's CLI). "
+        f"--config takes a file or a packaged recipe ({', '.join(packaged_configs())}); runs go "
+        f"to {RUNS}/<config name>/version_N/; --ckpt_path last|best picks that run's checkpoint "
+        "and continues its logs."
+    )
+
+
+def help_text() -> str:
+    names = ", ".join(packaged_configs()) or "(none)"
+    return (
+        "Lightning's CLI: `spikestream fit --config quickstart [--trainer.max_epochs 3] "
+        "[--model.lr 1e-3] [--data.batch_size 32]`.\n"
+        f"Packaged configs (--config NAME): {names}.\n"
+        "Resume: `spikestream fit --config NAME --ckpt_path last` (or --resume RUN_DIR).\n"
+        "Predict: `spikestream predict --config NAME --ckpt_path best --predict_out out.jsonl`.\n"
+        f"Runs: {RUNS}/<config name>/version_N/ (TensorBoard, config.yaml, checkpoints/).\n"
+        "`spikestream fit --help` after the verb shows every option (Lightning's help)."
+    )
+
+
+if __name__ == "__main__":  # python -m spikestream.train.cli fit --config ...
+    if len(sys.argv) < 2:
+        print(help_text())
+        sys.exit(0)
+    sys.exit(main(sys.argv[1], sys.argv[2:]))

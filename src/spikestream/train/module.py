@@ -1,0 +1,175 @@
+"""`ClassificationModule`: one LightningModule for every registered classifier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+from torchmetrics.classification import MulticlassAccuracy
+
+from .. import models
+from ..errors import ConfigError
+from ..models.checkpoint import ModelRecord
+from ..snn.functional import reset_net
+from .losses import check_loss, loss_value, scores
+
+STAGES = ("train", "val", "test")
+
+
+class ClassificationModule(pl.LightningModule):
+    """Trains ``spikestream.models.create(model, **model_args)`` as a classifier.
+
+    Batches are the dicts `spikestream.train.EventDataModule` makes: ``x`` (frames
+    ``[N, T, C, H, W]``, or for event tokens a dict ``x, y, t, p, valid_mask`` of ``[N, L]``),
+    ``y`` (int64 labels), ``index`` and ``names`` (the samples').
+
+    ``loss``: ``'mse_rate'``, ``'cross_entropy'`` (``label_smoothing``) or ``'nll_max'`` (see
+    `spikestream.train.losses`). Without the CLI's ``optimizer:``/``lr_scheduler:`` groups the
+    optimiser is ``optimizer`` ('adam' or 'adamw') with ``lr`` and ``weight_decay``, and
+    ``scheduler='cosine'`` anneals it over ``max_epochs``. ``compile`` runs the network through
+    ``torch.compile`` (the weights, hence the checkpoint, stay the plain model's).
+
+    Metrics logged per stage: ``{stage}_loss``, ``{stage}_acc`` (top-1) and, at each epoch's end,
+    per-class accuracy ``{stage}_acc_class/<class name>``. Every checkpoint carries the
+    `spikestream.models.checkpoint` record (model, args, classes, input binning), so
+    ``load_model(ckpt)`` rebuilds the network without Lightning.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        model_args: dict[str, Any] | None = None,
+        loss: str = "cross_entropy",
+        label_smoothing: float = 0.0,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        scheduler: str | None = None,
+        compile: bool = False,
+    ) -> None:
+        super().__init__()
+        check_loss(loss)
+        if optimizer not in ("adam", "adamw"):
+            raise ConfigError(f"--model.optimizer {optimizer!r}: use 'adam' or 'adamw' (or the "
+                              "CLI's --optimizer class_path for anything else)")  # fmt: skip
+        if scheduler not in (None, "cosine"):
+            raise ConfigError(f"--model.scheduler {scheduler!r}: use null or 'cosine' (or the "
+                              "CLI's --lr_scheduler class_path)")  # fmt: skip
+        if not 0 <= label_smoothing < 1:
+            raise ConfigError(f"--model.label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.save_hyperparameters()
+        self.model_name = model
+        self.model_args = dict(model_args or {})
+        try:
+            self.model = models.create(model, **self.model_args)
+        except ConfigError as exc:
+            raise ConfigError(f"--model.model / --model.model_args: {exc}") from None
+        self.loss_name, self.label_smoothing = loss, label_smoothing
+        # what the checkpoint records; set from the data module at setup (or a checkpoint)
+        self.classes: list[str] = []
+        self.input_record: dict[str, Any] = {}
+        # torch.compile's wrapper is kept out of the module tree: the state_dict keys stay
+        # "model.<name>", which load_model reads
+        self._run: dict[str, Any] = {"net": torch.compile(self.model) if compile else self.model}
+        self.metrics = nn.ModuleDict()
+
+    # -- data contract ----------------------------------------------------------------------
+
+    def attach_data(self, classes: list[str], input_record: dict[str, Any]) -> None:
+        """Record the data's classes and binning; make the accuracy metrics for that many
+        classes. Called by the data module's ``setup``."""
+        self.classes, self.input_record = list(classes), dict(input_record)
+        n = len(self.classes)
+        if "train_acc" not in self.metrics or self.metrics["train_acc"].num_classes != n:
+            for stage in STAGES:
+                self.metrics[f"{stage}_acc"] = MulticlassAccuracy(n, average="micro")
+                self.metrics[f"{stage}_acc_class"] = MulticlassAccuracy(n, average="none")
+            self.metrics.to(self.device)
+
+    def record(self) -> ModelRecord:
+        return ModelRecord(self.model_name, self.model_args, self.classes, self.input_record)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["spikestream"] = self.record().to_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        rec = checkpoint.get("spikestream")
+        if isinstance(rec, dict) and rec.get("classes"):
+            self.attach_data(rec["classes"], rec.get("input") or {})
+
+    # -- the step ---------------------------------------------------------------------------
+
+    def forward(self, x: Any) -> torch.Tensor:
+        """``[N, classes]`` scores for a batch's ``x``."""
+        reset_net(self.model)  # SpikingJelly-style modules keep state between calls
+        net = self._run["net"]
+        out = net(**x) if isinstance(x, dict) else net(x)
+        return scores(out, self.loss_name)
+
+    def _step(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
+        s = self(batch["x"])
+        y = batch["y"]
+        loss = loss_value(s, y, self.loss_name, self.label_smoothing)
+        n = len(y)
+        on_step = stage == "train"
+        self.log(f"{stage}_loss", loss, prog_bar=True, on_step=on_step, on_epoch=True,
+                 batch_size=n, sync_dist=not on_step)  # fmt: skip
+        if f"{stage}_acc" in self.metrics:
+            pred = s.detach().argmax(1)
+            acc: Any = self.metrics[f"{stage}_acc"]
+            acc(pred, y)
+            per_class: Any = self.metrics[f"{stage}_acc_class"]
+            per_class.update(pred, y)
+            self.log(f"{stage}_acc", acc, prog_bar=True, on_step=False, on_epoch=True,
+                     batch_size=n)  # fmt: skip
+        return loss
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "test")
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[dict[str, Any]]:
+        """One dict per sample: ``name``, ``label``, ``index`` and the ``scores`` list."""
+        s = self(batch["x"]).float().cpu()
+        return [
+            {"name": name, "label": int(y), "index": int(i), "scores": row.tolist()}
+            for name, y, i, row in zip(batch["names"], batch["y"], batch["index"], s, strict=True)
+        ]
+
+    def _per_class(self, stage: str) -> None:
+        key = f"{stage}_acc_class"
+        metric: Any = self.metrics[key] if key in self.metrics else None
+        if metric is None or not metric.update_called:
+            return
+        values = metric.compute()
+        metric.reset()
+        names = self.classes or [str(i) for i in range(len(values))]
+        self.log_dict({f"{key}/{name}": v for name, v in zip(names, values, strict=True)})
+
+    def on_train_epoch_end(self) -> None:
+        self._per_class("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._per_class("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._per_class("test")
+
+    # -- optimisation -----------------------------------------------------------------------
+
+    def configure_optimizers(self) -> Any:
+        hp: Any = self.hparams
+        cls = torch.optim.AdamW if hp.optimizer == "adamw" else torch.optim.Adam
+        opt = cls(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        if hp.scheduler is None:
+            return opt
+        epochs = max(1, int(self.trainer.max_epochs or 1))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
