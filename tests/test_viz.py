@@ -380,3 +380,58 @@ def test_training_curves_come_from_the_tensorboard_log(tmp_path):
         read_scalars(tmp_path / "empty")
     with pytest.raises(ConfigError, match="no such file or folder"):
         read_scalars(tmp_path / "missing")
+
+
+# -- the live viewer's server (the page itself: tests/test_viz_browser.py) --------------------
+
+
+def test_viewer_serves_assets_state_and_events():
+    import json
+    import urllib.request
+    from types import SimpleNamespace
+
+    from spikestream.viz.viewer import png_indexed, start_viewer, wait_for
+
+    url, observer, stop = start_viewer(0, classes=["a", "b"], rate_hz=50)
+    hub = stop.hub
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        page = urllib.request.urlopen(url, timeout=5).read().decode()
+        assert '<script src="/viewer.js">' in page and "http" not in page.split("<body>")[1]
+        for asset in ("viewer.js", "viewer.css"):
+            assert len(urllib.request.urlopen(url + asset, timeout=5).read()) > 100
+        stream = urllib.request.urlopen(url + "events", timeout=5)
+        assert stream.readline() == b"retry: 500\n"
+        image = np.zeros((2, 4, 6), np.float32)
+        for k, (x, p) in enumerate([(1, 1), (4, 0)]):  # two bins before one update
+            one = image.copy()
+            one[p, 2, x] = 1
+            result = SimpleNamespace(
+                index=k, t_start_us=k * 10, t_end_us=k * 10 + 10, n_events=1, image=one,
+                input=None, scores=np.array([0.25, 0.75]), decision="b", confidence=0.75,
+                latency_ms=1.5, dropped_events=k,
+            )  # fmt: skip
+            observer(result)
+        assert wait_for(lambda: hub.updates >= 1, 5)
+        line = stream.readline()
+        while not line.startswith(b"data: "):
+            line = stream.readline()
+        message = json.loads(line[6:])
+        assert message["classes"] == ["a", "b"] and message["scores"] == [0.25, 0.75]
+        assert message["decision"] == "b" and message["bins"] == 2
+        assert message["events"] == 2 and message["dropped_events"] == 1
+        shown = iio.imread(urllib.request.urlopen(message["image"]).read())
+        assert shown.shape == (4, 6, 3)  # both bins' events in one picture
+        assert tuple(shown[2, 1]) == ON and tuple(shown[2, 4]) == OFF
+        assert (shown != BACKGROUND).any(axis=-1).sum() == 2
+        state = json.loads(urllib.request.urlopen(url + "state", timeout=5).read())
+        assert state["index"] == 1
+        stream.close()
+    finally:
+        stop()
+    stop()  # idempotent
+    index = np.array([[0, 1], [2, 3]], np.uint8)
+    table = np.array([BACKGROUND, OFF, ON, BOTH], np.uint8)
+    np.testing.assert_array_equal(iio.imread(png_indexed(index, table)), table[index])
+    with pytest.raises(ConfigError, match="port"):
+        start_viewer(70000)
