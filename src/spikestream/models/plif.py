@@ -157,6 +157,15 @@ def build_conv_fc(
     return nn.Sequential(*layers)
 
 
+def _is_pool2x2(layer: nn.Module) -> bool:
+    """A plain ``MaxPool2d(2, 2)`` (what `build_conv_fc` makes)."""
+    if not isinstance(layer, nn.MaxPool2d) or layer.return_indices or layer.ceil_mode:
+        return False
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    return (pair(layer.kernel_size) == (2, 2) and pair(layer.stride or 2) == (2, 2)
+            and pair(layer.padding) == (0, 0) and pair(layer.dilation) == (1, 1))  # fmt: skip
+
+
 class PLIFState(NamedTuple):
     """One time step's state: the membrane potential of every neuron layer (``v``, in layer
     order, each ``[N, ...]``) and the dropout masks of the sequence (``masks``: one per dropout
@@ -236,10 +245,11 @@ class PLIFNet(nn.Module):
             )
 
     def _run(
-        self, x_seq: torch.Tensor, state: PLIFState
+        self, x_seq: torch.Tensor, state: PLIFState, keep_spikes: bool = False
     ) -> tuple[torch.Tensor, PLIFState, list[torch.Tensor]]:
         """The network over a time-first ``[T, N, ...]`` sequence from ``state``: per-step
-        outputs, the final state and every neuron layer's spikes. Stateless layers see
+        outputs, the final state and (``keep_spikes``) every neuron layer's spikes, which
+        otherwise are freed as soon as the next layer has read them. Stateless layers see
         ``[T*N, ...]``; each neuron layer runs its fused multi-step kernel from its potential."""
         steps, batch = x_seq.shape[:2]
         if len(state.v) != len(self._state_shapes) or state.v[0].shape[0] != batch:
@@ -252,13 +262,26 @@ class PLIFNet(nn.Module):
         spikes: list[torch.Tensor] = []
         h = x_seq
         i_neuron = i_drop = 0
-        for layer in self.conv_fc:
+        layers = list(self.conv_fc)
+        pooled = False  # the previous neuron layer did this pool too
+        for i, layer in enumerate(layers):
             if isinstance(layer, BaseNode):
-                h, _, v[i_neuron] = kernels.multistep(
-                    layer.spec(), h, v[i_neuron], layer.decay(), layer.backend, False
-                )
-                spikes.append(h)
+                nxt = layers[i + 1] if i + 1 < len(layers) else None
+                if not keep_spikes and nxt is not None and _is_pool2x2(nxt):
+                    # neuron and pool in one op: no full-size spikes kept (`multistep_pool2x2`)
+                    h, v[i_neuron] = kernels.multistep_pool2x2(
+                        layer.spec(), h, v[i_neuron], layer.decay(), layer.backend
+                    )
+                    pooled = True
+                else:
+                    h, _, v[i_neuron] = kernels.multistep(
+                        layer.spec(), h, v[i_neuron], layer.decay(), layer.backend, False
+                    )
+                    if keep_spikes:
+                        spikes.append(h)
                 i_neuron += 1
+            elif pooled:
+                pooled = False  # done with the neuron before it
             elif isinstance(layer, MultiStepDropout):
                 if self.training and layer.p > 0:
                     mask = masks[i_drop]
@@ -270,6 +293,8 @@ class PLIFNet(nn.Module):
                 i_drop += 1
             elif isinstance(layer, VotingLayer):
                 h = layer(h)
+            elif _is_pool2x2(layer):
+                h = kernels.max_pool2x2(h)  # keeps 1 byte per output for the backward
             else:
                 h = layer(h.flatten(0, 1)).unflatten(0, (steps, batch))
         return h, PLIFState(tuple(v), tuple(masks)), spikes
@@ -300,7 +325,7 @@ class PLIFNet(nn.Module):
     def spikes(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Every neuron layer's spikes ``[T, N, ...]`` for frames ``[N, T, C, H, W]``."""
         self._check_input(x, "forward")
-        return self._run(x.transpose(0, 1), self.init_state(x.shape[0]))[2]
+        return self._run(x.transpose(0, 1), self.init_state(x.shape[0]), keep_spikes=True)[2]
 
 
 def _create_plifnet(cfg: PLIFConfig, **overrides: Any) -> PLIFNet:

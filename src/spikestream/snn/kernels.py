@@ -341,6 +341,50 @@ def _grad_rows(g: torch.Tensor | None, shape: tuple[int, int]) -> tuple[np.ndarr
     return g.reshape(shape).float().contiguous().numpy(), True
 
 
+def _decay_of(spec: NeuronSpec, w: torch.Tensor | None, tau: float) -> np.float32:
+    if spec.kind == PLIF:
+        return np.float32(torch.sigmoid(w.detach()).item())  # type: ignore[union-attr]
+    return np.float32(tau if spec.kind == LIF else 1.0)
+
+
+def _launch_forward(spec: NeuronSpec, x2: torch.Tensor, v2: torch.Tensor, decay, s, v_seq, v_last,
+                    store_v: bool) -> None:  # fmt: skip
+    vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
+    with launch_lock():
+        _forward(x2.numpy(), v2.numpy(), spec.kind, decay, np.float32(spec.v_threshold), vr,
+                 spec.v_reset is not None, spec.decay_input, s.numpy(), v_seq.numpy(),
+                 v_last.numpy(), store_v)  # fmt: skip
+
+
+def _launch_backward(ctx, gs2: np.ndarray, has_gs: bool, gv, gv_last, gx: torch.Tensor):
+    """The neuron's backward from ``ctx`` (saved x_seq, v0, w; spec, decay) into ``gx``
+    (rows [T, N]; it may be ``gs2``'s memory: each element is read before it is written).
+    Returns (gv0, gw)."""
+    x_seq, v0, w = ctx.saved_tensors[:3]
+    spec: NeuronSpec = ctx.spec
+    steps = x_seq.shape[0]
+    x2 = x_seq.detach().reshape(steps, -1).contiguous()
+    v2 = v0.detach().reshape(-1).contiguous()
+    gv2, has_gv = _grad_rows(gv, x2.shape)
+    gvl = (gv_last.reshape(-1).float().contiguous().numpy() if gv_last is not None
+           else np.zeros(0, dtype=np.float32))  # fmt: skip
+    gv0 = _empty(v2.shape)
+    parts = np.empty(x2.shape[1], dtype=np.float64)
+    sg = spec.surrogate
+    vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
+    with launch_lock():
+        _backward(gs2, has_gs, gv2, has_gv, gvl, x2.numpy(), v2.numpy(), spec.kind,
+                  ctx.decay, np.float32(spec.v_threshold), vr, spec.v_reset is not None,
+                  spec.decay_input, spec.detach_reset, KERNEL_IDS[type(sg)],
+                  np.float32(sg.alpha), gv_last is not None, gx.numpy(), gv0.numpy(),
+                  parts)  # fmt: skip
+    gw = None
+    if spec.kind == PLIF and w is not None and w.requires_grad:
+        k = torch.sigmoid(w.detach())
+        gw = (k * (1 - k) * float(parts.sum())).reshape(w.shape).to(w.dtype)
+    return gv0.reshape(x_seq.shape[1:]), gw
+
+
 class _FusedMultiStep(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq, v0, w, spec: NeuronSpec, tau: float, store_v: bool):
@@ -348,21 +392,11 @@ class _FusedMultiStep(torch.autograd.Function):
         steps = x_seq.shape[0]
         x2 = x_seq.detach().reshape(steps, -1).contiguous()
         v2 = v0.detach().reshape(-1).contiguous()
-        if spec.kind == PLIF:
-            decay = np.float32(torch.sigmoid(w.detach()).item())
-        elif spec.kind == LIF:
-            decay = np.float32(tau)
-        else:
-            decay = np.float32(1.0)
-        none = torch.empty((0, 0))
+        decay = _decay_of(spec, w, tau)
         s = _empty(x2.shape)
-        v_seq = _empty(x2.shape) if store_v else none
+        v_seq = _empty(x2.shape) if store_v else torch.empty((0, 0))
         v_last = _empty(v2.shape)
-        vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
-        with launch_lock():
-            _forward(x2.numpy(), v2.numpy(), spec.kind, decay, np.float32(spec.v_threshold), vr,
-                     spec.v_reset is not None, spec.decay_input, s.numpy(), v_seq.numpy(),
-                     v_last.numpy(), store_v)  # fmt: skip
+        _launch_forward(spec, x2, v2, decay, s, v_seq, v_last, store_v)
         if any(ctx.needs_input_grad):
             # only the inputs are kept (autograd checks they are not modified in place); the
             # backward recomputes the charged potentials from them
@@ -373,31 +407,54 @@ class _FusedMultiStep(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, gs, gv, gv_last):
-        x_seq, v0, w = ctx.saved_tensors
-        spec: NeuronSpec = ctx.spec
+        shape = ctx.saved_tensors[0].shape
+        rows = (shape[0], int(np.prod(shape[1:])))
+        gs2, has_gs = _grad_rows(gs, rows)
+        gx = _empty(rows)
+        gv0, gw = _launch_backward(ctx, gs2, has_gs, gv, gv_last, gx)
+        return gx.reshape(shape), gv0, gw, None, None, None
+
+
+class _FusedMultiStepPool(torch.autograd.Function):
+    """The neuron followed by a 2x2 max pool of its spikes, as one op: the full-resolution
+    spikes live only inside the forward, the backward routes the pooled gradient to them
+    (`_pool_backward`) and runs the neuron's backward in that same buffer. The same kernels as
+    the two ops apart, hence the same numbers; one full-resolution tensor less at any time."""
+
+    @staticmethod
+    def forward(ctx, x_seq, v0, w, spec: NeuronSpec, tau: float):
+        ctx.set_materialize_grads(False)
         steps = x_seq.shape[0]
         x2 = x_seq.detach().reshape(steps, -1).contiguous()
         v2 = v0.detach().reshape(-1).contiguous()
-        gs2, has_gs = _grad_rows(gs, x2.shape)
-        gv2, has_gv = _grad_rows(gv, x2.shape)
-        gvl = (gv_last.reshape(-1).float().contiguous().numpy() if gv_last is not None
-               else np.zeros(0, dtype=np.float32))  # fmt: skip
-        gx = _empty(x2.shape)
-        gv0 = _empty(v2.shape)
-        parts = np.empty(x2.shape[1], dtype=np.float64)
-        sg = spec.surrogate
-        vr = np.float32(0.0 if spec.v_reset is None else spec.v_reset)
+        decay = _decay_of(spec, w, tau)
+        s = _empty(x2.shape)
+        v_last = _empty(v2.shape)
+        _launch_forward(spec, x2, v2, decay, s, torch.empty((0, 0)), v_last, False)
+        h, w_ = x_seq.shape[-2:]
+        s3 = s.reshape(-1, h, w_)
+        out = torch.empty((s3.shape[0], h // 2, w_ // 2), dtype=torch.float32)
+        code = torch.empty(out.shape, dtype=torch.uint8)
         with launch_lock():
-            _backward(gs2, has_gs, gv2, has_gv, gvl, x2.numpy(), v2.numpy(), spec.kind,
-                      ctx.decay, np.float32(spec.v_threshold), vr, spec.v_reset is not None,
-                      spec.decay_input, spec.detach_reset, KERNEL_IDS[type(sg)],
-                      np.float32(sg.alpha), gv_last is not None, gx.numpy(), gv0.numpy(),
-                      parts)  # fmt: skip
-        gw = None
-        if spec.kind == PLIF and w is not None and w.requires_grad:
-            k = torch.sigmoid(w.detach())
-            gw = (k * (1 - k) * float(parts.sum())).reshape(w.shape).to(w.dtype)
-        return gx.reshape(x_seq.shape), gv0.reshape(x_seq.shape[1:]), gw, None, None, None
+            _pool_forward(s3.numpy(), out.numpy(), code.numpy())
+        del s, s3
+        if any(ctx.needs_input_grad):
+            ctx.save_for_backward(x_seq, v0, w, code)
+            ctx.spec, ctx.decay = spec, decay
+        return out.reshape(*x_seq.shape[:-2], h // 2, w_ // 2), v_last.reshape(x_seq.shape[1:])
+
+    @staticmethod
+    def backward(ctx, g, gv_last):
+        x_seq = ctx.saved_tensors[0]
+        code = ctx.saved_tensors[3]
+        steps = x_seq.shape[0]
+        gx = _empty((steps, x_seq[0].numel()))
+        if g is not None:
+            g3 = g.reshape(code.shape).float().contiguous()
+            with launch_lock():
+                _pool_backward(g3.numpy(), code.numpy(), gx.numpy().reshape(-1, *x_seq.shape[-2:]))
+        gv0, gw = _launch_backward(ctx, gx.numpy(), g is not None, None, gv_last, gx)
+        return gx.reshape(x_seq.shape), gv0, gw, None, None
 
 
 def cpu_multistep(
@@ -455,18 +512,9 @@ _TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 # The fused kernels are numba (CPU) or Triton calls inside an autograd.Function, which dynamo
 # cannot trace (it fails inside numba's dispatcher): under torch.compile the neuron op runs
 # eagerly (one graph break per neuron layer) and the layers between neurons are compiled.
-@torch.compiler.disable
-def multistep(
-    spec: NeuronSpec,
-    x_seq: torch.Tensor,
-    v: torch.Tensor,
-    decay,
-    backend: str | None = None,
-    store_v_seq: bool = True,
-):
-    """(spikes, v after each step or None, last v) for ``x_seq [T, ...]`` from ``v``; the
-    backend is ``backend``, else ``$SPIKESTREAM_SNN_BACKEND``, else the fused kernel where it
-    applies. ``store_v_seq=False`` keeps only the last potential (less memory traffic)."""
+def _resolve(spec: NeuronSpec, x_seq: torch.Tensor, backend: str | None) -> str:
+    """The backend that runs this call: ``backend``, else ``$SPIKESTREAM_SNN_BACKEND``, else
+    the fused kernel where it applies."""
     name = backend or snn_backend()
     if name == "auto":
         if supports_fused(spec, x_seq):
@@ -481,4 +529,124 @@ def multistep(
         raise ConfigError(f"unknown SNN backend {name!r}; known: {sorted(_BACKENDS)}")
     if name == "cpu" and not supports_fused(spec, x_seq):
         name = "torch"  # the fused kernel covers float32 CPU tensors with the known surrogates
+    return name
+
+
+@torch.compiler.disable
+def multistep(
+    spec: NeuronSpec,
+    x_seq: torch.Tensor,
+    v: torch.Tensor,
+    decay,
+    backend: str | None = None,
+    store_v_seq: bool = True,
+):
+    """(spikes, v after each step or None, last v) for ``x_seq [T, ...]`` from ``v``; the
+    backend is ``backend``, else ``$SPIKESTREAM_SNN_BACKEND``, else the fused kernel where it
+    applies. ``store_v_seq=False`` keeps only the last potential (less memory traffic)."""
+    name = _resolve(spec, x_seq, backend)
     return _BACKENDS[name](spec, x_seq, v, decay, store_v_seq)
+
+
+@torch.compiler.disable
+def multistep_pool2x2(
+    spec: NeuronSpec, x_seq: torch.Tensor, v: torch.Tensor, decay, backend: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(``max_pool2d(spikes, 2, 2)`` over the last two axes, last v): `multistep` followed by
+    a 2x2 max pool, in one op on the fused CPU kernel (`_FusedMultiStepPool`), else the two
+    ops."""
+    name = _resolve(spec, x_seq, backend)
+    if name == "cpu" and x_seq.dim() >= 3:
+        w = decay if spec.kind == PLIF else None
+        tau = float(decay) if spec.kind == LIF else 1.0
+        v0 = v.expand(x_seq.shape[1:]) if v.shape != x_seq.shape[1:] else v
+        return _FusedMultiStepPool.apply(x_seq, v0, w, spec, tau)
+    s, _, v_last = _BACKENDS[name](spec, x_seq, v, decay, False)
+    return max_pool2x2(s), v_last
+
+
+# ------------------------------------------------------------------ 2x2 max pooling, compact
+
+
+# torch's max_pool2d keeps its whole input and int64 indices for the backward (12 bytes per
+# input element after a spiking layer, the largest tensors of a training step); the backward
+# only needs which of the 4 window positions won, one byte per output. The winner is torch's
+# exactly (its CPU kernel's rule, as its backward routes the gradient): scan the window row by
+# row, take a value if it is greater than the best so far or NaN; an all -inf window picks
+# its first position.
+@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _pool_forward(x, out, code):  # pragma: no cover - compiled; x [P, H, W], out/code [P, h, w]
+    planes, oh, ow = out.shape
+    for p in numba.prange(planes):
+        for i in range(oh):
+            r0 = x[p, 2 * i]
+            r1 = x[p, 2 * i + 1]
+            o_row = out[p, i]
+            c_row = code[p, i]
+            for j in range(ow):
+                best = r0[2 * j]
+                k = 0  # (an all -inf window keeps its first position, as torch's)
+                v = r0[2 * j + 1]
+                if v > best or np.isnan(v):
+                    best, k = v, 1
+                v = r1[2 * j]
+                if v > best or np.isnan(v):
+                    best, k = v, 2
+                v = r1[2 * j + 1]
+                if v > best or np.isnan(v):
+                    best, k = v, 3
+                o_row[j] = best
+                c_row[j] = k
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _pool_backward(g, code, gx):  # pragma: no cover - compiled; gx [P, H, W] fully written
+    planes, oh, ow = g.shape
+    zero = np.float32(0.0)
+    for p in numba.prange(planes):
+        gx[p] = zero  # rows/columns beyond the last whole window get nothing
+        for i in range(oh):
+            r0 = gx[p, 2 * i]
+            r1 = gx[p, 2 * i + 1]
+            g_row = g[p, i]
+            c_row = code[p, i]
+            for j in range(ow):
+                k = c_row[j]
+                gv = g_row[j]
+                r0[2 * j] = gv if k == 0 else zero
+                r0[2 * j + 1] = gv if k == 1 else zero
+                r1[2 * j] = gv if k == 2 else zero
+                r1[2 * j + 1] = gv if k == 3 else zero
+
+
+class _MaxPool2x2(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        lead, (h, w) = x.shape[:-2], x.shape[-2:]
+        x3 = x.detach().reshape(-1, h, w).contiguous()
+        out = torch.empty((x3.shape[0], h // 2, w // 2), dtype=torch.float32)
+        code = torch.empty(out.shape, dtype=torch.uint8)
+        with launch_lock():
+            _pool_forward(x3.numpy(), out.numpy(), code.numpy())
+        ctx.save_for_backward(code)
+        ctx.in_shape = x.shape
+        return out.reshape(*lead, h // 2, w // 2)
+
+    @staticmethod
+    def backward(ctx, g):
+        (code,) = ctx.saved_tensors
+        h, w = ctx.in_shape[-2:]
+        g3 = g.reshape(code.shape).float().contiguous()
+        gx = torch.empty((code.shape[0], h, w), dtype=torch.float32)
+        with launch_lock():
+            _pool_backward(g3.numpy(), code.numpy(), gx.numpy())
+        return gx.reshape(ctx.in_shape)
+
+
+def max_pool2x2(x: torch.Tensor) -> torch.Tensor:
+    """``max_pool2d(x, 2, 2)`` over the last two axes, equal to torch's in value and gradient
+    routing; float32 CPU tensors run a kernel that keeps one byte per output for the backward
+    instead of the input and int64 indices (other tensors run torch's)."""
+    if x.device.type != "cpu" or x.dtype != torch.float32 or x.dim() < 3:
+        return torch.nn.functional.max_pool2d(x, 2, 2)
+    return _MaxPool2x2.apply(x)
