@@ -66,7 +66,7 @@ def event_grid(
     t = np.asarray(events["t"], dtype=np.int64)
     bounds = _frame_spans(t, len(frames), split_by)
     w, h = sensor_size
-    panel = 2.4 * min(1.0, max(w, h) / 128) + 0.6
+    panel = min(3.0, max(1.6, max(w, h) / 40))  # inches for the longer side
     fig = figure(columns * panel * w / max(w, h) + 0.2, rows * (panel * h / max(w, h) + 0.3))
     axes = fig.subplots(rows, columns, squeeze=False)
     for k, ax in enumerate(axes.flat):

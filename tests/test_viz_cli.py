@@ -1,0 +1,151 @@
+"""``spikestream show``: clips, grids, scatter, training curves and a checkpoint's neuron traces,
+checked in the files it writes; bad arguments end as one-line errors before any work."""
+
+from __future__ import annotations
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from spikestream import make_events, write
+from spikestream.cli import main
+from spikestream.viz.render import BACKGROUND, OFF, ON
+
+
+@pytest.fixture
+def recording(tmp_path):
+    """16x12 sensor, 400 ms: events at known places in each 100 ms quarter (ON at (2 + q, 3),
+    OFF at (10, 8 - q) in quarter q), times 10 + 100 q and 60 + 100 q ms."""
+    t, x, y, p = [], [], [], []
+    for q in range(4):
+        t += [10_000 + 100_000 * q, 60_000 + 100_000 * q]
+        x += [2 + q, 10]
+        y += [3, 8 - q]
+        p += [1, 0]
+    path = tmp_path / "rec.npz"
+    write(path, make_events(t, x, y, p), (16, 12))
+    return path
+
+
+def show(*args: str) -> int:
+    return main(["show", *map(str, args)])
+
+
+def test_gif_by_duration_with_scale_and_fps(tmp_path, recording, capsys):
+    out = tmp_path / "clip.gif"
+    assert show(recording, "--out", out, "--duration", 100, "--scale", 3, "--fps", 20) == 0
+    assert "4 frames of 48x36 at 20 fps" in capsys.readouterr().out
+    frames = iio.imread(out, index=None)[..., :3]
+    assert frames.shape == (4, 36, 48, 3)
+    for q in range(4):
+        assert tuple(frames[q, 3 * 3 + 1, (2 + q) * 3 + 1]) == ON
+        assert tuple(frames[q, (8 - q) * 3 + 1, 10 * 3 + 1]) == OFF
+        assert (frames[q] != BACKGROUND).any(axis=-1).sum() == 2 * 9  # two 3x3 blocks
+    im = Image.open(out)
+    durations = []
+    for k in range(im.n_frames):
+        im.seek(k)
+        durations.append(im.info["duration"])
+    assert durations == [50] * 4
+
+
+def test_frames_split_by_number_and_png_grid(tmp_path, recording):
+    out = tmp_path / "grid.png"
+    assert show(recording, "--out", out, "--frames", 8, "--split-by", "number",
+                "--columns", 4) == 0  # fmt: skip
+    image = iio.imread(out)
+    assert image.shape == (2 * 12 + 1, 4 * 16 + 3, 3)
+    # one event per frame, in time order: frame 2k is quarter k's ON event, 2k+1 its OFF
+    for k in range(8):
+        r, c = divmod(k, 4)
+        tile = image[r * 13 : r * 13 + 12, c * 17 : c * 17 + 16]
+        q, off = divmod(k, 2)
+        y, x, colour = ((8 - q), 10, OFF) if off else (3, 2 + q, ON)
+        assert tuple(tile[y, x]) == colour
+        assert (tile != BACKGROUND).any(axis=-1).sum() == 1
+
+
+def test_mp4_frames_and_fps(tmp_path, recording):
+    out = tmp_path / "clip.mp4"
+    assert show(recording, "--out", out, "--frames", 10, "--fps", 15, "--scale", 2) == 0
+    video = iio.imread(out, plugin="pyav")
+    assert video.shape == (10, 24, 32, 3)
+    assert iio.immeta(out, plugin="pyav")["fps"] == 15
+
+
+def test_window_scatter_and_titled_grid(tmp_path, recording, capsys):
+    out = tmp_path / "w.gif"
+    assert show(recording, "--out", out, "--start", 100, "--end", 200, "--frames", 2) == 0
+    frames = iio.imread(out, index=None)[..., :3]
+    assert tuple(frames[0, 3, 3]) == ON and tuple(frames[1, 7, 10]) == OFF  # quarter 1 only
+    assert show(recording, "--out", tmp_path / "s.png", "--scatter") == 0
+    assert "x-y-t scatter of 8 events" in capsys.readouterr().out
+    assert show(recording, "--out", tmp_path / "t.png", "--titled", "--frames", 4) == 0
+    panels = iio.imread(tmp_path / "t.png")[..., :3]
+    assert panels.shape[0] >= 150 and panels.shape[1] > 4 * 150
+    assert (np.abs(panels - np.array(ON)).max(axis=-1) == 0).sum() >= 4  # ON pixels drawn
+
+
+def test_training_curves(tmp_path, capsys):
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(tmp_path / "runs" / "demo" / "version_0")) as writer:
+        for step in range(5):
+            writer.add_scalar("train_loss", 1.0 / (step + 1), step)
+    out = tmp_path / "curves.png"
+    assert show(tmp_path / "runs", "--out", out) == 0
+    assert "version_0" in capsys.readouterr().out
+    assert iio.imread(out).shape == (320, 420, 4) or iio.imread(out).shape[:2] == (320, 420)
+
+
+def test_traces_of_a_checkpoint(tmp_path, capsys):
+    from spikestream import models
+    from spikestream.models.checkpoint import ModelRecord, input_record, save_model
+
+    torch.manual_seed(0)
+    net = models.create("rsnn_pokerdvs")
+    inp = input_record("frames", sensor_size=[35, 35], height=35, width=35, steps=20,
+                       split_by="number", frames_number=20, step_us=None)  # fmt: skip
+    save_model(
+        tmp_path / "net.pt", net, ModelRecord("rsnn_pokerdvs", {}, ["a", "b", "c", "d"], inp)
+    )
+    rng = np.random.default_rng(0)
+    n = 3000
+    t = np.sort(rng.integers(0, 100_000, n))
+    xyp = rng.integers(0, 35, n), rng.integers(0, 35, n), rng.integers(0, 2, n)
+    write(tmp_path / "s.npz", make_events(t, *xyp), (35, 35))
+    out = tmp_path / "traces.png"
+    assert show(tmp_path / "net.pt", "--traces", "--sample", tmp_path / "s.npz", "--out", out) == 0
+    said = capsys.readouterr().out
+    assert "2 layers, 20 steps; predicted" in said
+    assert iio.imread(out).shape[1] == 3 * 420  # membrane, current and raster columns
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--out", "x.jpg"], "use a .gif, .mp4 or .png"),
+        (["--out", "x.gif", "--fps", "60"], "fps must be in (0, 50]"),
+        (["--out", "x.gif", "--duration", "0.001"], "at most 5000"),
+        (["--out", "x.gif", "--start", "500"], "no events between"),
+        (["--out", "x.gif", "--scatter"], "--out NAME.png"),
+        (["--out", "x.gif", "--frames", "3", "--duration", "5"], "not allowed with"),
+        (["--out", "x.gif", "--scale", "100"], "scale must be in 1..64"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(
+    tmp_path, recording, capsys, monkeypatch, extra, message
+):
+    monkeypatch.chdir(tmp_path)
+    assert show(recording, *extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("spikestream: error:") and message in err and "\n" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.npz"]  # nothing written
+
+
+def test_checkpoint_needs_a_sample(tmp_path, capsys):
+    (tmp_path / "m.ckpt").write_bytes(b"not read")
+    assert show(tmp_path / "m.ckpt", "--out", tmp_path / "t.png") == 2
+    assert "--traces needs --sample" in capsys.readouterr().err
