@@ -6,7 +6,7 @@ models take event tokens. Spiking models also run one step at a time for the liv
 (`StepModel`: ``init_state(batch)``, ``step(x_t, state)``).
 """
 
-from . import event2vec, event2vec_v1, plif, rsnn
+from . import event2vec, event2vec_v1, ndigits, plif, rsnn
 from .registry import StepModel, create, describe, list_models, register_model
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "event2vec",
     "event2vec_v1",
     "list_models",
+    "ndigits",
     "plif",
     "register_model",
     "rsnn",
