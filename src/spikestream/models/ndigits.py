@@ -116,6 +116,11 @@ class CSNN(nn.Module):
             c, h, w = out, h // 2, w // 2
         self.fc = nn.Linear(c * h * w, cfg.classes)
 
+    @property
+    def nodes(self) -> list[BaseNode]:
+        """The neuron layers, in order (each holds its neuron's parameters)."""
+        return [m for m in self.neurons if isinstance(m, BaseNode)]
+
     def init_state(self, batch: int) -> tuple[torch.Tensor, ...]:
         """The resting membrane potential of every neuron layer for ``batch`` samples."""
         if batch < 1:
@@ -128,7 +133,7 @@ class CSNN(nn.Module):
                 device=ref.device,
                 dtype=ref.dtype,
             )
-            for node, shape in zip(self.neurons, self._state_shapes, strict=True)
+            for node, shape in zip(self.nodes, self._state_shapes, strict=True)
         )
 
     def _check_input(self, x_seq: torch.Tensor, layout: str) -> None:
@@ -155,7 +160,7 @@ class CSNN(nn.Module):
         # stateless layers see [T*N, ...]; each neuron layer runs its fused multi-step kernel
         h = self.pool(x_seq.flatten(0, 1))
         v_out = []
-        for conv, norm, node, v in zip(self.convs, self.norms, self.neurons, state, strict=True):
+        for conv, norm, node, v in zip(self.convs, self.norms, self.nodes, state, strict=True):
             h = norm(conv(h)).unflatten(0, (steps, batch))
             h, _, v = kernels.multistep(node.spec(), h, v, node.decay(), node.backend, False)
             v_out.append(v)
