@@ -1,0 +1,161 @@
+"""Cameras behind the source interface: iniVation cameras through dv-processing (``dv:[CAMERA]``,
+extra ``spikestream[dv]``) and Prophesee cameras through OpenEB/Metavision
+(``metavision:[SERIAL]``, extra ``spikestream[metavision]``). Both SDKs are imported only when
+such a source opens.
+
+`DvCameraSource` wraps anything with dv-processing's reader methods (``getNextEventBatch``,
+``getEventResolution``, ``isRunning``): a live camera (``dv.io.camera.open``), a
+``dv.io.MonoCameraRecording`` (how it is tested without a camera) or a ``NetworkReader``.
+`MetavisionSource` wraps an iterable of Metavision ``EventCD`` arrays (``x, y, p, t``), by default
+``metavision_core.event_io.EventsIterator`` on the camera.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, StreamError
+from ..events import EVENT_DTYPE
+from .sources import BaseSource, EventChunk
+
+_IDLE_SLEEP_S = 0.001  # a dv-processing reader returns None until a packet is ready
+
+
+def _canonical(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    out = np.empty(len(t), dtype=EVENT_DTYPE)
+    out["t"], out["x"], out["y"] = t, x, y
+    out["p"] = p > 0  # dv: 0/1; Metavision: 0/1 (int16)
+    return out
+
+
+class DvCameraSource(BaseSource):
+    """Events from a dv-processing camera or reader (see the module docstring)."""
+
+    def __init__(
+        self,
+        reader: Any,
+        *,
+        sensor_size: tuple[int, int] | None = None,
+        timeout_s: float | None = None,
+        name: str = "dv",
+    ) -> None:
+        size = sensor_size
+        if size is None:
+            res = reader.getEventResolution()
+            size = (int(res[0]), int(res[1])) if res is not None else None
+        super().__init__(size)
+        self.reader = reader
+        self.name = name
+        self.timeout_s = timeout_s
+
+    def _release(self) -> None:
+        self.reader = None  # dv-processing closes the device when the object is freed
+
+    def __iter__(self) -> Iterator[EventChunk]:
+        idle_since = time.monotonic()
+        while not self._stop.is_set():
+            reader = self.reader
+            if reader is None:
+                return
+            batch = reader.getNextEventBatch()
+            if batch is None:
+                if not reader.isRunning():
+                    return  # camera unplugged or recording ended
+                if self.timeout_s is not None and time.monotonic() - idle_since > self.timeout_s:
+                    raise StreamError(f"{self.name}: no events for {self.timeout_s} s")
+                self._stop.wait(_IDLE_SLEEP_S)
+                continue
+            idle_since = time.monotonic()
+            arrival = time.monotonic_ns()
+            raw = batch.numpy()
+            if not len(raw):
+                continue
+            events = _canonical(raw["timestamp"], raw["x"], raw["y"], raw["polarity"])
+            self.stats["bytes"] += raw.nbytes
+            yield self._chunk(events, arrival)
+
+
+class MetavisionSource(BaseSource):
+    """Events from an iterable of Metavision ``EventCD`` slices (fields ``x, y, p, t``)."""
+
+    def __init__(
+        self,
+        slices: Iterable[np.ndarray],
+        *,
+        sensor_size: tuple[int, int] | None,
+        name: str = "metavision",
+    ) -> None:
+        super().__init__(sensor_size)
+        self.slices = slices
+        self.name = name
+
+    def _release(self) -> None:
+        close = getattr(self.slices, "close", None)
+        if close is not None:
+            try:
+                close()
+            except (RuntimeError, ValueError):
+                pass  # the iterator is running in another thread: it ends at its next slice
+
+    def __iter__(self) -> Iterator[EventChunk]:
+        for raw in self.slices:
+            if self._stop.is_set():
+                return
+            arrival = time.monotonic_ns()
+            if not len(raw):
+                continue
+            events = _canonical(raw["t"], raw["x"], raw["y"], raw["p"])
+            self.stats["bytes"] += raw.nbytes
+            yield self._chunk(events, arrival)
+
+
+def _missing(package: str, extra: str) -> ConfigError:
+    return ConfigError(
+        f"this source needs the {package} package: pip install 'spikestream[{extra}]'"
+    )
+
+
+def open_camera(
+    spec: str,
+    *,
+    sensor_size: tuple[int, int] | None = None,
+    timeout_s: float | None = None,
+    delta_t_us: int = 1000,
+) -> BaseSource:
+    """``dv:[CAMERA]`` (dv-processing; the first camera when empty) or
+    ``metavision:[SERIAL]`` (OpenEB; the first camera when empty)."""
+    kind, _, name = spec.partition(":")
+    if kind == "dv":
+        try:
+            import dv_processing as dv
+        except ImportError:
+            raise _missing("dv-processing", "dv") from None
+        try:
+            camera = dv.io.camera.open(name) if name else dv.io.camera.open()
+        except RuntimeError as exc:
+            raise StreamError(f"{spec}: cannot open the camera ({exc})") from None
+        if not camera.isEventStreamAvailable():
+            raise StreamError(f"{spec}: the camera has no event stream")
+        return DvCameraSource(camera, sensor_size=sensor_size, timeout_s=timeout_s, name=spec)
+    if kind == "metavision":
+        try:
+            from metavision_core.event_io import EventsIterator
+        except ImportError:
+            raise _missing("metavision (OpenEB) Python", "metavision") from None
+        try:
+            it = EventsIterator(input_path=name, mode="delta_t", delta_t=delta_t_us)
+        except (RuntimeError, OSError) as exc:
+            raise StreamError(f"{spec}: cannot open the camera ({exc})") from None
+        size = sensor_size
+        if size is None:
+            height, width = it.get_size()
+            size = (int(width), int(height))
+        return MetavisionSource(it, sensor_size=size, name=spec)
+    raise ConfigError(f"{spec!r}: unknown camera kind; use dv:[CAMERA] or metavision:[SERIAL]")
+
+
+__all__ = ["DvCameraSource", "MetavisionSource", "open_camera"]
