@@ -278,6 +278,18 @@ class MergePolarities:
         return augment.merge_polarities(events)
 
 
+@dataclass(frozen=True)
+class RandomTranslate(_Random):
+    """Move the whole recording by one random whole-pixel shift of up to ``max_shift`` pixels
+    per axis; events moved off the sensor are dropped (`augment.random_translate`)."""
+
+    sensor_size: tuple[int, int] = (128, 128)
+    max_shift: int | tuple[int, int] = 2
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return augment.random_translate(events, self.sensor_size, self.max_shift, rng=self.rng())
+
+
 __all__ = [
     "CenterCrop",
     "Denoise",
@@ -289,6 +301,7 @@ __all__ = [
     "RandomCrop",
     "RandomFlipLR",
     "RandomFlipUD",
+    "RandomTranslate",
     "RefractoryPeriod",
     "SpatialJitter",
     "TimeJitter",

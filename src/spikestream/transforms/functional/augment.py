@@ -189,6 +189,49 @@ def temporal_jitter(
     return out[np.argsort(out["t"], kind="stable")]
 
 
+def translate(
+    events: np.ndarray, sensor_size: tuple[int, int], shift: tuple[int, int]
+) -> np.ndarray:
+    """Move every event by ``shift = (dx, dy)`` whole pixels; events moved off the sensor are
+    dropped (a copy)."""
+    w, h = sensor_size
+    dx, dy = (int(v) for v in shift)
+    x = events["x"].astype(np.int64) + dx
+    y = events["y"].astype(np.int64) + dy
+    keep = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    out = events[keep]
+    out["x"], out["y"] = x[keep], y[keep]
+    return out
+
+
+def random_translate(
+    events: np.ndarray,
+    sensor_size: tuple[int, int],
+    max_shift: int | tuple[int, int],
+    *,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """`translate` by one shift per call, each of dx, dy drawn uniformly from the integers in
+    ``[-max_shift, max_shift]`` (``(max_dx, max_dy)`` for two limits): the whole recording moves,
+    as when the object sits elsewhere in the field of view."""
+    pair = (max_shift, max_shift) if isinstance(max_shift, (int, np.integer)) else max_shift
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(
+            isinstance(v, (int, np.integer)) and 0 <= v < side
+            for v, side in zip(pair, sensor_size, strict=True)
+        )
+    ):
+        raise ConfigError(
+            f"max_shift must be whole pixels >= 0 and below the sensor's {tuple(sensor_size)} "
+            f"sides (one int or (max_dx, max_dy)), got {max_shift!r}"
+        )
+    g = _rng(rng)
+    shift = (int(g.integers(-pair[0], pair[0] + 1)), int(g.integers(-pair[1], pair[1] + 1)))
+    return translate(events, sensor_size, shift)
+
+
 __all__ = [
     "center_crop",
     "crop",
@@ -201,6 +244,8 @@ __all__ = [
     "flip_ud",
     "merge_polarities",
     "random_crop",
+    "random_translate",
     "spatial_jitter",
     "temporal_jitter",
+    "translate",
 ]
