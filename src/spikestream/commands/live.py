@@ -1,15 +1,361 @@
-"""Placeholder: this subcommand is being built (its owner replaces this module)."""
+"""``spikestream live``: run a trained checkpoint on a live event stream, bin by bin."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import numpy as np
 
 from ..errors import ConfigError
+from . import input_path, output_file, positive_float, positive_int, sensor_size
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    pass
+    p.epilog = (
+        "Examples:\n"
+        "  spikestream serve digits.aedat4 --port 7777 &\n"
+        "  spikestream live --checkpoint model.ckpt --source tcp://127.0.0.1:7777\n"
+        "  spikestream live --checkpoint model.ckpt --source file:rec.aedat4 --speed 2 \\\n"
+        "      --reset idle:200 --jsonl bins.jsonl --record got.aedat4\n"
+        "  spikestream live --checkpoint model.ckpt --source udp://:3333 --sensor-size 128x128\n"
+        "  spikestream live --checkpoint model.ckpt --source rec.aedat4 --learn --labels l.csv\n"
+        "\n"
+        "Prints each decision when it changes (recording time, class, confidence), a progress\n"
+        "line on a terminal, and a latency summary at the end. Ctrl-C stops cleanly: the\n"
+        "summary is printed, the --record and --jsonl files are complete, exit status 0 (a\n"
+        "second Ctrl-C aborts at once: status 130). Labels file: CSV lines\n"
+        "t_start_us,t_end_us,label (recording time, label = class index or name); --labels -\n"
+        "reads typed lines instead (a class, or - for none, from now on)."
+    )
+    p.add_argument(
+        "--checkpoint", required=True, help="model checkpoint (spikestream fit / save_model)"
+    )
+    p.add_argument(
+        "--source",
+        required=True,
+        help="file:PATH (or a path), tcp://HOST:PORT (DV network stream), udp://[HOST]:PORT "
+        "(SPIF), dv:[CAMERA], metavision:[SERIAL]",
+    )
+    p.add_argument(
+        "--speed", type=positive_float, default=1.0, help="file replay speed (default 1)"
+    )
+    p.add_argument("--fast", action="store_true", help="file replay as fast as possible")
+    p.add_argument("--loop", action="store_true", help="replay the file forever")
+    p.add_argument(
+        "--sensor-size",
+        type=sensor_size,
+        default=None,
+        metavar="WxH",
+        help="the source's sensor (needed for udp://)",
+    )
+    p.add_argument(
+        "--bin-ms",
+        type=positive_float,
+        default=None,
+        help="bin width (default: the checkpoint's training bin, input.step_us)",
+    )
+    p.add_argument(
+        "--reset",
+        default="none",
+        metavar="POLICY",
+        help="none (default), idle:MS, every:K or window:K",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        metavar="P",
+        help="confidence (0..1) a decision needs; below it: none (default 0.5)",
+    )
+    p.add_argument(
+        "--window",
+        type=positive_int,
+        default=5,
+        metavar="N",
+        help="bins the decision averages over (default 5)",
+    )
+    p.add_argument(
+        "--crop",
+        default=None,
+        metavar="X0,Y0,W,H",
+        help="sensor box fed to the model (default: training's, or the centre)",
+    )
+    p.add_argument(
+        "--pool",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="integer sum-pooling after the crop (default: training's)",
+    )
+    p.add_argument(
+        "--queue",
+        type=positive_int,
+        default=16,
+        metavar="N",
+        help="bins waiting for inference at most; the oldest are dropped (default 16)",
+    )
+    p.add_argument(
+        "--no-drop",
+        action="store_true",
+        help="never drop bins: the receiver waits for inference (default for --fast)",
+    )
+    p.add_argument(
+        "--duration", type=positive_float, default=None, metavar="S", help="stop after S seconds"
+    )
+    p.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="network sources: give up after S seconds without data",
+    )
+    p.add_argument("--jsonl", default=None, metavar="OUT", help="one JSON line per bin")
+    p.add_argument("--record", default=None, metavar="OUT.aedat4", help="keep what arrived")
+    p.add_argument(
+        "--quiet", action="store_true", help="no decisions or progress, the summary only"
+    )
+    learn = p.add_argument_group("online learning")
+    learn.add_argument("--learn", action="store_true", help="fine-tune the model on the stream")
+    learn.add_argument(
+        "--labels",
+        default=None,
+        metavar="FILE",
+        help="labels CSV (t_start_us,t_end_us,label), or - for typed keys",
+    )
+    learn.add_argument(
+        "--learn-out",
+        default=None,
+        metavar="CKPT",
+        help="checkpoint the learner writes (default: CHECKPOINT-live.ckpt)",
+    )
+    learn.add_argument(
+        "--learn-window",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="bins per training window (default: training's steps, or 10)",
+    )
+    learn.add_argument("--lr", type=positive_float, default=1e-4, help="learning rate (1e-4)")
+    learn.add_argument(
+        "--save-every",
+        type=positive_float,
+        default=30.0,
+        metavar="S",
+        help="seconds between checkpoints (default 30)",
+    )
+
+
+def _crop(text: str | None) -> tuple[int, int, int, int] | None:
+    if text is None:
+        return None
+    try:
+        x0, y0, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--crop must be X0,Y0,W,H (whole numbers), got {text!r}") from None
+    return (x0, y0, w, h)
+
+
+class _Recorder:
+    """The ``--record`` chunk hook: writes what arrived, in time order (a chunk that goes back
+    in time is cut to its newer events, counted)."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+        self.last_t: int | None = None
+        self.skipped = 0
+
+    def __call__(self, events: np.ndarray) -> None:
+        if not len(events):
+            return
+        t = events["t"]
+        if len(t) > 1 and bool((t[1:] < t[:-1]).any()):
+            events = events[np.argsort(t, kind="stable")]
+        if self.last_t is not None and events["t"][0] < self.last_t:
+            keep = events["t"] >= self.last_t
+            self.skipped += int(len(events) - keep.sum())
+            events = events[keep]
+            if not len(events):
+                return
+        self.writer.write(events)
+        self.last_t = int(events["t"][-1])
+
+
+class _Printer:
+    """Decisions when they change, and a progress line on a terminal (stderr)."""
+
+    def __init__(self, engine: Any, quiet: bool) -> None:
+        self.engine = engine
+        self.quiet = quiet
+        self.last: Any = object()
+        self.t0: int | None = None
+        self.next_progress = time.monotonic() + 1.0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, r: Any) -> None:
+        if self.t0 is None:
+            self.t0 = r.t_start_us
+        if self.quiet:
+            return
+        if r.decision != self.last:
+            self.last = r.decision
+            what = "none" if r.decision is None else f"{r.decision} ({r.confidence:.2f})"
+            t = (r.t_end_us - self.t0) / 1e6
+            print(f"{t:9.3f} s  {what}", flush=True)
+        if self.tty and time.monotonic() >= self.next_progress:
+            self.next_progress = time.monotonic() + 1.0
+            s = self.engine.metrics.summary()
+            p = s["latency_ms"]["total"]
+            print(
+                f"\r{s['bins']} bins, {s['events_per_s'] / 1e6:.2f} Mev/s, latency p50 "
+                f"{p['p50']:.1f} ms p99 {p['p99']:.1f} ms, dropped {s['dropped_bins']}, "
+                f"backlog {s['backlog']}   ",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ConfigError("this command is not built yet")
+    from .. import open_writer
+    from ..live.engine import Engine, EngineConfig, ResetPolicy, bin_width_us
+    from ..live.sources import open_source
+    from ..models.checkpoint import load_model
+
+    # every argument checked before any socket opens or file is written
+    input_path(args.checkpoint)
+    policy = ResetPolicy.parse(args.reset)
+    if not 0.0 <= args.threshold <= 1.0:
+        raise ConfigError(f"--threshold must be in [0, 1], got {args.threshold}")
+    crop = _crop(args.crop)
+    for out in (args.jsonl, args.record):
+        if out is not None:
+            output_file(out)
+    if args.learn and args.labels is None:
+        raise ConfigError(
+            "--learn needs --labels FILE (CSV t_start_us,t_end_us,label) or --labels -"
+        )
+    if args.labels is not None and not args.learn:
+        raise ConfigError("--labels is for --learn; add --learn")
+    if args.labels not in (None, "-"):
+        input_path(args.labels)
+    model, record = load_model(args.checkpoint)
+    fast = args.fast
+    config = EngineConfig(
+        bin_us=bin_width_us(record.input, args.bin_ms),
+        reset=policy,
+        queue_bins=args.queue,
+        overflow="block" if (args.no_drop or fast) else "drop",
+        decision_window=args.window,
+        threshold=args.threshold,
+    )
+
+    learner = None
+    if args.learn:
+        learner = _learner(args, model, record)
+
+    source = open_source(
+        args.source,
+        speed=None if fast else args.speed,
+        loop=args.loop,
+        sensor_size=args.sensor_size,
+        timeout_s=args.timeout,
+    )
+    writer = jsonl = recorder = None
+    report = None
+    try:
+        engine = Engine(
+            model,
+            record,
+            source,
+            config=config,
+            sensor_size=args.sensor_size,
+            crop=crop,
+            pool=args.pool,
+            learner=learner,
+        )
+        g = engine.geometry
+        if args.record is not None:
+            writer = open_writer(args.record, g.sensor_size, format="aedat4")
+            recorder = _Recorder(writer)
+            engine.chunk_hooks.append(recorder)
+        if args.jsonl is not None:
+            jsonl = open(args.jsonl, "w", encoding="utf-8", buffering=1)
+            out = jsonl
+            engine.observers.append(lambda r: out.write(json.dumps(r.to_json()) + "\n"))
+        printer = _Printer(engine, args.quiet)
+        engine.observers.append(printer)
+        classes = ", ".join(record.classes[:12]) + (" ..." if len(record.classes) > 12 else "")
+        print(
+            f"live: {record.name} [{classes}] on {args.source} ({g.sensor_size[0]}x"
+            f"{g.sensor_size[1]}; crop {g.crop}, pool {g.pool} -> {g.input_shape[2]}x"
+            f"{g.input_shape[1]}), bins of {config.bin_us / 1000:g} ms, reset {policy}; "
+            "Ctrl-C stops",
+            flush=True,
+        )
+        if learner is not None:
+            learner.start()
+        try:
+            summary = _run_until_interrupted(engine, args.duration)
+        finally:
+            if printer.tty and not args.quiet:
+                print(file=sys.stderr)
+            print(engine.metrics.format(), flush=True)  # also when the source failed
+        if learner is not None:
+            report = learner.stop()
+    finally:
+        source.close()
+        if jsonl is not None:
+            jsonl.close()
+        if writer is not None:
+            writer.close()  # what arrived is valid events: a complete file, even after an error
+    if summary.get("interrupted"):
+        print("interrupted: stopped cleanly")
+    if writer is not None and recorder is not None:
+        late = f" ({recorder.skipped} out-of-order events left out)" if recorder.skipped else ""
+        print(f"recorded {writer.count:,} events to {args.record}{late}")
+    if report is not None and learner is not None:
+        print(learner.format_report())
+    return 0
+
+
+def _learner(args: argparse.Namespace, model: Any, record: Any) -> Any:
+    from pathlib import Path
+
+    from ..live.learn import KeyLabels, LabelFile, LearnConfig, OnlineLearner
+
+    if args.labels == "-":
+        labels: Any = KeyLabels(record.classes)
+    else:
+        labels = LabelFile(args.labels, record.classes)
+    window = args.learn_window or int(record.input.get("steps") or 10)
+    out = args.learn_out or str(Path(args.checkpoint).with_suffix("")) + "-live.ckpt"
+    output_file(out)
+    config = LearnConfig(window=window, lr=args.lr, save_every_s=args.save_every)
+    return OnlineLearner(model, record, labels, out, config)
+
+
+def _run_until_interrupted(engine: Any, duration: float | None) -> dict[str, Any]:
+    """``engine.run`` with Ctrl-C turned into a clean stop (the second Ctrl-C aborts)."""
+    interrupted = threading.Event()
+    previous = None
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        interrupted.set()
+        engine.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the next one aborts
+
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        summary = engine.run(duration_s=duration)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    summary["interrupted"] = interrupted.is_set()
+    return summary

@@ -1,0 +1,137 @@
+"""``spikestream live``: JSON lines with the documented fields, decisions and the summary on
+stdout, over a file and over our DV TCP server; bad arguments before any work; Ctrl-C (SIGINT
+to a subprocess) ends cleanly with a complete ``--record`` file and exit status 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import spikestream as ss
+from spikestream.cli import main
+from spikestream.live.server import StreamServer
+
+from .test_live_engine import SENSOR, digit_stream, trained_checkpoint
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("live_cli")
+    ckpt = trained_checkpoint(folder)
+    stream, labels = digit_stream(range(1420, 1424))
+    rec = folder / "digits.aedat4"
+    ss.write(rec, ss.Recording(stream, SENSOR))
+    csv = folder / "labels.csv"
+    csv.write_text("".join(f"{a},{b},{c}\n" for a, b, c in labels))
+    return ckpt, rec, csv, stream
+
+
+def test_jsonl_and_record_from_a_file(files, tmp_path, capsys):
+    ckpt, rec, _, stream = files
+    out, got = tmp_path / "bins.jsonl", tmp_path / "got.aedat4"
+    status = main(["live", "--checkpoint", str(ckpt), "--source", f"file:{rec}", "--fast",
+                   "--jsonl", str(out), "--record", str(got), "--reset", "idle:50",
+                   "--threshold", "0.2"])  # fmt: skip
+    assert status == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) > 100
+    for rec_ in lines:
+        assert {"t_start_us", "t_end_us", "scores", "decision", "latency_ms",
+                "dropped_events"} <= set(rec_)  # fmt: skip
+        assert rec_["t_end_us"] - rec_["t_start_us"] == 10_000 and len(rec_["scores"]) == 10
+    assert lines[0]["t_start_us"] == int(stream["t"][0])
+    assert sum(r["n_events"] for r in lines) == len(stream)
+    assert any(r["decision"] is not None for r in lines)
+    text = capsys.readouterr().out
+    assert "live: plifnet_ndigits" in text and "latency ms" in text and "p99" in text
+    np.testing.assert_array_equal(ss.read(got).events, stream)  # --record keeps what arrived
+
+
+def test_over_our_tcp_server(files, tmp_path, capsys):
+    ckpt, rec, _, stream = files
+    out = tmp_path / "bins.jsonl"
+    server = StreamServer(rec, "dv-tcp", port=0, speed=None, wait_clients=1, linger_s=0.2)
+    with server:
+        server.start()
+        status = main(["live", "--checkpoint", str(ckpt), "--source", server.url,
+                       "--jsonl", str(out), "--no-drop", "--timeout", "10"])  # fmt: skip
+    assert status == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sum(r["n_events"] for r in lines) == len(stream)
+    assert "0 bins / 0 events" in capsys.readouterr().out  # nothing dropped
+
+
+def test_learn_from_the_command_line(files, tmp_path, capsys):
+    ckpt, rec, csv, _ = files
+    learned = tmp_path / "learned.ckpt"
+    status = main(["live", "--checkpoint", str(ckpt), "--source", str(rec), "--fast", "--quiet",
+                   "--learn", "--labels", str(csv), "--learn-out", str(learned),
+                   "--learn-window", "10", "--lr", "1e-3"])  # fmt: skip
+    assert status == 0
+    text = capsys.readouterr().out
+    assert "held-back accuracy" in text
+    if "0 steps" not in text:  # the learner may not reach a step on so short a stream
+        assert learned.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--reset", "sometimes"], "--reset"),
+        (["--threshold", "3"], "--threshold"),
+        (["--crop", "1,2,3"], "--crop"),
+        (["--learn"], "--labels"),
+        (["--labels", "x.csv"], "--learn"),
+        (["--crop", "0,0,16,16"], "takes 17x17"),
+        (["--jsonl", "/no/such/folder/x.jsonl"], "does not exist"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(files, capsys, extra, match):
+    ckpt, rec, _, _ = files
+    assert main(["live", "--checkpoint", str(ckpt), "--source", str(rec), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("spikestream: error:") and match in err
+
+
+def test_udp_needs_a_sensor_size(files, capsys):
+    ckpt, _, _, _ = files
+    assert main(["live", "--checkpoint", str(ckpt), "--source", "udp://:0"]) == 2
+    assert "--sensor-size" in capsys.readouterr().err
+
+
+def test_ctrl_c_leaves_a_complete_record(files, tmp_path):
+    ckpt, rec, _, _ = files
+    got, out = tmp_path / "got.aedat4", tmp_path / "bins.jsonl"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spikestream", "live", "--checkpoint", str(ckpt), "--source",
+         str(rec), "--loop", "--record", str(got), "--jsonl", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    killer = threading.Timer(120, proc.kill)  # never hang the suite
+    killer.start()
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("live: ")
+        proc.stdout.readline()  # the first decision: bins are flowing
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        killer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "interrupted: stopped cleanly" in rest and "latency ms" in rest
+    recorded = ss.read(got)  # complete and readable
+    n = int(rest.split("recorded ")[1].split(" events")[0].replace(",", ""))
+    assert len(recorded.events) == n > 0 and recorded.sensor_size == SENSOR
+    assert not list(tmp_path.glob("*.partial"))
+    lines = out.read_text().splitlines()
+    assert lines and all(json.loads(line)["t_end_us"] for line in lines)
