@@ -240,7 +240,7 @@ def test_lif_trace_is_the_hand_computed_trajectory():
 
     node = LIFNode(tau=2.0, v_threshold=1.0, v_reset=0.0, step_mode="m")
     x = torch.tensor([1.5, 1.5, 1.5, 0.4, 0.0, 2.0]).reshape(6, 1, 1).repeat(1, 2, 3)
-    original = kernels.multistep
+    original, pool_original = kernels.multistep, kernels.multistep_pool2x2
     with record_neurons(node) as rec:
         spikes = node(x)
     trace = rec["LIFNode"]
@@ -256,6 +256,7 @@ def test_lif_trace_is_the_hand_computed_trajectory():
     assert trace.x.shape == (6, 3) and trace.v_threshold == 1.0 and trace.kind == "LIF"
     # everything restored on exit
     assert kernels.multistep is original and "spec" not in vars(node)
+    assert kernels.multistep_pool2x2 is pool_original
     assert node.v_seq is None
 
 

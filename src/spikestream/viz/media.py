@@ -36,6 +36,7 @@ from .render import (
     check_scale,
     palette_indices,
     render_frames,
+    upscale,
 )
 
 VIZ_EXTRA = "pip install 'spikestream[viz]'"
@@ -81,8 +82,6 @@ def _palette_image(index: np.ndarray, table: np.ndarray) -> Any:
 
 
 def _indexed(frames: Any, scale: int, palette: Palette) -> tuple[np.ndarray, np.ndarray]:
-    from .render import upscale
-
     index = palette_indices(frames)
     return upscale(index[..., None], check_scale(scale))[..., 0], palette.table()
 

@@ -94,8 +94,8 @@ def palette_indices(frames: Any) -> np.ndarray:
 
 
 def upscale(images: np.ndarray, scale: int) -> np.ndarray:
-    """Nearest-neighbour integer upscale of ``[..., H, W]`` or ``[..., H, W, C]``-last images
-    along the two axes before the last (``axes`` given by the caller's layout)."""
+    """Nearest-neighbour integer upscale of channel-last images ``[..., H, W, C]``: each pixel
+    becomes a ``scale x scale`` block."""
     scale = check_scale(scale)
     if scale == 1:
         return images

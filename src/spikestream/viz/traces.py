@@ -12,8 +12,9 @@
   the membrane ``v`` (after the reset), the synaptic current ``i`` and the spikes ``z`` (none
   for a leaky integrator).
 
-How: SpikingJelly-style neurons all charge through `spikestream.snn.kernels.multistep`, which
-the recorder wraps while the block runs, recognising each of the model's neuron layers by the
+How: SpikingJelly-style neurons all charge through `spikestream.snn.kernels.multistep` (or
+`multistep_pool2x2`, PLIFNet's neuron fused with the pool after it), which the recorder wraps
+while the block runs, recognising each of the model's neuron layers by the
 spec object it hands over (calls from other models or threads pass through untouched); the
 charged potential is recomputed from the recorded input and previous potential with the
 kernels' own `charge` (one equation in one place). Norse cells are hooked with forward hooks,
@@ -151,27 +152,55 @@ class NeuronRecorder:
 # -- the kernel wrapper (SpikingJelly-style neurons) -----------------------------------------
 
 _lock = threading.Lock()
-_pending: dict[int, tuple[NeuronRecorder, str, BaseNode]] = {}  # id(spec) -> where it goes
-_installed: list[Any] = []  # the original multistep while a wrapper is installed
+# id(spec) -> (the spec itself, kept alive so its id is not reused; recorder; layer name)
+_pending: dict[int, tuple[kernels.NeuronSpec, NeuronRecorder, str]] = {}
+_originals: dict[str, Any] = {}  # the kernels' own functions while the wrappers are installed
 _users = 0
 
 
-def _recording_multistep(spec, x_seq, v, decay, backend=None, store_v_seq=True):
-    original = _installed[0]
+def _claim(spec: Any) -> tuple[NeuronRecorder, str] | None:
     with _lock:
-        target = _pending.pop(id(spec), None)
-    if target is None:
-        return original(spec, x_seq, v, decay, backend, store_v_seq)
-    recorder, name, _ = target
-    spikes, v_seq, v_last = original(spec, x_seq, v, decay, backend, True)
+        entry = _pending.get(id(spec))
+        if entry is None or entry[0] is not spec:
+            return None
+        del _pending[id(spec)]
+    return entry[1], entry[2]
+
+
+def _record(target: tuple[NeuronRecorder, str], spec, x_seq, v, decay, backend):
+    """Run the neuron through the kernels' own `multistep` keeping every potential, record
+    the chosen sample and neurons, and return (spikes, v after each step, last v)."""
+    recorder, name = target
+    spikes, v_seq, v_last = _originals["multistep"](spec, x_seq, v, decay, backend, True)
     with torch.no_grad():
         k = torch.sigmoid(decay) if spec.kind == kernels.PLIF else decay
-        v_prev = torch.cat([v.unsqueeze(0).expand_as(x_seq[:1]), v_seq[:-1]])
-        h = kernels.charge(spec, v_prev, x_seq, k)
+        v_prev = torch.cat([v.expand_as(x_seq[0]).unsqueeze(0), v_seq[:-1]])
+        h = kernels.charge(spec, v_prev, x_seq, k)  # the charged potential, before firing
         trace = recorder._trace(name, _kind(spec), spec.v_threshold, x_seq[0, 0].numel())
         trace._add(recorder.max_steps, x=recorder._pick(x_seq), h=recorder._pick(h),
                    v=recorder._pick(v_seq), spikes=recorder._pick(spikes))  # fmt: skip
+    return spikes, v_seq, v_last
+
+
+def _multistep(spec, x_seq, v, decay, backend=None, store_v_seq=True):
+    target = _claim(spec)
+    if target is None:
+        return _originals["multistep"](spec, x_seq, v, decay, backend, store_v_seq)
+    spikes, v_seq, v_last = _record(target, spec, x_seq, v, decay, backend)
     return spikes, v_seq if store_v_seq else None, v_last
+
+
+def _multistep_pool2x2(spec, x_seq, v, decay, backend=None):
+    # PLIFNet fuses a neuron with the 2x2 max pool after it: recorded, the two run apart
+    # (the same values: the fused op is the neuron followed by the pool)
+    target = _claim(spec)
+    if target is None:
+        return _originals["multistep_pool2x2"](spec, x_seq, v, decay, backend)
+    spikes, _, v_last = _record(target, spec, x_seq, v, decay, backend)
+    return kernels.max_pool2x2(spikes), v_last
+
+
+_WRAPPERS = {"multistep": _multistep, "multistep_pool2x2": _multistep_pool2x2}
 
 
 def _kind(spec: kernels.NeuronSpec) -> str:
@@ -184,19 +213,21 @@ def _tagged_spec(recorder: NeuronRecorder, name: str, node: BaseNode) -> Any:
     def spec() -> kernels.NeuronSpec:
         s = cls_spec(node)
         with _lock:
-            _pending[id(s)] = (recorder, name, node)
+            _pending[id(s)] = (s, recorder, name)
         return s
 
     return spec
 
 
 @contextlib.contextmanager
-def _wrap_kernel() -> Iterator[None]:
+def _wrap_kernels() -> Iterator[None]:
     global _users
     with _lock:
         if _users == 0:
-            _installed.append(kernels.multistep)
-            kernels.multistep = _recording_multistep
+            for fn, wrapper in _WRAPPERS.items():
+                if hasattr(kernels, fn):
+                    _originals[fn] = getattr(kernels, fn)
+                    setattr(kernels, fn, wrapper)
         _users += 1
     try:
         yield
@@ -204,7 +235,9 @@ def _wrap_kernel() -> Iterator[None]:
         with _lock:
             _users -= 1
             if _users == 0:
-                kernels.multistep = _installed.pop()
+                for fn, original in _originals.items():
+                    setattr(kernels, fn, original)
+                _originals.clear()
                 _pending.clear()
 
 
@@ -301,7 +334,7 @@ def record_neurons(
                     )
                 )
         if nodes:
-            stack.enter_context(_wrap_kernel())
+            stack.enter_context(_wrap_kernels())
         try:
             yield recorder
         finally:
