@@ -171,10 +171,9 @@ def _build_cli_class() -> Any:
 
         def before_instantiate_classes(self) -> None:
             sub = self.config.get("subcommand")
-            if sub is None:
-                return
-            cfg = self.config[sub]
-            self._resolve_run(sub, cfg)
+            cfg = self.config[sub] if sub else self.config  # run=False: no subcommand
+            if sub:
+                self._resolve_run(sub, cfg)
             precision = str(cfg.trainer.get("precision"))
             accel = str(cfg.trainer.get("accelerator"))
             on_cpu = accel == "cpu" or (accel == "auto" and not torch.cuda.is_available())
@@ -206,6 +205,13 @@ def _build_cli_class() -> Any:
             version = _version_of(Path(ckpt), base) if base is not None else None
             if version is not None and init is not None and init.get("version") is None:
                 init.version = version  # the same TensorBoard run and checkpoint folder
+
+        def _check_data(self) -> None:
+            # bad data or shapes fail here, before Lightning creates the run's folder
+            if self.datamodule is not None and hasattr(self.datamodule, "attach"):
+                self.datamodule.attach(self.model)
+
+        before_fit = before_validate = before_test = before_predict = _check_data
 
         def after_instantiate_classes(self) -> None:
             if self.config.get("subcommand") == "predict":
@@ -276,10 +282,6 @@ def trainer_defaults(config_name: str | None) -> dict[str, Any]:
                     "auto_insert_metric_name": False,
                 },
             },
-            {
-                "class_path": "lightning.pytorch.callbacks.LearningRateMonitor",
-                "init_args": {"logging_interval": "epoch"},
-            },
         ],
     }
 
@@ -306,6 +308,8 @@ def run_cli(verb: str, argv: Sequence[str], *, run: bool = True) -> Any:
             # argv is spikestream's, rewritten (config names resolved): not a mistake
             warnings.filterwarnings("ignore", message=".*args parameter is intended.*")
             warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")
+            # jsonargparse 4.49+ on Lightning 2.6's calls: not the user's to act on
+            warnings.filterwarnings("ignore", message=".*deprecated in v4.*")
             return cli_cls(
                 module_cls,
                 data_cls,
@@ -316,7 +320,7 @@ def run_cli(verb: str, argv: Sequence[str], *, run: bool = True) -> Any:
                     "prog": "spikestream",
                     **{v: {**no_exit, "description": verb_help(v)} for v in VERBS},
                 },
-                args=[verb, *args],
+                args=[verb, *args] if run else args,
                 run=run,
             )
     except argparse.ArgumentError as exc:

@@ -303,8 +303,19 @@ class EventDataModule(pl.LightningDataModule):
             self._build_splits()
         module: Any = self.trainer.lightning_module if self.trainer is not None else None
         if module is not None and hasattr(module, "attach_data"):
-            module.attach_data(self.classes, self.input_record())
+            self.attach(module)
+
+    def attach(self, module: Any) -> None:
+        """Hand the classes and the input record to ``module`` and check that the data fits
+        it (once per module): what `setup` does, and what the CLI does before the trainer
+        starts (Lightning creates the run's log folder before ``setup``)."""
+        if not self.splits:
+            self.prepare_data()
+            self._build_splits()
+        module.attach_data(self.classes, self.input_record())
+        if getattr(self, "_checked", None) is not module:
             self.check_model(module)
+            self._checked = module
 
     def _build_splits(self) -> None:
         hp: Any = self.hparams

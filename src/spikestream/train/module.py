@@ -153,6 +153,13 @@ class ClassificationModule(pl.LightningModule):
         names = self.classes or [str(i) for i in range(len(values))]
         self.log_dict({f"{key}/{name}": v for name, v in zip(names, values, strict=True)})
 
+    def on_train_epoch_start(self) -> None:
+        # the learning rate, logged here rather than by LearningRateMonitor, which refuses to
+        # run without a logger (--trainer.logger false)
+        opt: Any = self.optimizers()
+        if hasattr(opt, "param_groups"):
+            self.log("lr", float(opt.param_groups[0]["lr"]), on_step=False, on_epoch=True)
+
     def on_train_epoch_end(self) -> None:
         self._per_class("train")
 
