@@ -1,7 +1,9 @@
 """Training curves from a run's TensorBoard event files (``events.out.tfevents.*``, as
 Lightning's TensorBoardLogger writes them), read with tensorboard's ``EventAccumulator`` (the
 ``train`` extra) and drawn to a PNG: one panel per metric, the stages of a metric together
-(``train_loss``, ``val_loss`` -> panel "loss")."""
+(``train_loss_step``, ``train_loss_epoch``, ``val_loss`` -> panel "loss"). Breakdowns logged
+under a slash (``val_acc_class/3``, one series per class) are left out unless asked for by
+name."""
 
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ from ..errors import ConfigError, FormatError
 #: Scalars that are bookkeeping, not curves.
 SKIPPED_TAGS = ("epoch", "hp_metric")
 _STAGE = re.compile(r"^(train|val|valid|validation|test)[_/]|[_/](train|val|test)$")
+_REDUCTION = re.compile(r"_(step|epoch)$")
+#: Panels per row of a curves figure.
+COLUMNS = 3
 
 
 def find_runs(path: str | os.PathLike[str]) -> list[Path]:
@@ -63,9 +68,10 @@ def read_scalars(path: str | os.PathLike[str]) -> dict[str, tuple[np.ndarray, np
 
 
 def metric_of(tag: str) -> str:
-    """The panel a tag goes to: the tag without its stage (``val_acc`` -> ``acc``,
+    """The panel a tag goes to: the tag without its stage and Lightning's ``_step`` /
+    ``_epoch`` suffix (``val_acc`` -> ``acc``, ``train_loss_step`` -> ``loss``,
     ``loss/train`` -> ``loss``)."""
-    return _STAGE.sub("", tag) or tag
+    return _STAGE.sub("", _REDUCTION.sub("", tag)) or tag
 
 
 def plot_curves(
@@ -105,15 +111,19 @@ def curves_figure(
             raise ConfigError(f"no scalar {missing} in the run; it has {sorted(series)}")
         chosen = list(tags)
     else:
-        chosen = [t for t in series if t not in SKIPPED_TAGS]
+        chosen = [t for t in series if t not in SKIPPED_TAGS and "/" not in t]
     if not chosen:
         raise ConfigError(f"no scalars to plot among {sorted(series)}")
     panels: dict[str, list[str]] = {}
     for tag in sorted(chosen):
         panels.setdefault(metric_of(tag), []).append(tag)
-    fig = figure(4.2 * len(panels), 3.2)
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (metric, members) in zip(axes, panels.items(), strict=True):
+    columns = min(COLUMNS, len(panels))
+    rows = -(-len(panels) // columns)
+    fig = figure(4.2 * columns, 3.2 * rows)
+    axes = list(fig.subplots(rows, columns, squeeze=False).flat)
+    for ax in axes[len(panels) :]:
+        ax.axis("off")
+    for ax, (metric, members) in zip(axes, panels.items(), strict=False):
         for tag in members:
             steps, values = series[tag]
             ax.plot(steps, values, marker="o" if len(steps) < 30 else None, ms=3, label=tag)

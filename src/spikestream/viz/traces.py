@@ -1,7 +1,9 @@
 """Neuron traces: record what a model's spiking neurons do, step by step, and plot it.
 
 ``with record_neurons(model) as rec: model(x)`` records, for one sample of the batch and at most
-``max_neurons`` neurons per layer (the first ones of each layer's flattened features):
+``max_neurons`` neurons per layer (`neuron_indices`: an even stride through the layer's
+flattened features, so a convolutional layer is sampled across its channels and positions;
+every neuron when the layer has no more than ``max_neurons``):
 
 * SpikingJelly-style neurons (`spikestream.snn.IFNode`, `LIFNode`, `ParametricLIFNode`, and the
   same neurons run fused inside `spikestream.models.PLIFNet`): the input ``x``, the charged
@@ -45,16 +47,25 @@ from ..snn.norse import LICell, LIFCell, LIFRecurrentCell
 FIELDS = ("x", "h", "v", "i", "spikes")
 
 
+def neuron_indices(n: int, most: int) -> np.ndarray:
+    """Which of a layer's ``n`` neurons (flattened, per sample) are recorded: all when
+    ``n <= most``, else ``most`` at an even stride ``n // most`` from neuron 0."""
+    stride = max(1, n // most)
+    return np.arange(min(n, most), dtype=np.int64) * stride
+
+
 @dataclass
 class NeuronTrace:
     """One neuron layer's recorded steps: each field ``[T, K]`` float32 for the recorded sample
-    and its first ``K`` neurons, or None where the neuron has no such quantity."""
+    and ``K`` of its ``n_neurons`` neurons (column ``j`` is neuron ``indices[j]`` of the
+    flattened layer), or None where the neuron has no such quantity."""
 
     name: str
     kind: str
     v_threshold: float | None
     n_neurons: int = 0
     dropped_steps: int = 0
+    _max_neurons: int = 128
     _parts: dict[str, list[np.ndarray]] = field(default_factory=lambda: {f: [] for f in FIELDS})
     _steps: int = 0
 
@@ -76,6 +87,11 @@ class NeuronTrace:
     @property
     def steps(self) -> int:
         return self._steps
+
+    @property
+    def indices(self) -> np.ndarray:
+        """The recorded neurons' indices in the flattened layer (`neuron_indices`)."""
+        return neuron_indices(self.n_neurons, self._max_neurons)
 
     @property
     def x(self) -> np.ndarray | None:
@@ -141,11 +157,14 @@ class NeuronRecorder:
                 f"sample=0..{seq.shape[batch_dim] - 1}"
             )
         one = seq.select(batch_dim, self.sample)  # [T, ...]
-        return one.reshape(one.shape[0], -1)[:, : self.max_neurons]
+        flat = one.reshape(one.shape[0], -1)
+        return flat[:, torch.as_tensor(neuron_indices(flat.shape[1], self.max_neurons),
+                                       device=flat.device)]  # fmt: skip
 
     def _trace(self, name: str, kind: str, v_threshold: float | None, n: int) -> NeuronTrace:
         if name not in self.traces:
-            self.traces[name] = NeuronTrace(name, kind, v_threshold, n_neurons=n)
+            self.traces[name] = NeuronTrace(name, kind, v_threshold, n_neurons=n,
+                                            _max_neurons=self.max_neurons)  # fmt: skip
         return self.traces[name]
 
 
@@ -283,20 +302,20 @@ def record_neurons(
     model: nn.Module,
     *,
     sample: int = 0,
-    max_neurons: int = 64,
+    max_neurons: int = 128,
     max_steps: int = 10_000,
     layers: list[str] | None = None,
 ) -> Iterator[NeuronRecorder]:
     """Record the spiking neurons of ``model`` while the block runs (see the module docstring).
 
-    ``sample``: which sample of the batch; ``max_neurons``: the first neurons of each layer
-    kept; ``max_steps``: steps kept per layer; ``layers``: names (as in
+    ``sample``: which sample of the batch; ``max_neurons``: neurons kept per layer (see
+    `neuron_indices`); ``max_steps``: steps kept per layer; ``layers``: names (as in
     ``model.named_modules()``) to record, default all.
 
     Example:
         >>> with record_neurons(net) as rec:
         ...     net(frames)
-        >>> rec["conv_fc.2"].spikes.shape   # [T, 64]
+        >>> rec["conv_fc.2"].spikes.shape   # [T, 128]
     """
     from ..models.rsnn import RecurrentSNN
 
@@ -393,7 +412,7 @@ def plot_traces(
         ax = row[0]
         for j, n in enumerate(order):
             c = tuple(v / 255 for v in colors[j % len(colors)])
-            ax.plot(steps, mem[:, n], color=c, lw=1.2, label=f"neuron {n}")
+            ax.plot(steps, mem[:, n], color=c, lw=1.2, label=f"neuron {trace.indices[n]}")
             if spk is not None:
                 fired = spk[:, n] > 0
                 ax.plot(steps[fired], mem[fired, n], "o", color=c, ms=3)
@@ -420,7 +439,8 @@ def plot_traces(
             ax.set_xlim(-0.5, mem.shape[0] - 0.5)
             ax.set_ylim(-0.5, mem.shape[1] - 0.5)
             ax.set_title(f"{trace.name}: spikes ({int(spk.sum())})", fontsize=9)
-            ax.set_ylabel("neuron")
+            stride = trace.n_neurons // mem.shape[1]
+            ax.set_ylabel(f"neuron (1 in {stride})" if stride > 1 else "neuron")
         else:
             im = ax.imshow(mem.T, aspect="auto", interpolation="nearest", cmap="cividis")
             fig.colorbar(im, ax=ax)
