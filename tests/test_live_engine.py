@@ -97,6 +97,15 @@ def _trained_state() -> dict[str, torch.Tensor]:
     """A small PLIF network (pooled 17x17 input, one hidden layer of 64) fit for 30
     Adam steps on 150 NDigits recordings: well above chance (about 35 %), seconds to train."""
     x, y = digit_frames(range(150))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small batches: torch's threads only spin on shared cores
+    try:
+        return _fit(x, y)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
     model = tiny_model(0)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     gen = torch.Generator().manual_seed(0)

@@ -37,12 +37,12 @@ def test_learning_improves_held_back_accuracy(tmp_path):
     _labels_csv(tmp_path / "labels.csv", labels)
     model, record = load_model(start)
     labels_file = LabelFile(tmp_path / "labels.csv", record.classes)
-    config = LearnConfig(window=15, lr=3e-3, batch=16, save_every_s=0.5)
-    learner = OnlineLearner(model, record, labels_file, tmp_path / "learned.ckpt", config).start()
+    learn = LearnConfig(window=15, lr=3e-3, batch=16, save_every_s=0.5)
+    learner = OnlineLearner(model, record, labels_file, tmp_path / "learned.ckpt", learn).start()
     # the stream over about 1.5 s, so the learner trains while inference runs
     source = ListSource(split_randomly(stream, 300, 0), pause_s=0.005)
-    engine = Engine(model, record, source, config=EngineConfig(bin_us=BIN_US, overflow="block"),
-                    learner=learner)  # fmt: skip
+    config = EngineConfig(bin_us=BIN_US, overflow="block", threads=1)
+    engine = Engine(model, record, source, config=config, learner=learner)
     summary = engine.run()
     report = learner.stop()
     assert report["held_back_windows"] >= 25 and report["train_windows"] >= 100

@@ -106,6 +106,13 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="never drop bins: the receiver waits for inference (default for --fast)",
     )
     p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="torch threads for inference (default 1: one core stays free for receiving)",
+    )
+    p.add_argument(
         "--duration", type=positive_float, default=None, metavar="S", help="stop after S seconds"
     )
     p.add_argument(
@@ -253,6 +260,7 @@ def run(args: argparse.Namespace) -> int:
         overflow="block" if (args.no_drop or fast) else "drop",
         decision_window=args.window,
         threshold=args.threshold,
+        threads=args.threads,
     )
 
     learner = None

@@ -30,6 +30,13 @@ from ..transforms.functional import accumulate
 __all__ = ["Bin", "Binner"]
 
 
+def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
+    """Canonical events back to back, copied as raw 16-byte records (numpy's structured
+    concatenate promotes field by field: several times slower)."""
+    words = [np.ascontiguousarray(p).view(np.uint64) for p in parts]
+    return np.concatenate(words).view(EVENT_DTYPE)
+
+
 @dataclass
 class Bin:
     """One complete time bin: grid index, bounds in recording time (µs), the event count image
@@ -101,7 +108,7 @@ class Binner:
         elif len(self._pending) == 1:
             events = self._pending[0]
         else:
-            events = np.concatenate(self._pending)
+            events = _concatenate(self._pending)
         image = self._count(events)
         if self._image is not None:
             image += self._image
@@ -128,7 +135,7 @@ class Binner:
         self._pending.append(events)
         self._pending_n += len(events)
         if self._pending_n >= self.fold_events:  # bound what the open bin holds
-            folded = self._count(np.concatenate(self._pending))
+            folded = self._count(_concatenate(self._pending))
             if self._image is None:
                 self._image = folded
             else:

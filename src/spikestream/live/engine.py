@@ -99,7 +99,11 @@ class ResetPolicy:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """How the engine bins, resets, queues and decides (see the module docstring)."""
+    """How the engine bins, resets, queues and decides (see the module docstring).
+    ``threads``: torch's intra-op threads for inference (process-wide: set by `Engine.run`
+    and restored after it; None leaves torch's setting). One step of batch 1 gains little from
+    more threads, and on shared cores torch's spinning threads lose far more: 1 is the CLI's
+    default."""
 
     bin_us: int
     reset: ResetPolicy = ResetPolicy()
@@ -111,6 +115,7 @@ class EngineConfig:
     min_rate: float = 0.0
     keep_images: bool = True
     origin_us: int | None = None
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if int(self.bin_us) < 1:
@@ -121,6 +126,8 @@ class EngineConfig:
             raise ConfigError(f"overflow must be 'drop' or 'block', got {self.overflow!r}")
         if int(self.max_empty_steps) < 0:
             raise ConfigError(f"max_empty_steps must be >= 0, got {self.max_empty_steps}")
+        if self.threads is not None and int(self.threads) < 1:
+            raise ConfigError(f"threads must be >= 1, got {self.threads}")
 
 
 @dataclass
@@ -236,6 +243,16 @@ class Runner:
         sw, sh = geometry.sensor_size
         self._zeros_image = np.zeros((2, sh, sw), dtype=np.float32)
         self._zeros_image.flags.writeable = False  # shared by every empty bin's result
+
+    def warm_up(self) -> None:
+        """One step on zeros from rest, discarded: the first real bin does not pay for
+        kernel compilation and primitive set-up."""
+        with torch.inference_mode():
+            x = torch.zeros((1, *self.geometry.input_shape), device=self.device)
+            if self.policy.kind == "window":
+                self.model(x[None])
+            else:
+                self.model.step(x, self.model.init_state(1))  # type: ignore[operator]
 
     def reset(self) -> None:
         """The network back to rest and the decision history cleared."""
@@ -522,6 +539,10 @@ class Engine:
         self._thread = threading.Thread(
             target=self._receive, args=(binner,), name="spikestream-live-receive", daemon=True
         )
+        threads_before = torch.get_num_threads()
+        if self.config.threads is not None:
+            torch.set_num_threads(int(self.config.threads))
+        self.runner.warm_up()
         deadline = None if duration_s is None else time.monotonic() + float(duration_s)
         self.metrics.started_ns = time.monotonic_ns()
         self._thread.start()
@@ -541,6 +562,7 @@ class Engine:
         finally:
             self.stop()
             self._thread.join(timeout=10)
+            torch.set_num_threads(threads_before)
         if self._error is not None:
             raise self._error
         return self.metrics.summary()
