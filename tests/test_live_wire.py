@@ -14,7 +14,7 @@ import pytest
 import spikestream as ss
 from spikestream.errors import ConfigError, StreamError
 from spikestream.events import make_events
-from spikestream.live import spif
+from spikestream.live import sources, spif
 from spikestream.live.cameras import DvCameraSource, MetavisionSource, open_camera
 from spikestream.live.server import StreamServer, serve
 from spikestream.live.sources import EventChunk, EventSource, FileSource, open_source
@@ -105,14 +105,26 @@ def test_file_replay_equals_the_file_in_time_chunks(rec_path):
     assert src.stats["events"] == N and src.stats["chunks"] == len(chunks)
 
 
-def test_file_replay_paces_by_recorded_time(rec_path):
-    # recorded span 200 ms at 4x speed: the last chunk is released >= 50 ms after the first
-    with open_source(rec_path, speed=4.0) as src:
-        chunks = list(src)
-    span_ns = chunks[-1].arrival_ns - chunks[0].arrival_ns
-    ev = np.concatenate([c.events for c in chunks])
-    recorded = int(ev["t"][-1] - chunks[0].events["t"][-1])
-    assert span_ns >= recorded * 1000 / 4 - 2e6  # never early (2 ms for the clock's grain)
+def test_file_replay_paces_by_recorded_time(rec_path, monkeypatch):
+    # A fake monotonic clock that the source's waits advance: each chunk must be released
+    # exactly when its last event is due at 4x speed, with no real waiting.
+    clock = types.SimpleNamespace(ns=10**12)
+
+    class FakeStop(threading.Event):
+        def wait(self, timeout=None):
+            clock.ns += round(timeout * 1e9)
+            return False
+
+    monkeypatch.setattr(sources.time, "monotonic_ns", lambda: clock.ns)
+    src = open_source(rec_path, speed=4.0)
+    src._stop = FakeStop()
+    start = clock.ns
+    chunks = list(src)
+    t0 = int(chunks[0].events["t"][0])
+    for c in chunks:
+        due = start + (int(c.events["t"][-1]) - t0) * 1000 / 4
+        assert abs(c.arrival_ns - due) <= 1000  # within 1 µs of rounding
+    assert src.stats["late_chunks"] == 0
 
 
 def test_file_replay_loop_shifts_each_pass_after_the_last(rec_path):
@@ -245,7 +257,7 @@ def test_udp_round_trip_synthetic(rec_path, timestamps):
     if timestamps:  # sent relative to the first event
         assert np.array_equal(got["t"], ref["t"] - ref["t"][0])
     else:  # arrival times on the listener's clock
-        assert np.all(np.diff(got["t"]) >= 0) and got["t"][-1] - got["t"][0] < 2_000_000
+        assert np.all(np.diff(got["t"]) >= 0) and got["t"][0] >= 0
     assert listener.stats["bad_packets"] == 0
     assert listener.stats["datagrams"] == server.stats["datagrams"]
 

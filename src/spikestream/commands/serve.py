@@ -90,7 +90,14 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     done = threading.Event()
-    thread = threading.Thread(target=lambda: (server.run(), done.set()), daemon=True)
+
+    def replay() -> None:
+        try:
+            server.run()
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=replay, daemon=True)
     thread.start()
     try:
         while not done.wait(0.2):  # the main thread stays free for Ctrl-C

@@ -147,7 +147,7 @@ def parse_ioheader(
     return compression, data_position, _parse_description(description, path, offset)
 
 
-def content_size(data: bytes, compression: int) -> int | None:
+def content_size(data: bytes | bytearray | memoryview, compression: int) -> int | None:
     """The decompressed size a packet's frame header declares (None when it declares none)."""
     try:
         if compression == 0:
@@ -173,8 +173,12 @@ def max_expansion(nbytes: int, compression: int) -> int:
 
 
 def decompress(
-    data: bytes, compression: int, limit: int, path: PathLike | None, offset: int
-) -> bytes:
+    data: bytes | bytearray | memoryview,
+    compression: int,
+    limit: int,
+    path: PathLike | None,
+    offset: int,
+) -> bytes | bytearray:
     """One packet's payload, refusing corrupt frames, a declared size past what the frame can
     expand to or past ``limit``, and a frame that decodes to another size than it declared."""
     bound = min(limit, max_expansion(len(data), compression))
@@ -188,9 +192,10 @@ def decompress(
         raise FormatError(
             f"packet declares {declared} decompressed bytes, {why}", path=path, offset=offset
         )
+    out: bytes | bytearray
     try:
         if compression == 0:
-            out = bytes(data)
+            out = bytearray(data)  # writable: a live source hands out views of it
         elif compression in (1, 2):
             d = lz4.frame.LZ4FrameDecompressor()
             out = d.decompress(data, max_length=declared if declared is not None else bound + 1)
@@ -224,7 +229,11 @@ def decompress(
 
 
 def decode_event_packet(
-    data: bytes, compression: int, limit: int, path: PathLike | None, offset: int
+    data: bytes | bytearray | memoryview,
+    compression: int,
+    limit: int,
+    path: PathLike | None,
+    offset: int,
 ) -> np.ndarray:
     """The events of one ``EVTS`` packet payload (``data`` at byte ``offset`` of ``path``), as
     a view of `EVENT_PACKET_DTYPE` records into its decompressed bytes."""

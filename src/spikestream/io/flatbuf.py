@@ -15,7 +15,7 @@ class FlatTable:
 
     def __init__(
         self,
-        buf: bytes | memoryview,
+        buf: bytes | bytearray | memoryview,
         pos: int,
         where: str,
         base_offset: int = 0,
@@ -36,7 +36,7 @@ class FlatTable:
     @classmethod
     def root(
         cls,
-        buf: bytes | memoryview,
+        buf: bytes | bytearray | memoryview,
         start: int,
         where: str,
         base_offset: int = 0,

@@ -31,6 +31,7 @@ import struct
 import time
 from collections.abc import Iterator
 
+import numba
 import numpy as np
 
 from ..errors import FormatError, StreamError
@@ -44,7 +45,7 @@ MAX_HEADER_BYTES = aedat4.MAX_HEADER_BYTES
 #: million uncompressed events; dv-processing sends one packet per internal shard (about 1-2 MB).
 MAX_WIRE_PACKET_BYTES = 1 << 26
 _POLL_S = 0.1  # how often a blocked read looks at close() and the timeout
-_RECV_BYTES = 1 << 18
+_BUFFER_BYTES = 1 << 20
 
 
 def ioheader(compression: int, sensor_size: tuple[int, int], source: str = "spikestream") -> bytes:
@@ -62,6 +63,16 @@ def event_packets(events: np.ndarray, compression: int, per: int = 1 << 17) -> l
         struct.pack("<ii", 0, len(p)) + p
         for p in aedat4.encode_event_packets(events, compression, per)
     ]
+
+
+@numba.njit(cache=True, nogil=True)
+def _first_bad(x, y, p, w, h):  # pragma: no cover - compiled
+    """Index of the first event off the ``w`` x ``h`` sensor or with polarity > 1; -1 if none
+    (one pass instead of a numpy reduction per field)."""
+    for i in range(len(x)):
+        if x[i] >= w or y[i] >= h or p[i] > 1:
+            return i
+    return -1
 
 
 class DvTcpSource(BaseSource):
@@ -95,7 +106,8 @@ class DvTcpSource(BaseSource):
         self._user_size = sensor_size
         self.stats.update(reconnects=0, other_packets=0, truncated_packets=0, ended=None)
         self._sock: socket.socket | None = None
-        self._buf = bytearray()
+        self._buf = bytearray(_BUFFER_BYTES)  # received bytes: [_lo, _hi) not yet consumed
+        self._lo = self._hi = 0
         self._connect()  # fail here, not at the first iteration, when nothing listens
 
     # -- connection -------------------------------------------------------------------------
@@ -111,7 +123,7 @@ class DvTcpSource(BaseSource):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
         self._sock = sock
-        self._buf.clear()
+        self._lo = self._hi = 0
         try:
             self._read_header()
         except BaseException:
@@ -131,48 +143,59 @@ class DvTcpSource(BaseSource):
 
     def _fill(self, n: int) -> bool:
         """Buffer at least ``n`` bytes; False when the peer closed first (or we were closed)."""
+        if self._hi - self._lo >= n:
+            return True
+        if len(self._buf) - self._lo < n:  # make room: pending bytes to the front
+            pending = self._buf[self._lo : self._hi]
+            if len(self._buf) < n:  # n is bounded by max_packet_bytes, checked before
+                self._buf = bytearray(max(n, min(2 * len(self._buf), self.max_packet_bytes + 8)))
+            self._buf[: len(pending)] = pending
+            self._lo, self._hi = 0, len(pending)
         idle_since = time.monotonic()
-        while len(self._buf) < n:
-            if self._stop.is_set() or self._sock is None:
-                return False
-            ready, _, _ = select.select([self._sock], [], [], _POLL_S)
-            if not ready:
-                if self.timeout_s is not None and time.monotonic() - idle_since > self.timeout_s:
-                    raise StreamError(
-                        f"{self.address}: no data for {self.timeout_s} s (read timeout)"
-                    )
-                continue
-            try:
-                data = self._sock.recv(max(_RECV_BYTES, n - len(self._buf)))
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:  # reset by the peer: the same as a close
-                return False
-            if not data:
-                return False
-            self.stats["bytes"] += len(data)
-            self._buf += data
-            idle_since = time.monotonic()
+        with memoryview(self._buf) as view:
+            while self._hi - self._lo < n:
+                if self._stop.is_set() or self._sock is None:
+                    return False
+                try:
+                    got = self._sock.recv_into(view[self._hi :])
+                except (BlockingIOError, InterruptedError):
+                    ready, _, _ = select.select([self._sock], [], [], _POLL_S)
+                    if not ready and self.timeout_s is not None:
+                        if time.monotonic() - idle_since > self.timeout_s:
+                            raise StreamError(
+                                f"{self.address}: no data for {self.timeout_s} s (read timeout)"
+                            ) from None
+                    continue
+                except OSError:  # reset by the peer: the same as a close
+                    return False
+                if not got:
+                    return False
+                self.stats["bytes"] += got
+                self._hi += got
+                idle_since = time.monotonic()
         return True
 
-    def _take(self, n: int) -> bytes:
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
+    def _take(self, n: int) -> bytearray:
+        """The next ``n`` buffered bytes (a copy), consumed."""
+        out = self._buf[self._lo : self._lo + n]
+        self._lo += n
+        if self._lo == self._hi:
+            self._lo = self._hi = 0
         return out
 
     def _read_header(self) -> None:
         if not self._fill(4):
             raise StreamError(f"{self.address}: connection closed before the stream header")
-        (n,) = struct.unpack_from("<I", self._buf)
+        (n,) = struct.unpack_from("<I", self._buf, self._lo)
         if not 8 <= n <= MAX_HEADER_BYTES:
             raise StreamError(
                 f"{self.address}: not a DV network stream (header length {n}, first bytes "
-                f"{bytes(self._buf[:16]).hex()}); expected an IOHeader under {MAX_HEADER_BYTES} "
-                "bytes"
+                f"{bytes(self._buf[self._lo : self._lo + 16]).hex()}); expected an IOHeader "
+                f"under {MAX_HEADER_BYTES} bytes"
             )
         if not self._fill(4 + n):
             raise StreamError(f"{self.address}: connection closed inside the stream header")
-        header = self._take(4 + n)[4:]
+        header = bytes(self._take(4 + n)[4:])
         if header[4:8] != b"IOHE":
             raise StreamError(
                 f"{self.address}: not a DV network stream (no IOHE identifier; first bytes "
@@ -212,24 +235,22 @@ class DvTcpSource(BaseSource):
 
     # -- packets ----------------------------------------------------------------------------
 
-    def _decode(self, payload: bytes, offset: int) -> np.ndarray | None:
+    def _decode(self, payload: bytearray, offset: int) -> np.ndarray | None:
+        """The packet's events as canonical events (a view of the decompressed bytes, whose
+        record layout is the canonical one), or None when it does not decode or holds an
+        event off the sensor (a negative int16 coordinate reads as >= 32768)."""
         try:
             records = aedat4.decode_event_packet(
                 payload, self.compression, aedat4.MAX_PACKET_BYTES, self.address, offset
             )
         except FormatError:
             return None
-        if len(records):
-            if int(records["x"].min()) < 0 or int(records["y"].min()) < 0:
-                return None
-            if int(records["p"].max()) > 1:
-                return None
-            if self.sensor_size is not None:
-                w, h = self.sensor_size
-                if int(records["x"].max()) >= w or int(records["y"].max()) >= h:
-                    return None
-        events = np.empty(len(records), dtype=EVENT_DTYPE)
-        events.view(aedat4.EVENT_PACKET_DTYPE)[:] = records
+        events = records.view(EVENT_DTYPE)
+        if not events.flags.writeable:  # LZ4/Zstd output is immutable bytes
+            events = events.copy()
+        w, h = self.sensor_size or (1 << 15, 1 << 15)
+        if len(events) and _first_bad(events["x"], events["y"], events["p"], w, h) >= 0:
+            return None
         return events
 
     def __iter__(self) -> Iterator[EventChunk]:
@@ -239,7 +260,7 @@ class DvTcpSource(BaseSource):
             while not self._stop.is_set():
                 ok = self._sock is not None and self._fill(8)
                 if ok:
-                    sid, size = struct.unpack_from("<ii", self._buf)
+                    sid, size = struct.unpack_from("<ii", self._buf, self._lo)
                     if size < 0 or size > self.max_packet_bytes:
                         raise StreamError(
                             f"{self.address}: packet at stream byte {offset} claims {size} "
@@ -249,7 +270,7 @@ class DvTcpSource(BaseSource):
                         )
                     ok = self._fill(8 + size)
                 if not ok:  # the server closed (mid-packet: counted), or we were closed
-                    if len(self._buf):
+                    if self._hi > self._lo:
                         self.stats["truncated_packets"] += 1
                     if self._stop.is_set() or not self._reconnect():
                         self.stats["ended"] = "closed" if self._stop.is_set() else "server gone"
@@ -257,7 +278,8 @@ class DvTcpSource(BaseSource):
                     offset = 0
                     continue
                 arrival = time.monotonic_ns()
-                payload = self._take(8 + size)[8:]
+                self._lo += 8
+                payload = self._take(size)
                 offset += 8 + size
                 if sid != self.stream_id:
                     self.stats["other_packets"] += 1

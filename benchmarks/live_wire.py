@@ -1,0 +1,160 @@
+"""Receive + decode throughput of the DV network stream over loopback TCP: spikestream's client
+(`spikestream.live.dvtcp.DvTcpSource`, chunks of canonical numpy events) vs iniVation's
+``dv.io.NetworkReader`` (dv-processing, each batch converted with ``.numpy()`` so both end with a
+numpy array per packet; also without the conversion).
+
+A sender process holds the encoded stream in memory (IOHeader + packets of ``--packet-events``
+events each, synthetic 640x480 events) and writes it as fast as the socket takes it to each
+client in turn, so both readers get the same bytes; rounds alternate ours / peer and the best
+of ``--repeat`` is reported. The machine is shared: figures move with its load.
+
+    python -m benchmarks.live_wire [--events N] [--compression none|lz4|zstd] [--repeat R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+from spikestream.events import make_events
+from spikestream.io import aedat4
+from spikestream.live import dvtcp
+from spikestream.live.sources import open_source
+
+from .common import Row, have, print_table
+
+SIZE = (640, 480)
+
+SENDER = textwrap.dedent(
+    """
+    import socket, sys
+    blob = open(sys.argv[1], "rb").read()
+    clients = int(sys.argv[2])
+    lst = socket.socket()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(1)
+    lst.settimeout(120)
+    print(lst.getsockname()[1], flush=True)
+    for _ in range(clients):
+        conn, _ = lst.accept()
+        conn.sendall(blob)
+        conn.settimeout(60)  # NetworkReader drops what it has not handed out when we close
+        try:
+            while conn.recv(1 << 16):
+                pass
+        except OSError:
+            pass
+        conn.close()
+    """
+)
+
+
+def synthetic(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.integers(0, max(1, n // 10), n)) + 1_700_000_000_000_000  # 10 Mev/s
+    return make_events(
+        t, rng.integers(0, SIZE[0], n), rng.integers(0, SIZE[1], n), rng.integers(0, 2, n)
+    )
+
+
+def ours(port: int, total: int) -> float:
+    start = time.perf_counter()
+    src = open_source(f"tcp://127.0.0.1:{port}", timeout_s=30)
+    have_ = 0
+    with src:
+        for chunk in src:
+            have_ += len(chunk.events)
+            if have_ >= total:
+                break
+    assert have_ == total, (have_, total)
+    return total / (time.perf_counter() - start)
+
+
+def peer(port: int, total: int, to_numpy: bool) -> float:
+    import dv_processing as dv
+
+    start = time.perf_counter()
+    reader = dv.io.NetworkReader("127.0.0.1", port)
+    have_ = 0
+    deadline = start + 60
+    while have_ < total and time.perf_counter() < deadline:
+        batch = reader.getNextEventBatch()
+        if batch is None:
+            time.sleep(0.0001)
+            continue
+        have_ += len(batch.numpy()) if to_numpy else batch.size()
+    rate = total / (time.perf_counter() - start)
+    del reader
+    assert have_ == total, (have_, total)
+    return rate
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=5_000_000)
+    parser.add_argument("--packet-events", type=int, default=10_000)
+    parser.add_argument("--compression", choices=["none", "lz4", "zstd"], default="none")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    events = synthetic(args.events)
+    compression = aedat4.COMPRESSION[args.compression]
+    blob = dvtcp.ioheader(compression, SIZE) + b"".join(
+        dvtcp.event_packets(events, compression, args.packet_events)
+    )
+    with_peer = have("dv_processing")
+    runs = [("ours", None)] + ([("peer", True), ("peer", False)] if with_peer else [])
+    best: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stream.bin"
+        path.write_bytes(blob)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SENDER, str(path), str(args.repeat * len(runs))],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            port = int(proc.stdout.readline()) if proc.stdout else 0
+            for _ in range(args.repeat):  # interleaved rounds
+                for name, to_numpy in runs:
+                    key = name if to_numpy is None else f"{name}-{'numpy' if to_numpy else 'raw'}"
+                    if name == "ours":
+                        rate = ours(port, len(events))
+                    else:
+                        rate = peer(port, len(events), bool(to_numpy))
+                    best[key] = max(best.get(key, 0.0), rate)
+            proc.wait(timeout=60)
+        finally:
+            proc.kill()
+    mb = len(blob) / 2**20
+    note = f"{len(events):,} events, {mb:.0f} MiB on the wire, {args.compression}"
+    rows = [
+        Row(
+            "DV TCP receive + decode to numpy",
+            best["ours"] / 1e6,
+            "dv-processing NetworkReader + .numpy()",
+            best.get("peer-numpy", 0) / 1e6 if with_peer else None,
+            "Mev/s",
+            note,
+        ),
+        Row(
+            "DV TCP receive + decode",
+            best["ours"] / 1e6,
+            "dv-processing NetworkReader (EventStore)",
+            best.get("peer-raw", 0) / 1e6 if with_peer else None,
+            "Mev/s",
+            note,
+        ),
+    ]
+    print_table("Live wire: DV network stream over loopback", rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
