@@ -145,7 +145,7 @@ def test_viewer_page_shows_the_live_stream(tmp_path, browser):
         while updates() < n_first + 3 and time.monotonic() < deadline + 10:
             time.sleep(0.1)
         second = element_png(browser, "frame")
-        assert first.shape == second.shape and first.shape[1] >= 500  # 35 px shown 512 wide
+        assert first.shape == second.shape and first.shape[1] >= 390  # 35 px shown 400 wide
         assert (first != second).any(axis=-1).mean() > 0.01  # the bar moved
         for image in (first, second):
             assert has_colour(image, ON) > 100 and has_colour(image, OFF) > 100
@@ -158,7 +158,7 @@ def test_viewer_page_shows_the_live_stream(tmp_path, browser):
         widths = [b.find_element("css selector", ".fill").size["width"] for b in bars]
         assert max(widths) > 100  # the best class's bar is drawn
         chart = element_png(browser, "history")
-        assert chart.shape[:2] == (220, 900)
+        assert chart.shape[:2] == (200, 900)
         coloured = np.ptp(chart, axis=-1) > 60  # class lines, not the white / grey frame
         assert coloured.sum() > 100
         if shot := os.environ.get("SPIKESTREAM_VIEWER_SHOT"):  # e.g. for the README picture

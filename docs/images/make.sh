@@ -29,3 +29,4 @@ PY
 $S show /tmp/ndigits_3.npz --out ndigits_3.gif --duration 10 --scale 4 --fps 10
 $S show "$RUN" --out curves.png
 $S show "$RUN/checkpoints/last.ckpt" --traces --sample ndigits:3 --out traces.png
+python viewer_shot.py "$RUN/checkpoints/last.ckpt" viewer.png 4.5
