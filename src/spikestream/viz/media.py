@@ -81,11 +81,6 @@ def _palette_image(index: np.ndarray, table: np.ndarray) -> Any:
     return image
 
 
-def _indexed(frames: Any, scale: int, palette: Palette) -> tuple[np.ndarray, np.ndarray]:
-    index = palette_indices(frames)
-    return upscale(index[..., None], check_scale(scale))[..., 0], palette.table()
-
-
 def save_gif(
     path: str | os.PathLike[str],
     frames: Any,
@@ -100,14 +95,17 @@ def save_gif(
     ``loop`` = 0 repeats forever."""
     from PIL import GifImagePlugin
 
-    index, table = _indexed(frames, scale, palette)
-    delays = gif_delays_cs(len(index), fps)
-    images = [_palette_image(frame, table) for frame in index]
-    header, _ = GifImagePlugin.getheader(images[0], info={"loop": int(loop)})
+    a = as_frames(frames)
+    scale = check_scale(scale)
+    table = palette.table()
+    delays = gif_delays_cs(len(a), fps)
     with atomic_file(path) as f:
-        for chunk in header:
-            f.write(chunk)
-        for image, delay in zip(images, delays, strict=True):
+        for k, delay in enumerate(delays):  # one frame at a time: memory of one picture
+            index = upscale(palette_indices(a[k])[..., None], scale)[0, ..., 0]
+            image = _palette_image(index, table)
+            if k == 0:
+                for chunk in GifImagePlugin.getheader(image, info={"loop": int(loop)})[0]:
+                    f.write(chunk)
             # every frame whole (no delta against the previous one), disposal 1: leave in place
             for chunk in GifImagePlugin.getdata(image, duration=10 * delay, disposal=1):
                 f.write(chunk)
@@ -133,22 +131,22 @@ def save_mp4(
     fps = check_fps(fps)
     if not 0 <= int(crf) <= 51:
         raise ConfigError(f"crf must be in 0..51, got {crf}")
-    rgb = render_frames(frames, scale, palette)
-    t, h, w, _ = rgb.shape
-    if h % 2 or w % 2:  # yuv420p needs even sides: one background row / column
-        padded = np.empty((t, h + h % 2, w + w % 2, 3), np.uint8)
-        padded[:] = np.asarray(palette.background, np.uint8)
-        padded[:, :h, :w] = rgb
-        rgb = padded
+    a = as_frames(frames)
+    scale = check_scale(scale)
+    h, w = a.shape[2] * scale, a.shape[3] * scale
+    # yuv420p needs even sides: an odd side gets one background row / column
+    image = np.empty((h + h % 2, w + w % 2, 3), np.uint8)
+    image[:] = np.asarray(palette.background, np.uint8)
     rate = Fraction(fps).limit_denominator(1001)
     with atomic_file(path) as f:
         with av.open(f, mode="w", format="mp4") as container:
             stream = container.add_stream("libx264", rate=rate)
-            stream.width, stream.height = rgb.shape[2], rgb.shape[1]
+            stream.width, stream.height = image.shape[1], image.shape[0]
             stream.pix_fmt = "yuv420p"
             stream.codec_context.time_base = 1 / rate
             stream.options = {"crf": str(int(crf))}
-            for k, image in enumerate(rgb):
+            for k in range(len(a)):  # one frame at a time: memory of one picture
+                image[:h, :w] = render_frames(a[k], scale, palette)[0]
                 frame = av.VideoFrame.from_ndarray(image, format="rgb24")
                 frame.pts = k
                 for packet in stream.encode(frame):
