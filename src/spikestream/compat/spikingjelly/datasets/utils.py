@@ -68,9 +68,9 @@ def play_frame(x: Any, save_gif_to: str | None = None) -> None:
     """SpikingJelly's ``play_frame``: `spikestream.viz.play_frame` (matplotlib and Pillow are
     imported only when called). Without ``save_gif_to`` it shows the frames in a window over
     and over until the window is closed, as SpikingJelly does."""
-    from ....viz.media import play_frame as _play_frame
+    from .... import viz
 
-    _play_frame(x, save_gif_to=save_gif_to)
+    viz.play_frame(x, save_gif_to=save_gif_to)
 
 
 def load_npz_frames(file_name: str) -> np.ndarray:
