@@ -59,6 +59,16 @@ class _Client:
     def push(self, packet: bytes) -> None:
         limit = self.server.client_buffer_bytes
         with self.cond:
+            # As fast as possible: wait for the client (a dead one is dropped after
+            # send_timeout_s); paced: a client that falls behind skips the oldest packets.
+            while (
+                self.server.speed is None
+                and self.queue
+                and self.queued + len(packet) > limit
+                and not self.closed
+                and not self.server._halt.is_set()
+            ):
+                self.cond.wait(_POLL_S)
             if self.closed:
                 return
             while self.queue and self.queued + len(packet) > limit:
@@ -85,6 +95,7 @@ class _Client:
                         break
                     packet = self.queue.popleft()
                     self.queued -= len(packet)
+                    self.cond.notify()  # a producer may wait for room
                 self.sock.sendall(packet)
                 self.server._count("bytes_sent", len(packet))
             if not stop.is_set():
@@ -156,6 +167,7 @@ class StreamServer:
                 "need wait_clients >= 0, max_clients >= 1 and client_buffer_bytes >= 65536"
             )
         self.protocol = protocol
+        self.speed = speed
         self.host = host
         self.port = port
         self.compression = aedat4.COMPRESSION[compression]
@@ -169,6 +181,10 @@ class StreamServer:
         if self.source.sensor_size is None:
             raise ConfigError(f"{recording}: the recording holds no events to serve")
         self.sensor_size = self.source.sensor_size
+        if protocol == "spif-udp" and max(self.sensor_size) > 1 << 15:
+            raise ConfigError(
+                f"SPIF words hold x and y below 32768; this sensor is {self.sensor_size}"
+            )
         self.source_name = source_name or "spikestream"
         self.stats: dict[str, Any] = {
             "packets": 0,
@@ -179,6 +195,7 @@ class StreamServer:
             "clients_dropped": 0,
             "clients_refused": 0,
             "skipped_packets": 0,
+            "send_errors": 0,
             "elapsed_s": 0.0,
             "interrupted": False,
         }
@@ -189,6 +206,7 @@ class StreamServer:
         self._udp: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._bound = False
+        self.error: Exception | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -223,9 +241,17 @@ class StreamServer:
     def start(self) -> StreamServer:
         """Bind and run the replay in a background thread."""
         self.bind()
-        self._thread = threading.Thread(target=self.run, name="spikestream-serve", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run_kept, name="spikestream-serve", daemon=True
+        )
         self._thread.start()
         return self
+
+    def _run_kept(self) -> None:
+        try:
+            self.run()
+        except Exception as exc:  # handed to wait() in the caller's thread
+            self.error = exc
 
     def stop(self) -> None:
         """End now (idempotent): no flush, no linger."""
@@ -235,11 +261,15 @@ class StreamServer:
             self._thread.join(timeout=10)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the replay thread to end; True when it has."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        """Wait for the replay thread to end; True when it has. An error that ended the replay
+        is raised here."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                return False
+        if self.error is not None:
+            raise self.error
+        return True
 
     @property
     def client_count(self) -> int:
@@ -339,8 +369,9 @@ class StreamServer:
             for datagram in spif.datagrams(words):
                 try:
                     self._udp.send(datagram)
-                except ConnectionRefusedError:
-                    pass  # nobody listens (ICMP port unreachable): UDP drops it, as it would
+                except OSError:  # nobody listens (ICMP unreachable), buffers full: UDP drops it
+                    self.stats["send_errors"] += 1
+                    continue
                 self.stats["datagrams"] += 1
                 self.stats["bytes_sent"] += len(datagram)
             self.stats["packets"] += 1
