@@ -29,6 +29,7 @@ import torch.utils.data
 from .... import datasets as _datasets
 from ....errors import ConfigError
 from ....events import to_dict
+from ....files import build_lock
 from ... import _unsupported
 from . import utils
 from .utils import (
@@ -81,7 +82,9 @@ def _sj_dataset(base: type[_datasets.EventDataset]) -> type[_datasets.EventDatas
                 integrate = _dict_events(custom_integrate_function)
             events_np = Path(root) / "events_np"
             if events_np.is_dir() and not base.is_converted(root):
-                base.import_events_np(events_np, root)  # SpikingJelly's tree, read as it is
+                with build_lock(Path(root) / "packed"):  # every rank of a job packs it once
+                    if not base.is_converted(root):
+                        base.import_events_np(events_np, root)  # SpikingJelly's tree, as it is
             super().__init__(root, train=train, data_type=data_type,
                              frames_number=frames_number, split_by=split_by, duration=duration,
                              custom_integrate_function=integrate,
