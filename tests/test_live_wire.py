@@ -105,6 +105,25 @@ def test_file_replay_equals_the_file_in_time_chunks(rec_path):
     assert src.stats["events"] == N and src.stats["chunks"] == len(chunks)
 
 
+@pytest.mark.parametrize("chunk_us", [7, 1000, 50_000, 10**9])
+def test_file_replay_windows_span_decoded_blocks(rec_path, tmp_path, chunk_us):
+    # 700-event packets: windows start, end and continue across the decoder's blocks
+    ref = ss.io.read(rec_path).events
+    path = tmp_path / "small_packets.aedat4"
+    ss.io.write(path, ref, SIZE, packet_events=700)
+    chunks = list(FileSource(path, speed=None, chunk_us=chunk_us))
+    assert np.array_equal(np.concatenate([c.events for c in chunks]), ref)
+    windows = (ref["t"] - ref["t"][0]) // chunk_us
+    assert [int(w) for w in np.unique(windows)] == [
+        int((c.events["t"][0] - ref["t"][0]) // chunk_us) for c in chunks
+    ]
+    assert all(
+        (c.events["t"][-1] - ref["t"][0]) // chunk_us
+        == (c.events["t"][0] - ref["t"][0]) // chunk_us
+        for c in chunks
+    )
+
+
 def test_file_replay_paces_by_recorded_time(rec_path, monkeypatch):
     # A fake monotonic clock that the source's waits advance: each chunk must be released
     # exactly when its last event is due at 4x speed, with no real waiting.

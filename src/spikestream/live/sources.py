@@ -193,10 +193,17 @@ class FileSource(BaseSource):
                 if t0 is None:
                     t0 = int(ev["t"][0])
                     start_ns = time.monotonic_ns()
-                if pending is not None:
-                    ev = np.concatenate([pending, ev])
-                    pending = None
-                pieces = split_by_time(ev, t0, self.chunk_us)
+                pieces = []
+                if pending is not None:  # complete its window from the new block's head
+                    end = t0 + ((int(pending["t"][-1]) - t0) // self.chunk_us + 1) * self.chunk_us
+                    cut = int(np.searchsorted(ev["t"], end))
+                    if cut:
+                        pending = np.concatenate([pending, ev[:cut]])
+                        ev = ev[cut:]
+                    if not len(ev):
+                        continue
+                    pieces.append(pending)
+                pieces += split_by_time(ev, t0, self.chunk_us)
                 pending = pieces.pop()  # its window may go on in the next block
                 for piece in pieces:
                     chunk = self._pace(piece, t0, start_ns)
