@@ -1,6 +1,7 @@
 """The live viewer page in headless Chromium (Debian's ``chromium`` and ``chromium-driver``,
-driven by Selenium): while a recording is replayed through the live engine into the viewer's
-observer, the page shows a changing event image in the ON/OFF colours and the class scores.
+driven by Selenium): while a recording is served over loopback TCP (the DV network stream,
+`spikestream.live.server`) and run through the live engine into the viewer's observer, the
+page shows a changing event image in the ON/OFF colours and the class scores.
 
 The set-up installs the Debian packages when they are missing and the tests run as root
 (``apt-get install -y chromium chromium-driver``, bounded by a timeout); only when that fails
@@ -122,13 +123,16 @@ def has_colour(image: np.ndarray, colour, tol: int = 6) -> int:
 
 def test_viewer_page_shows_the_live_stream(tmp_path, browser):
     from spikestream.live.engine import Engine
+    from spikestream.live.server import StreamServer
     from spikestream.live.sources import open_source
     from spikestream.viz.viewer import start_viewer
 
     moving_bar_recording(tmp_path / "bar.npz")
     classes = checkpoint(tmp_path / "net.pt")
     url, observer, stop = start_viewer(0, classes=classes, rate_hz=20)
-    source = open_source(f"file:{tmp_path / 'bar.npz'}", speed=1.0, loop=True)
+    server = StreamServer(tmp_path / "bar.npz", "dv-tcp", port=0, loop=True, wait_clients=1)
+    server.start()
+    source = open_source(server.url, timeout_s=10)
     engine = Engine.from_checkpoint(tmp_path / "net.pt", source, observers=[observer])
     worker = threading.Thread(target=engine.run, kwargs={"duration_s": 60}, daemon=True)
     worker.start()
@@ -170,5 +174,6 @@ def test_viewer_page_shows_the_live_stream(tmp_path, browser):
         engine.stop()
         worker.join(timeout=10)
         source.close()
+        server.stop()
         stop()
     assert not worker.is_alive()
