@@ -8,6 +8,10 @@ events each, synthetic 640x480 events) and writes it as fast as the socket takes
 client in turn, so both readers get the same bytes; rounds alternate ours / peer and the best
 of ``--repeat`` is reported. The machine is shared: figures move with its load.
 
+Also our SPIF UDP listener against a sender process writing 512-byte datagrams as fast as it
+can (no peer installed: aestream's ``UDPInput`` drops polarity); the figure counts what
+arrived, with the loss.
+
     python -m benchmarks.live_wire [--events N] [--compression none|lz4|zstd] [--repeat R]
 """
 
@@ -57,6 +61,50 @@ SENDER = textwrap.dedent(
 )
 
 
+UDP_SENDER = textwrap.dedent(
+    """
+    import socket, sys
+    data = open(sys.argv[1], "rb").read()
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(0, len(data), 512):
+        tx.sendto(data[i : i + 512], ("127.0.0.1", int(sys.argv[2])))
+    """
+)
+
+
+def spif_rates(events: np.ndarray, repeat: int) -> tuple[float, float]:
+    """(best received events/s, worst loss fraction) of our SPIF listener against a sender
+    process writing 512-byte datagrams (no timestamp words) as fast as it can."""
+    from spikestream.errors import StreamError
+    from spikestream.live import spif
+
+    words = spif.encode_words(events, timestamps=False)
+    best, loss = 0.0, 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "words.bin"
+        path.write_bytes(words.astype("<u4").tobytes())
+        for _ in range(repeat):
+            src = spif.SpifSource("127.0.0.1", 0, sensor_size=SIZE, timeout_s=0.5)
+            proc = subprocess.Popen([sys.executable, "-c", UDP_SENDER, str(path), str(src.port)])
+            got, first, last = 0, 0.0, 0.0
+            try:
+                for chunk in src:
+                    first = first or time.perf_counter()
+                    last = time.perf_counter()
+                    got += len(chunk.events)
+                    if got >= len(events):
+                        break
+            except StreamError:
+                pass  # 0.5 s without data: the sender is done
+            finally:
+                src.close()
+                proc.wait(timeout=60)
+            if last > first:
+                best = max(best, got / (last - first))
+            loss = max(loss, 1 - got / len(events))
+    return best, loss
+
+
 def synthetic(n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.sort(rng.integers(0, max(1, n // 10), n)) + 1_700_000_000_000_000  # 10 Mev/s
@@ -103,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--packet-events", type=int, default=10_000)
     parser.add_argument("--compression", choices=["none", "lz4", "zstd"], default="none")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--udp-events", type=int, default=1_000_000, help="0: no UDP case")
     args = parser.parse_args(argv)
     events = synthetic(args.events)
     compression = aedat4.COMPRESSION[args.compression]
@@ -153,7 +202,19 @@ def main(argv: list[str] | None = None) -> None:
             note,
         ),
     ]
-    print_table("Live wire: DV network stream over loopback", rows)
+    if args.udp_events:
+        rate, loss = spif_rates(synthetic(args.udp_events, seed=1), args.repeat)
+        rows.append(
+            Row(
+                "SPIF UDP receive + decode",
+                rate / 1e6,
+                "(aestream not installed)",
+                None,
+                "Mev/s",
+                f"{args.udp_events:,} events in 512-byte datagrams, worst loss {loss:.1%}",
+            )
+        )
+    print_table("Live wire: DV network stream and SPIF UDP over loopback", rows)
 
 
 if __name__ == "__main__":
