@@ -172,6 +172,11 @@ def test_play_frame_saves_spikingjelly_colours(tmp_path, capsys):
     assert tuple(gif[0, 1, 1]) == (0, 255, 0) and tuple(gif[1, 2, 3]) == (0, 0, 255)
     assert tuple(gif[2, 3, 4]) == (0, 127, 0)
     assert gif[0].reshape(-1, 3).any(axis=1).sum() == 1
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with pytest.raises(ConfigError, match="needs a display"):  # SpikingJelly would loop forever
+        media.play_frame(x)
 
 
 # -- matplotlib pictures -----------------------------------------------------------------------

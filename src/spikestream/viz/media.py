@@ -45,6 +45,8 @@ MAX_GIF_FPS = 50.0
 #: Highest frame rate of an MP4 (Hz).
 MAX_FPS = 1000.0
 SUFFIXES = (".gif", ".mp4", ".png")
+#: matplotlib backends without a window (play_frame refuses them instead of looping unseen).
+NON_INTERACTIVE = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 
 
 def _pil() -> Any:
@@ -248,6 +250,11 @@ def play_frame(x: Any, save_gif_to: str | None = None) -> None:
         return
     import matplotlib.pyplot as plt
 
+    if plt.get_backend().lower() in NON_INTERACTIVE:  # nothing would ever close the window
+        raise ConfigError(
+            f"play_frame needs a display (matplotlib's backend is {plt.get_backend()!r}); "
+            "pass save_gif_to='frames.gif' to save the frames instead"
+        )
     fig, ax = plt.subplots()
     shown = ax.imshow(rgb[0])
     while plt.fignum_exists(fig.number):
