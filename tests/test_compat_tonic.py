@@ -144,6 +144,35 @@ def test_pokerdvs_in_tonic_layout(tmp_path):
     assert both[7] == (50, -3)
 
 
+def test_pokerdvs_from_the_archives_through_spikestream(tmp_path, monkeypatch):
+    """Without Tonic's extracted folders the archives are converted by spikestream.datasets
+    (under ``<save_to>/POKERDVS/``) and served with Tonic's dtype."""
+    import tarfile
+
+    from spikestream.datasets import POKERDVS, Resource, md5sum
+
+    raw = tmp_path / "raw"
+    _poker_layout(raw)
+    download = tmp_path / "data" / "POKERDVS" / "download"
+    download.mkdir(parents=True)
+    resources = []
+    for split in ("pips_train", "pips_test"):
+        archive = download / f"{split}.tar.gz"
+        with tarfile.open(archive, "w:gz") as tf:
+            tf.add(raw / "POKERDVS" / split, arcname=split)
+        resources.append(Resource(archive.name, None, md5sum(archive)))
+    monkeypatch.setattr(POKERDVS, "resources", tuple(resources))
+    ds = tonic.datasets.POKERDVS(save_to=str(tmp_path / "data"), train=False)
+    assert len(ds) == 8 and sorted(ds.targets) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert (tmp_path / "data" / "POKERDVS" / "packed" / "test").is_dir()
+    events, target = ds[0]
+    rows = np.load(
+        raw / "POKERDVS" / "pips_test" / ds.classes[target] / f"{ds.classes[target]}0.npy"
+    )
+    assert events.dtype == tonic.datasets.POKERDVS.dtype
+    assert np.array_equal(events["t"], rows[:, 0]) and np.array_equal(events["x"], rows[:, 1])
+
+
 def test_nmnist_and_dvsgesture_in_tonic_layout(tmp_path):
     rng = np.random.default_rng(6)
     for digit in (3, 7):
