@@ -78,7 +78,8 @@ class _TonicDataset:
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         if self._store is not None:
-            events = _structured({k: self._store.store[index][0][k] for k in "txyp"}, self.dtype)
+            stored = self._store.store[index][0]
+            events = _structured({k: stored[k] for k in "txyp"}, self.dtype)
         else:
             events = self.read(self.data[index])
         target: Any = self.targets[index]
