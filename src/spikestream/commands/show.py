@@ -101,39 +101,60 @@ def _curves(run_dir: Path, out: Path) -> int:
     return 0
 
 
-def _window(events: np.ndarray, start_ms: float, end_ms: float | None) -> np.ndarray:
-    from ..events import slice_time
+def _load(
+    path: Path,
+    format_id: str | None,
+    options: dict[str, Any],
+    start_ms: float,
+    end_ms: float | None,
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """The events of ``path`` from ``start_ms`` to ``end_ms`` after its first event, and the
+    sensor size. With ``end_ms`` the file is streamed (`iter_chunks`) and only the window is
+    kept, stopping at its end: a short look at a long recording reads only its beginning."""
+    from ..io import iter_chunks
 
-    if len(events) == 0:
-        raise ConfigError("the recording holds no events")
     if start_ms < 0 or (end_ms is not None and end_ms <= start_ms):
         raise ConfigError(f"need 0 <= --start < --end, got {start_ms} and {end_ms}")
-    t0 = int(events["t"][0])
-    t1 = None if end_ms is None else t0 + round(end_ms * 1000)
-    window = slice_time(events, t0 + round(start_ms * 1000), t1)
-    if len(window) == 0:
+    parts: list[np.ndarray] = []
+    sensor: tuple[int, int] | None = None
+    t0 = None
+    for chunk in iter_chunks(path, format=format_id, **options):
+        sensor = chunk.sensor_size
+        ev = chunk.events
+        if len(ev) == 0:
+            continue
+        if t0 is None:
+            t0 = int(ev["t"][0])
+        lo = t0 + round(start_ms * 1000)
+        hi = None if end_ms is None else t0 + round(end_ms * 1000)
+        keep = ev["t"] >= lo if hi is None else (ev["t"] >= lo) & (ev["t"] < hi)
+        parts.append(ev[keep])
+        if hi is not None and int(ev["t"][-1]) >= hi:
+            break
+    if t0 is None or sensor is None:
+        raise ConfigError(f"{path}: the recording holds no events")
+    events = np.concatenate(parts)
+    if len(events) == 0:
         raise ConfigError(f"no events between --start {start_ms} and --end {end_ms} ms")
-    return window
+    return events, sensor
 
 
 def _clip(args: argparse.Namespace, path: Path, out: Path) -> int:
-    from ..io import read
     from ..viz import media, plots
     from ..viz.render import event_frames
 
     options: dict[str, Any] = read_options(args.layout)
-    rec = read(path, format=args.format, **options)
-    events = _window(rec.events, args.start, args.end)
+    events, sensor_size = _load(path, args.format, options, args.start, args.end)
     suffix = out.suffix.lower()
     if args.scatter or args.titled:
         _need_png(out, "--scatter / --titled")
         if args.scatter:
-            plots.xyt_scatter(events, rec.sensor_size, out, title=path.name)
+            plots.xyt_scatter(events, sensor_size, out, title=path.name)
             print(f"wrote {out} (x-y-t scatter of {len(events):,} events)")
             return 0
         n = args.frames or 8
         columns = args.columns or min(n, 4)
-        plots.event_grid(events, rec.sensor_size, out, rows=-(-n // columns), columns=columns,
+        plots.event_grid(events, sensor_size, out, rows=-(-n // columns), columns=columns,
                          split_by=args.split_by, title=path.name)  # fmt: skip
         print(f"wrote {out} ({n} panels)")
         return 0
@@ -145,11 +166,11 @@ def _clip(args: argparse.Namespace, path: Path, out: Path) -> int:
                 f"--duration {args.duration} ms cuts the recording into {n} frames (at most "
                 f"{MAX_FRAMES}); use a longer --duration or a shorter --start/--end window"
             )
-        frames = event_frames(events, rec.sensor_size, duration=duration)
+        frames = event_frames(events, sensor_size, duration=duration)
     else:
         if (args.frames or 16) > MAX_FRAMES:
             raise ConfigError(f"--frames {args.frames}: at most {MAX_FRAMES}")
-        frames = event_frames(events, rec.sensor_size, n_frames=args.frames or 16,
+        frames = event_frames(events, sensor_size, n_frames=args.frames or 16,
                               split_by=args.split_by)  # fmt: skip
     media.save_frames(out, frames, fps=args.fps, scale=args.scale, columns=args.columns)
     h, w = frames.shape[2] * args.scale, frames.shape[3] * args.scale
