@@ -195,7 +195,7 @@ class DVSGesture(_TonicDataset):
 
     def read(self, path: Path) -> np.ndarray:
         rows = _rows(path, 4)
-        t = np.rint(rows[:, 3] * 1000).astype(np.int64)  # ms -> µs
+        t = (rows[:, 3] * 1000).astype(np.int64)  # ms -> µs, cast (truncated) as Tonic does
         return _structured({"x": rows[:, 0], "y": rows[:, 1], "p": rows[:, 2], "t": t}, self.dtype)
 
 
