@@ -373,7 +373,8 @@ class Aedat4Format(EventFormat):
                     grown = np.empty(capacity, dtype=EVENT_DTYPE)
                     grown[:k] = out[:k]
                     out = grown
-                out.view(_DV_EVENT)[k : k + len(events)] = events  # one record copy
+                # one byte copy (numpy copies padded records field by field: 100x slower)
+                out[k : k + len(events)].view(np.uint8)[:] = events.view(np.uint8)
                 starts[j] = k
                 k += len(events)
             out = compact(out[:k], capacity)
@@ -405,8 +406,7 @@ class Aedat4Format(EventFormat):
             for pos, size in packets:
                 events = self._events(buf[pos + 8 : pos + 8 + size], lay, opts, path, pos)
                 if len(events):
-                    block = np.empty(len(events), dtype=EVENT_DTYPE)
-                    block.view(_DV_EVENT)[:] = events
+                    block = events.view(np.uint8).copy().view(EVENT_DTYPE)  # a byte copy
                     yield self._recording(block, info, opts, path, lambda i, p=pos: p, index)
                     index += len(events)
 
