@@ -303,6 +303,27 @@ def test_step_equals_multistep_and_outputs_are_not_zero(ckpt):
     assert results[0].t_start_us == labels[0][0] and results[1].t_start_us == labels[0][0] + BIN_US
 
 
+def test_rsnn_scores_are_its_per_step_log_probabilities():
+    # the Norse RSNN: each step's output is the log-softmax of the running maximum (its
+    # decision so far), equal to its multi-step `run`; the decision layer reads log-probs
+    torch.manual_seed(0)
+    model = models.create("rsnn_pokerdvs").eval()
+    inp = input_record("frames", sensor_size=[35, 35], height=35, width=35, split_by="duration",
+                       duration_us=1000, step_us=1000)  # fmt: skip
+    record = ModelRecord("rsnn_pokerdvs", {}, ["c", "d", "h", "s"], inp)
+    ev = random_events(3_000, 40_000, seed=9, size=(35, 35))
+    results = run_offline(model, ev, (35, 35), EngineConfig(bin_us=1000), record=record)
+    x = torch.from_numpy(np.stack([r.input for r in results]))[None]
+    with torch.no_grad():
+        expected = model.run(x)[0][0].numpy()
+    np.testing.assert_allclose(np.stack([r.scores for r in results]), expected, atol=1e-5)
+    np.testing.assert_allclose(np.exp(results[-1].scores).sum(), 1.0, rtol=1e-5)
+    avg = np.mean([probabilities(r.scores, "log_probs") for r in results[-5:]], 0)
+    want = int(np.argmax(avg)) if avg.max() >= 0.5 else None
+    assert results[-1].decision_index == want
+    assert results[-1].confidence == pytest.approx(avg.max())
+
+
 def test_strict_loading_refuses_mismatched_weights(tmp_path):
     record = tiny_record()
     wrong = models.create("plifnet_ndigits", input_size=(17, 17), n_down=0, hidden=(32,))

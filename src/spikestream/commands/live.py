@@ -96,9 +96,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--queue",
         type=positive_int,
-        default=16,
+        default=None,
         metavar="N",
-        help="bins waiting for inference at most; the oldest are dropped (default 16)",
+        help="bins waiting for inference at most; when full the oldest is dropped (default: "
+        "as many as cover 100 ms, at least 2)",
     )
     p.add_argument(
         "--no-drop",

@@ -23,8 +23,9 @@ carried across bins -> smoothed decisions, with latency metrics and bounded memo
 - Decisions: `spikestream.live.decision` (moving average, threshold, "none").
 - Observers: callables receiving each `BinResult` in the inference thread (keep them short:
   the live viewer, the JSON-lines writer and the progress line are observers).
-- Back-pressure: ``overflow='drop'`` (live sources) keeps at most ``queue_bins`` bins and drops
-  the oldest; ``'block'`` makes the receive thread wait instead (file replay, replay tests:
+- Back-pressure: ``overflow='drop'`` (live sources) keeps at most ``queue_bins`` bins (by
+  default as many as cover ``backlog_ms``, 100 ms: the wait a bin can add to the latency) and
+  drops the oldest; ``'block'`` makes the receive thread wait instead (file replay, replay tests:
   nothing is lost).
 
 `run_offline` runs the same `Binner` and `Runner` over events in memory with no threads: what
@@ -33,6 +34,7 @@ the engine must reproduce bin for bin from any source (tests/test_live_replay.py
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -107,7 +109,8 @@ class EngineConfig:
 
     bin_us: int
     reset: ResetPolicy = ResetPolicy()
-    queue_bins: int = 16
+    queue_bins: int | None = None
+    backlog_ms: float = 100.0
     overflow: str = "drop"
     max_empty_steps: int = 1000
     decision_window: int = 5
@@ -120,8 +123,18 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if int(self.bin_us) < 1:
             raise ConfigError(f"the bin width must be >= 1 µs, got {self.bin_us}")
-        if int(self.queue_bins) < 1:
+        if self.queue_bins is not None and int(self.queue_bins) < 1:
             raise ConfigError(f"queue_bins must be >= 1, got {self.queue_bins}")
+        if not self.backlog_ms > 0:
+            raise ConfigError(f"backlog_ms must be > 0, got {self.backlog_ms}")
+
+    @property
+    def queue_limit(self) -> int:
+        """Bins the queue holds at most: ``queue_bins``, else those covering ``backlog_ms``
+        (at least 2)."""
+        if self.queue_bins is not None:
+            return int(self.queue_bins)
+        return max(2, math.ceil(self.backlog_ms * 1000 / self.bin_us))
         if self.overflow not in ("drop", "block"):
             raise ConfigError(f"overflow must be 'drop' or 'block', got {self.overflow!r}")
         if int(self.max_empty_steps) < 0:
@@ -467,7 +480,7 @@ class Engine:
     def _put(self, b: Any) -> None:
         with self._cond:
             if b is not _END:
-                while len(self._queue) >= self.config.queue_bins:
+                while len(self._queue) >= self.config.queue_limit:
                     if self.config.overflow == "drop":
                         old = self._queue.popleft()
                         self.metrics.add("dropped_bins")
