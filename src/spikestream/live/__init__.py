@@ -14,6 +14,7 @@ from .decision import Decider, Decision
 from .engine import BinResult, Engine, EngineConfig, ResetPolicy, Runner, bin_width_us, run_offline
 from .geometry import Geometry, resolve_geometry
 from .metrics import Metrics
+from .server import StreamServer, serve
 from .sources import EventChunk, EventSource, open_source
 
 __all__ = [
@@ -30,8 +31,10 @@ __all__ = [
     "Metrics",
     "ResetPolicy",
     "Runner",
+    "StreamServer",
     "bin_width_us",
     "open_source",
     "resolve_geometry",
     "run_offline",
+    "serve",
 ]
