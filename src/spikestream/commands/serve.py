@@ -108,15 +108,18 @@ def run(args: argparse.Namespace) -> int:
         thread.join(timeout=10)
     s = server.stats
     how = "interrupted" if s["interrupted"] else "done"
-    clients = (
-        f", {s['clients_total']} client(s), {s['clients_dropped']} dropped, "
-        f"{s['skipped_packets']} packets skipped for slow clients"
-        if args.protocol == "dv-tcp"
-        else f", {s['datagrams']:,} datagrams"
-    )
+    if args.protocol == "dv-tcp":
+        sent = f"{s['packets']:,} packets"
+        extra = (
+            f", {s['clients_total']} client(s), {s['clients_dropped']} dropped, "
+            f"{s['skipped_packets']} packets skipped for slow clients"
+        )
+    else:
+        sent = f"{s['datagrams']:,} datagrams"
+        extra = f", {s['send_errors']} send errors" if s["send_errors"] else ""
     print(
-        f"{how}: {s['events']:,} events in {s['packets']:,} packets, "
-        f"{s['bytes_sent']:,} bytes sent in {s['elapsed_s']:.2f} s{clients}",
+        f"{how}: {s['events']:,} events in {sent}, {s['bytes_sent']:,} bytes sent in "
+        f"{s['elapsed_s']:.2f} s{extra}",
         flush=True,
     )
     sys.stdout.flush()
