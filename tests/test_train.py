@@ -20,9 +20,28 @@ from spikestream.events import make_events
 from spikestream.models.checkpoint import load_model
 from spikestream.train.cli import CONFIG_DIR, packaged_configs, run_cli
 
-#: a small quick-start network (the packaged one is the recipe's, larger)
-SMALL = '{"channels": 4, "hidden": [16], "voting": 2}'
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+
+#: The tests' own config (the packaged quick start is helper T-recipe's recipe and changes): a
+#: small PLIF network on 32 NDigits samples per split, 4 frames, two steps of 16 per epoch.
+TINY = {
+    "seed_everything": 0,
+    "trainer": {"accelerator": "cpu", "devices": 1, "max_epochs": 1, "log_every_n_steps": 1,
+                "enable_progress_bar": False, "enable_model_summary": False},
+    "model": {"model": "plifnet_ndigits", "loss": "mse_rate", "scheduler": "cosine",
+              "model_args": {"channels": 4, "hidden": [16], "voting": 2}},
+    "data": {"dataset": "ndigits", "frames_number": 4, "batch_size": 16, "limit_samples": 32},
+}  # fmt: skip
+
+
+def tiny_config(folder: Path, root: Path, **data) -> Path:
+    """``folder/tiny.yaml`` (runs go to runs/tiny/) reading NDigits from ``root``."""
+    import yaml
+
+    cfg = {**TINY, "data": {**TINY["data"], "root": str(root), **data}}
+    path = folder / "tiny.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
 
 
 def _fake_store(root: Path, cls, split: str, per_class: int, seed: int) -> None:
@@ -76,13 +95,13 @@ def test_every_packaged_config_trains_two_steps(fake_roots, ndigits, tmp_path, m
         root = ndigits if dataset == "ndigits" else fake_roots[dataset]
         argv = ["--config", name, f"--data.root={root}", "--data.batch_size=2",
                 "--data.num_workers=0", "--trainer.max_epochs=1", "--trainer.limit_train_batches=2",
-                "--trainer.limit_val_batches=1", "--trainer.accelerator=cpu",
+                "--trainer.limit_val_batches=2", "--trainer.accelerator=cpu",
                 "--trainer.devices=1", "--trainer.logger=false", "--trainer.precision=32",
                 *QUIET]  # fmt: skip
         if dataset in ("dvs128gesture", "nmnist", "ndigits"):
             argv.append("--data.frames_number=2")  # miniature: 2 frames instead of 10-16
-        if dataset == "ndigits":
-            argv.append(f"--model.model_args={SMALL}")
+        if dataset == "asldvs":
+            argv.append("--data.num_events=64")  # the attention costs seconds per 1024 tokens
         cli = run_cli("fit", argv, run=False)
         before = {k: v.clone() for k, v in cli.model.model.state_dict().items()}
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
@@ -97,13 +116,9 @@ def test_every_packaged_config_trains_two_steps(fake_roots, ndigits, tmp_path, m
 
 def test_checkpoint_contract_and_resume(ndigits, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    overrides = dict(
-        data={"root": str(ndigits), "batch_size": 16, "limit_samples": 32},
-        model={"model_args": {"channels": 4, "hidden": [16], "voting": 2}, "scheduler": "cosine"},
-        trainer={"enable_progress_bar": False, "enable_model_summary": False},
-    )
-    first = train.fit("quickstart", **{**overrides, "trainer.max_epochs": 1})
-    run = tmp_path / "runs" / "quickstart" / "version_0"
+    config = tiny_config(tmp_path, ndigits)
+    first = train.fit(config)
+    run = tmp_path / "runs" / "tiny" / "version_0"
     assert Path(first["log_dir"]).resolve() == run.resolve()
     last = run / "checkpoints" / "last.ckpt"
     assert last.is_file() and Path(first["best_model_path"]).is_file()
@@ -114,7 +129,7 @@ def test_checkpoint_contract_and_resume(ndigits, tmp_path, monkeypatch):
     net, record = load_model(last)
     assert record.name == "plifnet_ndigits" and record.classes == [str(d) for d in range(10)]
     inp = record.input
-    assert (inp["kind"], inp["height"], inp["width"], inp["steps"]) == ("frames", 34, 34, 8)
+    assert (inp["kind"], inp["height"], inp["width"], inp["steps"]) == ("frames", 34, 34, 4)
     assert inp["split_by"] == "number" and inp["step_us"] > 0
     module = first["model"].eval()
     batch = next(iter(first["datamodule"].val_dataloader()))
@@ -124,7 +139,7 @@ def test_checkpoint_contract_and_resume(ndigits, tmp_path, monkeypatch):
     config_before = (run / "config.yaml").read_text()
 
     # resume: same version folder, epoch, global step, optimizer and scheduler continue
-    second = train.fit("quickstart", ckpt_path="last", **{**overrides, "trainer.max_epochs": 2})
+    second = train.fit(config, ckpt_path="last", **{"trainer.max_epochs": 2})
     trainer = second["trainer"]
     assert Path(second["log_dir"]).resolve() == run.resolve()
     assert sorted(p.name for p in run.parent.iterdir()) == ["version_0"]
@@ -150,7 +165,8 @@ def test_checkpoint_contract_and_resume(ndigits, tmp_path, monkeypatch):
         (["--data.dataset=nope"], DatasetError, ["--data.dataset", "unknown dataset 'nope'"]),
         (["--model.model=plifnet_dvsgesture"], ConfigError,
          ["does not fit model 'plifnet_dvsgesture'", "--model.model_args", "2x34x34"]),
-        (['--model.model_args={"classes": 7, "channels": 4}'], ConfigError,
+        (['--model.model_args={"voting": 1.5}'], ConfigError, ["--model.model_args"]),
+        (['--model.model_args={"classes": 7, "channels": 4, "hidden": [16]}'], ConfigError,
          ["gives 7 scores", "10 classes", "--model.model_args"]),
         (["--data.frames_number=0"], ConfigError, ["--data.frames_number"]),
         (["--model.nope=1"], ConfigError, ["nope"]),
@@ -159,7 +175,7 @@ def test_checkpoint_contract_and_resume(ndigits, tmp_path, monkeypatch):
 )  # fmt: skip
 def test_bad_configs_fail_before_training(ndigits, tmp_path, monkeypatch, argv, error, fragments):
     monkeypatch.chdir(tmp_path)
-    base = ["--config", "quickstart", f"--data.root={ndigits}", "--trainer.max_epochs=1", *QUIET]
+    base = ["--config", str(tiny_config(tmp_path, ndigits))]
     with pytest.raises(error) as info:
         run_cli("fit", [*base, *argv])
     for fragment in fragments:
