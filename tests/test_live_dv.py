@@ -83,7 +83,7 @@ def same_events(dv_events: np.ndarray, ref: np.ndarray) -> bool:
     )
 
 
-@pytest.mark.parametrize("compression", ["none", "lz4", "zstd"])
+@pytest.mark.parametrize("compression", ["none", "zstd"])  # lz4: the real recording below
 def test_dv_network_reader_reads_our_server(rec_path, compression):
     ref = ss.io.read(rec_path).events
     proc, port = start_serve(rec_path, compression)
