@@ -155,7 +155,8 @@ def _build_cli_class() -> Any:
         def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
             log_dir = trainer.log_dir
             if log_dir and (Path(log_dir) / self.config_filename).exists():
-                verb = "resume" if stage == "fit" else stage
+                name = str(getattr(stage, "value", stage))  # a TrainerFn or its value
+                verb = "resume" if name == "fit" else name
                 self.config_filename = f"config.{verb}.yaml"
                 self.overwrite = True
             super().setup(trainer, pl_module, stage)
