@@ -21,7 +21,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         "words to a listener at HOST:PORT (`--source udp://:PORT`). Ctrl-C stops."
     )
     p.add_argument("file", help="event file to replay (any readable format)")
-    p.add_argument("--protocol", choices=["dv-tcp", "spif-udp"], default="dv-tcp")
+    p.add_argument(
+        "--protocol",
+        choices=["dv-tcp", "spif-udp"],
+        default="dv-tcp",
+        help="dv-tcp: DV network stream server (default); spif-udp: SPIF words to a listener",
+    )
     p.add_argument(
         "--host",
         default="127.0.0.1",
