@@ -197,7 +197,7 @@ def decompress(
         if compression == 0:
             out = bytearray(data)  # writable: a live source hands out views of it
         elif compression in (1, 2):
-            d = lz4.frame.LZ4FrameDecompressor()
+            d = lz4.frame.LZ4FrameDecompressor(return_bytearray=True)  # writable, no copy
             out = d.decompress(data, max_length=declared if declared is not None else bound + 1)
             if not d.eof and len(out) <= bound:
                 raise FormatError(

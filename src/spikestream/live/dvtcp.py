@@ -235,7 +235,7 @@ class DvTcpSource(BaseSource):
 
     # -- packets ----------------------------------------------------------------------------
 
-    def _decode(self, payload: bytearray, offset: int) -> np.ndarray | None:
+    def _decode(self, payload: bytearray | memoryview, offset: int) -> np.ndarray | None:
         """The packet's events as canonical events (a view of the decompressed bytes, whose
         record layout is the canonical one), or None when it does not decode or holds an
         event off the sensor (a negative int16 coordinate reads as >= 32768)."""
@@ -281,7 +281,15 @@ class DvTcpSource(BaseSource):
                     continue
                 arrival = time.monotonic_ns()
                 self._lo += 8
-                payload = self._take(size)
+                if self.compression:  # decompressing copies: read it in place
+                    payload: bytearray | memoryview = memoryview(self._buf)[
+                        self._lo : self._lo + size
+                    ]
+                    self._lo += size
+                    if self._lo == self._hi:
+                        self._lo = self._hi = 0
+                else:  # the events will be views of these bytes: a copy of our buffer
+                    payload = self._take(size)
                 offset += 8 + size
                 if sid != self.stream_id:
                     self.stats["other_packets"] += 1
