@@ -227,3 +227,21 @@ def test_augment_crop_pool_and_variable_frames(fake_roots):
     for i, n in enumerate(lengths.tolist()):  # zero-padded after each sample's last frame
         assert float(batch["x"][i, n:].abs().sum()) == 0
     assert dm.input_record()["split_by"] == "duration" and dm.input_record()["step_us"] == 20_000
+
+
+def test_workers_and_pickled_pipeline_give_the_same_batches(ndigits):
+    """Spawned workers get the split pickled (the store by its path, the pipeline as plain
+    objects); forked workers share it. Both give the in-process batches."""
+    import pickle
+
+    dm = train.EventDataModule("ndigits", root=str(ndigits), frames_number=4, batch_size=8,
+                               limit_samples=16, num_workers=2)  # fmt: skip
+    dm.setup()
+    split = dm.splits["val"]
+    copy = pickle.loads(pickle.dumps(split))
+    assert np.array_equal(copy[3][0], split[3][0]) and copy[3][1:] == split[3][1:]
+    with_workers = [b["x"] for b in dm.val_dataloader()]
+    dm.hparams.num_workers = 0
+    in_process = [b["x"] for b in dm.val_dataloader()]
+    assert len(with_workers) == 2
+    assert all(torch.equal(a, b) for a, b in zip(with_workers, in_process, strict=True))
