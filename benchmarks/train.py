@@ -6,14 +6,17 @@ The step: T=16 frames of 2x128x128, batch 4, forward, the tutorial's loss (MSE b
 output's firing rate and the one-hot label), backward, Adam (lr 1e-3). Dropout is off in both
 (p=0: its masks come from each library's own random draws, which would make the two steps
 differ; it costs nothing at these sizes). Each process reports the cold first step, the warm
-step (median of ``--steps`` after 2 warm-up steps), its peak RSS (``ru_maxrss``) and the RSS
+step (median of ``--steps`` after ``--warmup`` steps), its CPU seconds (all threads, user +
+system: steadier than wall time on a shared machine), its peak RSS (``ru_maxrss``) and the RSS
 after building the model and input, and writes the first step's loss, a few gradients and
 updated weights to a file: the parent compares them between the peers (and between fp32 and
 bf16-mixed, the accuracy effect of bf16).
 
 ``--allocator``: ``glibc`` (the default malloc), ``arena2`` (``MALLOC_ARENA_MAX=2``),
-``tuned`` (glibc with high mmap/trim thresholds: big tensors stay in the heap instead of being
-mmapped and page-faulted at every step), ``jemalloc`` (``LD_PRELOAD`` of Debian's
+``tuned`` (``glibc.malloc.hugetlb=1``: glibc asks for transparent huge pages on the blocks it
+mmaps, 2 MiB page faults instead of 4 KiB ones), ``heap`` (``glibc.malloc.mmap_max=0`` and a
+high trim threshold: big tensors stay in the heap instead of being mmapped and faulted in at
+every step), ``jemalloc`` (``LD_PRELOAD`` of Debian's
 ``libjemalloc2``), or ``spikestream`` (what `spikestream.train.allocator.tune` sets up). Both
 peers run under the same one. Rounds interleave the candidates; the best round is kept.
 
@@ -43,10 +46,10 @@ def allocator_env(name: str) -> dict[str, str]:
         return {}
     if name == "arena2":
         return {"MALLOC_ARENA_MAX": "2"}
-    if name == "tuned":
-        from spikestream.train.allocator import GLIBC_ENV
-
-        return dict(GLIBC_ENV)
+    if name == "tuned":  # glibc madvises its mmapped blocks for transparent huge pages
+        return {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+    if name == "heap":  # glibc keeps every block in its heap: no mmap, no trimming
+        return {"GLIBC_TUNABLES": "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967296"}
     if name == "jemalloc":
         if not Path(JEMALLOC).exists():
             raise SystemExit(f"{JEMALLOC} missing: apt-get install -y libjemalloc2")
@@ -129,17 +132,20 @@ def worker(args: argparse.Namespace) -> None:
     opt.step()
     result.update({f"after/{n}": params[n].detach().clone() for n in names})
     torch.save(result, args.result)
-    for _ in range(2):
+    for _ in range(args.warmup):
         step()
         opt.step()
-    times = []
+    times, cpu = [], []
     for _ in range(args.steps):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         opt.step()
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
     times.sort()
+    cpu.sort()
     print(json.dumps({"cold": cold / BATCH, "warm": times[len(times) // 2] / BATCH,
+                      "cpu": cpu[len(cpu) // 2] / BATCH,
                       "peak_mb": _rss_mb(), "base_mb": base}))  # fmt: skip
 
 
@@ -147,7 +153,7 @@ def _launch(peer: str, dtype: str, alloc: str, files: dict[str, str], args) -> d
     env = {**os.environ, **allocator_env(alloc), "OMP_NUM_THREADS": str(args.threads)}
     cmd = [sys.executable, "-m", "benchmarks.train", "--worker", peer, "--dtype", dtype,
            "--weights", files["weights"], "--data", files["data"], "--steps", str(args.steps),
-           "--threads", str(args.threads),
+           "--warmup", str(args.warmup), "--threads", str(args.threads),
            "--result", files[f"{peer}-{dtype}-{alloc}"]]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
@@ -166,13 +172,14 @@ def _max_rel_diff(a: dict, b: dict) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    allocators = ["glibc", "arena2", "tuned", "jemalloc", "spikestream"]
+    allocators = ["glibc", "arena2", "tuned", "heap", "jemalloc", "spikestream"]
     parser.add_argument("--allocator", nargs="+", default=["glibc", "tuned", "jemalloc"],
                         choices=allocators)  # fmt: skip
     parser.add_argument("--dtype", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
     parser.add_argument("--peers", nargs="+", default=["ours", "sj"], choices=["ours", "sj"])
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=3, help="timed warm steps per process")
+    parser.add_argument("--steps", type=int, default=2, help="timed warm steps per process")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps after the first")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--worker", choices=["ours", "sj"], help=argparse.SUPPRESS)
     parser.add_argument("--weights", help=argparse.SUPPRESS)
@@ -212,19 +219,20 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n### DVS128 Gesture training step, T={STEPS_T} N={BATCH} 2x128x128, CPU, "
           f"{args.threads} threads, torch {torch.__version__}; best of {args.rounds} "
           "interleaved rounds, each peer in its own process\n")  # fmt: skip
-    print(
-        "| allocator | precision | ours warm s/sample | SJ warm s/sample | speed ratio | "
-        "ours cold | SJ cold | ours peak RSS MB | SJ peak RSS MB | memory ratio |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| allocator | precision | ours warm s/sample | SJ warm s/sample | speed ratio | "
+          "ours CPU s/sample | SJ CPU s/sample | CPU ratio | ours cold | SJ cold | "
+          "ours peak RSS MB | SJ peak RSS MB | memory ratio |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for a in args.allocator:
         for d in args.dtype:
             o, s = best.get(("ours", d, a)), best.get(("sj", d, a))
             if o is None or s is None:
                 continue
             print(f"| {a} | {d} | {o['warm']:.3f} | {s['warm']:.3f} | "
-                  f"{s['warm'] / o['warm']:.2f}x | {o['cold']:.3f} | {s['cold']:.3f} | "
-                  f"{o['peak_mb']:,.0f} | {s['peak_mb']:,.0f} | "
+                  f"{s['warm'] / o['warm']:.2f}x | {o['cpu']:.3f} | {s['cpu']:.3f} | "
+                  f"{s['cpu'] / o['cpu']:.2f}x | {o['cold']:.3f} | {s['cold']:.3f} | "
+                  f"{o['peak_mb']:,.0f} (+{o['peak_mb'] - o['base_mb']:,.0f}) | "
+                  f"{s['peak_mb']:,.0f} (+{s['peak_mb'] - s['base_mb']:,.0f}) | "
                   f"{o['peak_mb'] / s['peak_mb']:.2f}x |")  # fmt: skip
     print("\nResults (first step, max difference relative to the reference tensor's largest "
           "magnitude):")  # fmt: skip

@@ -6,6 +6,8 @@ import), so a test or a launcher can set it at any time.
   ``triton``.
 - ``SPIKESTREAM_KERNEL_POOL_MB``: memory the fused CPU kernel may keep for reusing output
   buffers (default 64; 0 turns reuse off).
+- ``SPIKESTREAM_ALLOCATOR``: ``auto`` (default) or ``off``: whether training puts torch's large
+  blocks on transparent huge pages (`spikestream.train.allocator`).
 - ``SPIKESTREAM_REAL_DATA``: folder of sample recordings for the decoding demo (no default).
 - ``NUMBA_THREADING_LAYER`` (numba's own): when set, spikestream keeps the user's layer instead
   of choosing a fork- and thread-safe one (`spikestream._numba`).
@@ -58,3 +60,12 @@ def real_data_dir() -> Path | None:
 def numba_threading_layer() -> str | None:
     """numba's threading layer as the user set it (``$NUMBA_THREADING_LAYER``), or None."""
     return _get("NUMBA_THREADING_LAYER")
+
+
+def allocator_mode() -> str:
+    """``$SPIKESTREAM_ALLOCATOR``: ``auto`` (default: `spikestream.train.allocator.tune` puts
+    torch's large blocks on transparent huge pages before training) or ``off``."""
+    raw = (_get("SPIKESTREAM_ALLOCATOR") or "auto").lower()
+    if raw not in ("auto", "off"):
+        raise ConfigError(f"SPIKESTREAM_ALLOCATOR={raw!r}: use 'auto' (default) or 'off'")
+    return raw
