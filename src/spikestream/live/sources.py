@@ -171,7 +171,7 @@ class FileSource(BaseSource):
                     t_first = int(ev["t"][0])
                 t_last = int(ev["t"][-1])
                 if shift:
-                    ev = ev.copy()
+                    ev = ev.view(np.uint8).copy().view(EVENT_DTYPE)  # byte copy: fast
                     ev["t"] += shift
                 yield ev
                 if self._stop.is_set():

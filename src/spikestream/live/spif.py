@@ -209,7 +209,7 @@ class SpifSource(BaseSource):
                 if got:
                     idle_since = time.monotonic()
                 if n:
-                    events = self._out[:n].copy()
+                    events = self._out[:n].view(np.uint8).copy().view(EVENT_DTYPE)  # byte copy
                     events["t"] = self._times(n, arrival)
                     yield self._chunk(events, arrival)
         finally:
