@@ -184,6 +184,12 @@ def _build_cli_class() -> Any:
                     stacklevel=1,
                 )
                 cfg.trainer.precision = "bf16-mixed"
+            if cfg.trainer.get("enable_checkpointing") is False and cfg.trainer.get("callbacks"):
+                # the default ModelCheckpoint would contradict it (Lightning refuses both)
+                cfg.trainer.callbacks = [
+                    c for c in cfg.trainer.callbacks
+                    if not str(getattr(c, "class_path", "")).endswith("ModelCheckpoint")
+                ]  # fmt: skip
             if sub == "predict" and self.opts.get("predict_out") in (None, "-"):
                 cfg.trainer.enable_progress_bar = False  # stdout carries the JSON lines
 
