@@ -8,7 +8,7 @@ memory soak at 10 Mev/s.
    research note's ~35 Mev/s method), reading the same server. Also decode + bin from memory
    (no socket): `Binner` over the file's events, and the AEDAT4 decode alone.
 2. **Latency**: events released at 1 Mev/s and 10 Mev/s in recording time (a paced
-   `FileSource` over a synthetic in-memory recording, 1 ms chunks) through the whole engine
+   `FileSource` over 1 s of synthetic events, looped; 1 ms chunks) through the whole engine
    (bins, ``model.step`` under ``inference_mode``, decisions) for the quick-start network
    (``csnn_ndigits`` on 34x34, random weights: the cost of a step does not depend on them) and
    ``plifnet_dvsgesture`` (128x128, random weights), 10 ms and 50 ms bins. Reported: p50/p99
@@ -215,12 +215,11 @@ def latency(
 ) -> dict:
     torch.manual_seed(0)
     model = models.create(name).eval()
-    n = int(rate * seconds)
-    events = synthetic(n, rate, size, seed=1)
-    source = FileSource(ss.Recording(events, size), speed=1.0)
+    events = synthetic(int(rate * 1.0), rate, size, seed=1)  # 1 s, looped
+    source = FileSource(ss.Recording(events, size), speed=1.0, loop=True)
     config = EngineConfig(bin_us=bin_us, threads=threads)
     engine = Engine(model, _record(size, bin_us), source, config=config)
-    s = engine.run()
+    s = engine.run(duration_s=seconds)
     total = s["latency_ms"]["total"]
     return {
         "p50": total["p50"],

@@ -231,7 +231,7 @@ class _Printer:
 
 def run(args: argparse.Namespace) -> int:
     from .. import open_writer
-    from ..live.engine import Engine, EngineConfig, ResetPolicy, bin_width_us
+    from ..live.engine import Engine, EngineConfig, ResetPolicy, bin_width_us, warm_up
     from ..live.sources import open_source
     from ..models.checkpoint import load_model
 
@@ -264,6 +264,11 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
 
+    # before connecting: a server starts sending as soon as we connect
+    h, w = record.input.get("height"), record.input.get("width")
+    if h and w:
+        c = int(record.input.get("channels") or 2)
+        warm_up(model, (c, int(h), int(w)), policy.kind == "window")
     learner = None
     if args.learn:
         learner = _learner(args, model, record)

@@ -62,6 +62,7 @@ __all__ = [
     "Runner",
     "bin_width_us",
     "run_offline",
+    "warm_up",
 ]
 
 
@@ -203,6 +204,27 @@ def bin_width_us(input_spec: dict[str, Any], bin_ms: float | None = None) -> int
     )
 
 
+def warm_up(model: nn.Module, input_shape: Sequence[int], window: bool = False) -> None:
+    """One step on zeros from rest (discarded), and the binning kernel once: what the first
+    bin would otherwise pay (kernel loading, primitive set-up). Call it before connecting to a
+    live source: a server starts sending when the client connects."""
+    from ..events import EVENT_DTYPE
+    from ..transforms.functional import accumulate
+
+    one = np.zeros(1, dtype=EVENT_DTYPE)
+    accumulate(one, np.array([0]), np.array([1]), (1, 1))
+    try:
+        device = next(model.parameters()).device
+    except StopIteration:
+        device = torch.device("cpu")
+    with torch.inference_mode():
+        x = torch.zeros((1, *input_shape), device=device)
+        if window:
+            model(x[None])
+        else:
+            model.step(x, model.init_state(1))  # type: ignore[operator]
+
+
 def _check_model(model: nn.Module, record: ModelRecord | None, policy: ResetPolicy) -> None:
     kind = (record.input.get("kind") if record is not None else None) or "frames"
     if kind != "frames":
@@ -258,14 +280,8 @@ class Runner:
         self._zeros_image.flags.writeable = False  # shared by every empty bin's result
 
     def warm_up(self) -> None:
-        """One step on zeros from rest, discarded: the first real bin does not pay for
-        kernel compilation and primitive set-up."""
-        with torch.inference_mode():
-            x = torch.zeros((1, *self.geometry.input_shape), device=self.device)
-            if self.policy.kind == "window":
-                self.model(x[None])
-            else:
-                self.model.step(x, self.model.init_state(1))  # type: ignore[operator]
+        """`warm_up` for this model and input."""
+        warm_up(self.model, self.geometry.input_shape, self.policy.kind == "window")
 
     def reset(self) -> None:
         """The network back to rest and the decision history cleared."""
