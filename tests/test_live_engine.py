@@ -272,8 +272,21 @@ def test_resolve_geometry_rules():
         resolve_geometry(inp, (64, 48), crop=(0, 0, 32, 32), pool=2)
     with pytest.raises(ConfigError, match="not inside"):
         resolve_geometry(inp, (34, 34), crop=(20, 0, 34, 34))
-    with pytest.raises(ConfigError, match="divide"):
-        Geometry((34, 34), (0, 0, 33, 34), 2)
+    with pytest.raises(ConfigError, match="pool must be"):
+        Geometry((34, 34), (0, 0, 33, 34), 0)
+
+
+def test_geometry_keeps_a_partial_last_block():
+    # training pools with ceil: x // pool on a crop of 35 gives 18 columns
+    ev = random_events(5_000, 1_000, seed=10, size=(35, 33))
+    g = Geometry((35, 33), (0, 0, 35, 33), pool=2)
+    assert g.input_shape == (2, 17, 18)
+    image = accumulate(ev, np.array([0]), np.array([len(ev)]), (35, 33))
+    pooled = ev.copy()
+    pooled["x"] //= 2
+    pooled["y"] //= 2
+    train = accumulate(pooled, np.array([0]), np.array([len(ev)]), (18, 17))
+    np.testing.assert_array_equal(g.apply(image), train)
 
 
 def test_bin_width_from_the_checkpoint_or_given():

@@ -3,10 +3,10 @@
 A bin's events are counted on the whole sensor (``[2, H, W]``, channel 0 OFF, pixel ``[y, x]``,
 the same `transforms.functional.accumulate` kernel training frames come from); the model's
 input is that image cut to the box ``crop = (x0, y0, w, h)`` and summed over ``pool x pool``
-blocks, so the box must be exactly ``pool`` times the model's input (``w == width * pool``,
-``h == height * pool``). That is the count image of the events ``crop``ped and moved to
-``(x - x0) // pool, (y - y0) // pool``: what training computes when it crops and pools events
-before binning. A one-channel model gets the sum of both polarities.
+blocks (a last partial block is kept: ``ceil(w / pool) x ceil(h / pool)``). That is the count
+image of the events ``crop``ped and moved to ``(x - x0) // pool, (y - y0) // pool``: what
+training (`spikestream.train.data`) computes when it crops and pools events before binning.
+A one-channel model gets the sum of both polarities.
 
 Which box (`resolve_geometry`):
 
@@ -50,10 +50,8 @@ class Geometry:
                 f"crop {self.crop} (x0, y0, w, h) is not inside the {w_s}x{h_s} sensor; "
                 f"give --crop X0,Y0,W,H within it"
             )
-        if self.pool < 1 or w % self.pool or h % self.pool:
-            raise ConfigError(
-                f"pool {self.pool} must be >= 1 and divide the crop's {w}x{h} exactly"
-            )
+        if self.pool < 1:
+            raise ConfigError(f"pool must be >= 1, got {self.pool}")
         if self.channels not in (1, 2):
             raise ConfigError(f"the model's input channels must be 1 or 2, got {self.channels}")
 
@@ -61,7 +59,7 @@ class Geometry:
     def input_shape(self) -> tuple[int, int, int]:
         """The model's input per step, ``(C, h, w)``."""
         _, _, w, h = self.crop
-        return (self.channels, h // self.pool, w // self.pool)
+        return (self.channels, -(-h // self.pool), -(-w // self.pool))
 
     def apply(self, images: np.ndarray) -> np.ndarray:
         """Sensor count images ``[..., 2, H, W]`` -> the model's input ``[..., C, h, w]``
@@ -70,8 +68,12 @@ class Geometry:
         box = images[..., y0 : y0 + h, x0 : x0 + w]
         p = self.pool
         if p > 1:
+            _, hp, wp = self.input_shape
+            if (hp * p, wp * p) != (h, w):  # a partial last block: pad it with zeros
+                pad = [(0, 0)] * (box.ndim - 2) + [(0, hp * p - h), (0, wp * p - w)]
+                box = np.pad(box, pad)
             lead = box.shape[:-2]
-            box = box.reshape(*lead, h // p, p, w // p, p).sum(axis=(-3, -1))
+            box = box.reshape(*lead, hp, p, wp, p).sum(axis=(-3, -1))
         if self.channels == 1:
             box = box.sum(axis=-3, keepdims=True)
         return np.array(box, dtype=np.float32, copy=True)
@@ -130,8 +132,9 @@ def resolve_geometry(
         box = ((sensor[0] - w) // 2, (sensor[1] - h) // 2, w, h)
     geometry = Geometry(sensor, box, p, channels)
     if geometry.input_shape[1:] != (height, width):
+        _, h_in, w_in = geometry.input_shape
         raise ConfigError(
-            f"crop {box} pooled by {p} gives {box[2] // p}x{box[3] // p} frames but the model "
+            f"crop {box} pooled by {p} gives {w_in}x{h_in} frames but the model "
             f"takes {width}x{height}; give --crop X0,Y0,W,H and --pool N with "
             f"W == {width}*N and H == {height}*N"
         )
