@@ -37,8 +37,14 @@ def test_compose_toframe_sensor_sizes_and_polarities():
     assert frames[0, p, y, x] >= 1  # indexed [slice, p, y, x]: (W, H, P) reversed
     merged = T.Compose([T.MergePolarities(), T.ToFrame((40, 30, 1), n_event_bins=5)])(ev)
     assert merged.shape == (5, 1, 30, 40) and np.array_equal(merged[:, 0], frames.sum(1))
-    with pytest.raises(ConfigError, match="MergePolarities"):
-        T.ToFrame((40, 30, 1), n_event_bins=5)(ev)
+    before = ev.copy()
+    one = T.ToFrame((40, 30, 1), n_event_bins=5)(ev)  # Tonic: every event counted in channel 0
+    assert one.dtype == np.int16 and np.array_equal(one, merged)
+    assert np.array_equal(ev, before)  # the input keeps its polarities
+    ones = ev.copy()
+    ones["p"] = 1  # a 1-polarity recording with p = 1, sensor measured: P = 1, all counted
+    sized = T.ToFrame(sensor_size=None, n_event_bins=5)(ones)
+    assert sized.shape == merged.shape and np.array_equal(sized, merged)
     measured = T.ToFrame(sensor_size=None, n_event_bins=2)(ev)  # sized from the events
     assert measured.shape == (2, 2, int(ev["y"].max()) + 1, int(ev["x"].max()) + 1)
     with pytest.raises(ConfigError, match=r"\(W, H, P\)"):

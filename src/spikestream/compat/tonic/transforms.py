@@ -56,14 +56,11 @@ def _sensor(sensor_size: Sequence[int] | None, events: np.ndarray) -> tuple[int,
 
 
 def _one_polarity(frames: np.ndarray, p: int) -> np.ndarray:
-    """A 1-polarity sensor keeps channel 0 (after MergePolarities every event is there)."""
+    """A 1-polarity sensor counts every event in channel 0, whatever its p (Tonic sets p to 0
+    when ``sensor_size[2] == 1``; the input is left unchanged here)."""
     if p == 2:
         return frames
-    if frames[:, 1:].any():
-        raise ConfigError(
-            "sensor_size has 1 polarity but some events have p = 1; apply MergePolarities() first"
-        )
-    return frames[:, :1]
+    return frames.sum(axis=1, keepdims=True, dtype=frames.dtype)
 
 
 def _ratio(value: float | tuple[float, float], name: str) -> float:
