@@ -245,3 +245,16 @@ def test_workers_and_pickled_pipeline_give_the_same_batches(ndigits):
     in_process = [b["x"] for b in dm.val_dataloader()]
     assert len(with_workers) == 2
     assert all(torch.equal(a, b) for a, b in zip(with_workers, in_process, strict=True))
+
+
+def test_config_scheduler_steps_per_batch(ndigits, tmp_path, monkeypatch):
+    """The CLI's lr_scheduler group with --model.scheduler_interval step (OneCycleLR)."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["--config", str(tiny_config(tmp_path, ndigits)), "--trainer.logger=false",
+            "--model.scheduler_interval=step", "--optimizer=torch.optim.AdamW",
+            "--lr_scheduler=torch.optim.lr_scheduler.OneCycleLR",
+            "--lr_scheduler.max_lr=0.01", "--lr_scheduler.total_steps=2"]  # fmt: skip
+    cli = run_cli("fit", argv)
+    sched = cli.trainer.lr_scheduler_configs[0]
+    assert sched.interval == "step" and sched.scheduler.last_epoch == 2  # two batches
+    assert isinstance(cli.trainer.optimizers[0], torch.optim.AdamW)

@@ -213,6 +213,19 @@ def _build_cli_class() -> Any:
             if version is not None and init is not None and init.get("version") is None:
                 init.version = version  # the same TensorBoard run and checkpoint folder
 
+        @staticmethod
+        def configure_optimizers(lightning_module: Any, optimizer: Any,
+                                 lr_scheduler: Any = None) -> Any:  # fmt: skip
+            """Lightning's, with the scheduler stepped per ``--model.scheduler_interval``
+            (``step`` for OneCycleLR-style schedules, default ``epoch``)."""
+            if lr_scheduler is None:
+                return optimizer
+            interval = getattr(lightning_module, "scheduler_interval", "epoch")
+            entry = {"scheduler": lr_scheduler, "interval": interval}
+            if isinstance(lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                entry["monitor"] = lr_scheduler.monitor  # type: ignore[attr-defined]
+            return {"optimizer": optimizer, "lr_scheduler": entry}
+
         def _check_data(self) -> None:
             # bad data or shapes fail here, before Lightning creates the run's folder
             if self.datamodule is not None and hasattr(self.datamodule, "attach"):
@@ -317,6 +330,10 @@ def run_cli(verb: str, argv: Sequence[str], *, run: bool = True) -> Any:
             warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")
             # jsonargparse 4.49+ on Lightning 2.6's calls: not the user's to act on
             warnings.filterwarnings("ignore", message=".*deprecated in v4.*")
+            # the config's optimizer: group replacing the module's default is the design
+            warnings.filterwarnings(
+                "ignore", message=".*configure_optimizers` will be overridden.*"
+            )
             return cli_cls(
                 module_cls,
                 data_cls,

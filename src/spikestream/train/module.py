@@ -28,8 +28,11 @@ class ClassificationModule(pl.LightningModule):
     ``loss``: ``'mse_rate'``, ``'cross_entropy'`` (``label_smoothing``) or ``'nll_max'`` (see
     `spikestream.train.losses`). Without the CLI's ``optimizer:``/``lr_scheduler:`` groups the
     optimiser is ``optimizer`` ('adam' or 'adamw') with ``lr`` and ``weight_decay``, and
-    ``scheduler='cosine'`` anneals it over ``max_epochs``. ``compile`` runs the network through
-    ``torch.compile`` (the weights, hence the checkpoint, stay the plain model's).
+    ``scheduler='cosine'`` anneals it over ``max_epochs``. ``scheduler_interval``: 'epoch'
+    (default) or 'step', how often any scheduler steps (also the CLI's ``lr_scheduler:``,
+    e.g. OneCycleLR with ``total_steps`` = steps per epoch x epochs). ``compile`` runs the
+    network through ``torch.compile`` (the weights, hence the checkpoint, stay the plain
+    model's).
 
     Metrics logged per stage: ``{stage}_loss``, ``{stage}_acc`` (top-1) and, at each epoch's end,
     per-class accuracy ``{stage}_acc_class/<class name>``. Every checkpoint carries the
@@ -47,6 +50,7 @@ class ClassificationModule(pl.LightningModule):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         scheduler: str | None = None,
+        scheduler_interval: str = "epoch",
         compile: bool = False,
     ) -> None:
         super().__init__()
@@ -57,6 +61,10 @@ class ClassificationModule(pl.LightningModule):
         if scheduler not in (None, "cosine"):
             raise ConfigError(f"--model.scheduler {scheduler!r}: use null or 'cosine' (or the "
                               "CLI's --lr_scheduler class_path)")  # fmt: skip
+        if scheduler_interval not in ("epoch", "step"):
+            raise ConfigError(f"--model.scheduler_interval {scheduler_interval!r}: 'epoch' or "
+                              "'step' (how often the LR scheduler steps)")  # fmt: skip
+        self.scheduler_interval = scheduler_interval
         if not 0 <= label_smoothing < 1:
             raise ConfigError(f"--model.label_smoothing must be in [0, 1), got {label_smoothing}")
         self.save_hyperparameters()
@@ -177,6 +185,12 @@ class ClassificationModule(pl.LightningModule):
         opt = cls(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         if hp.scheduler is None:
             return opt
-        epochs = max(1, int(self.trainer.max_epochs or 1))
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+        if self.scheduler_interval == "step":
+            total = max(1, int(self.trainer.estimated_stepping_batches))
+        else:
+            total = max(1, int(self.trainer.max_epochs or 1))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+        return {
+            "optimizer": opt,
+            "lr_scheduler": {"scheduler": sched, "interval": self.scheduler_interval},
+        }
