@@ -154,3 +154,21 @@ def test_dv_processing_network_writer_equals_offline(replay):
             proc.kill()
             proc.wait(timeout=5)
     _assert_same(live, offline)
+
+
+@pytest.mark.parametrize("protocol", ["dv-tcp", "spif-udp"])
+def test_replay_over_loopback_helper(replay, protocol):
+    from spikestream.live.loopback import replay_over_loopback, segment_decisions
+
+    ckpt, path, offline = replay
+    results, summary = replay_over_loopback(ckpt, path, protocol=protocol, config=CONFIG)
+    shift = int(ss.read(path).events["t"][0]) if protocol == "spif-udp" else 0
+    _assert_same(results, offline, shift_us=shift)
+    assert summary["bins"] == len(offline)
+    t0 = offline[0].t_start_us - shift
+    segments = [(t0, t0 + 150_000), (t0 + 150_000, t0 + 300_000), (0, 1)]
+    decided = segment_decisions(results, segments)
+    assert decided[2] is None and len(decided) == 3
+    assert decided[:2] == segment_decisions(
+        offline, [(a + shift, b + shift) for a, b in segments[:2]]
+    )
