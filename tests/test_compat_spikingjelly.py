@@ -188,5 +188,25 @@ def test_unsupported_names_say_what_to_use():
         layer.NoSuchLayer  # noqa: B018
     with pytest.raises(AttributeError, match=r"clock_driven\.neuron\.QIFNode"):
         old_neuron.QIFNode  # noqa: B018
-    with pytest.raises(ImportError):  # Python reports a failed from-import its own way
+    # a from-import keeps the advice (Python would replace an AttributeError by its own text)
+    with pytest.raises(ImportError, match=r"datasets\.HARDVS is not covered"):
         from spikestream.compat.spikingjelly.datasets import HARDVS  # noqa: F401
+    with pytest.raises(ImportError, match="forward hooks"):
+        from spikestream.compat.spikingjelly.activation_based import monitor  # noqa: F401
+    with pytest.raises(ImportError, match="build it from layer and neuron"):
+        from spikestream.compat.spikingjelly.activation_based.model import sew_resnet  # noqa: F401
+    with pytest.raises(ImportError, match="fused kernel"):
+        from spikestream.compat.spikingjelly.clock_driven import cu_kernel_opt  # noqa: F401
+    with pytest.raises(ImportError, match=r"spikestream\.viz"):
+        from spikestream.compat.spikingjelly import visualizing  # noqa: F401
+    with pytest.raises(ImportError, match="to_sparse"):
+        from spikestream.compat.tonic.transforms import Compose, ToSparseTensor  # noqa: F401
+    with pytest.raises(ImportError, match="DiskCachedDataset"):  # through tonic's own __getattr__
+        from spikestream.compat.tonic import CachedDataset  # noqa: F401
+    with pytest.raises(ImportError, match="LIFCell / LIFRecurrentCell"):
+        from spikestream.compat.norse.torch import LSNNCell  # noqa: F401
+    import spikestream.compat.spikingjelly.activation_based as ab
+
+    assert not hasattr(ab, "monitor") and not hasattr(neuron, "KLIFNode")
+    with pytest.raises(AttributeError, match="forward hooks"):
+        ab.monitor  # noqa: B018

@@ -1,16 +1,35 @@
 """Names a peer library has and spikestream does not: each compat module's ``__getattr__``
 says what to use instead, and points at the README's table for names it does not know.
 
-Python reports a failed ``from module import Name`` as its own ``ImportError`` (it drops the
-attribute error's message); ``module.Name`` shows the advice.
+Python turns an AttributeError raised during ``from module import Name`` into its own
+"cannot import name" ImportError, dropping the advice; so when the caller is executing that
+import (its current opcode is IMPORT_FROM) the advice is raised as the ImportError itself.
+``hasattr(module, Name)`` stays False.
 """
 
 from __future__ import annotations
 
+import dis
+import sys
 from collections.abc import Callable, Mapping
+from types import FrameType
 from typing import NoReturn
 
 README_TABLE = "the README's 'Drop-in compatibility' table"
+_IMPORT_FROM = dis.opmap["IMPORT_FROM"]
+
+
+def _importing() -> bool:
+    """True when the code that asked for the attribute is running ``from module import ...``
+    (the first frame above the module's ``__getattr__`` and any wrapping ``__getattr__``)."""
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name == "__getattr__":
+        frame = frame.f_back
+    if frame is None:
+        return False
+    lasti = frame.f_lasti
+    code = frame.f_code.co_code
+    return 0 <= lasti < len(code) and code[lasti] == _IMPORT_FROM
 
 
 def module_getattr(
@@ -24,9 +43,12 @@ def module_getattr(
 
     def __getattr__(name: str) -> NoReturn:
         if name in advice:
-            raise AttributeError(
+            message = (
                 f"{peer}.{name} is not covered by {module}: {advice[name]} (see {README_TABLE})"
             )
+            if _importing():
+                raise ImportError(message, name=module)
+            raise AttributeError(message)
         if name.startswith("__"):  # the import machinery probes dunders: keep them quiet
             raise AttributeError(name)
         raise AttributeError(

@@ -12,6 +12,7 @@ in the imports is the only change::
 directly. Names spikestream does not cover raise AttributeError saying what to use instead.
 """
 
+from .. import _unsupported
 from . import activation_based, clock_driven, datasets, functional, layer, model, neuron, surrogate
 from .datasets import (
     cal_fixed_frames_number_segment_index,
@@ -38,3 +39,13 @@ __all__ = [
     "padded_sequence_mask",
     "surrogate",
 ]
+
+__getattr__ = _unsupported.module_getattr(
+    __name__,
+    {
+        "visualizing": "spikestream.viz (or spikestream show) for events and frames",
+        "configure": "spikestream.settings (environment variables)",
+        "timing_based": "not provided",
+        "event_driven": "not provided",
+    },
+)

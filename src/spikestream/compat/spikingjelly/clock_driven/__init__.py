@@ -10,6 +10,26 @@ tutorial's): ``neuron`` (single-step ``LIFNode``, ``MultiStepLIFNode(..., backen
 on the CPU); no CuPy is needed.
 """
 
+from ... import _unsupported
 from . import functional, layer, neuron, surrogate
 
 __all__ = ["functional", "layer", "neuron", "surrogate"]
+
+__getattr__ = _unsupported.module_getattr(
+    __name__,
+    {
+        "cu_kernel_opt": "not needed: backend='cupy' runs spikestream's fused kernel",
+        "neuron_kernel": "not needed: backend='cupy' runs spikestream's fused kernel",
+        "accelerating": "not needed: backend='cupy' runs spikestream's fused kernel",
+        "monitor": "not provided; register torch forward hooks on the neurons",
+        "encoding": "not provided; encode in the dataset transform",
+        "ann2snn": "not provided",
+        "model": "spikestream.compat.spikingjelly.activation_based.model (parametric_lif_net)",
+        "rnn": "not provided; spikestream.models has recurrent SNNs",
+        "stdp": "not provided (no STDP); train with surrogate gradients",
+        "spike_op": "not provided",
+        "lava_exchange": "not provided",
+        "examples": "../shared/seeds tutorials run with the compat imports",
+    },
+    peer="spikingjelly.clock_driven",
+)
