@@ -265,6 +265,65 @@ def test_lif_trace_is_the_hand_computed_trajectory():
     assert node.v_seq is None
 
 
+def test_a_kernel_wrapper_fetched_in_the_block_still_works_after_it():
+    """A thread that fetched ``kernels.multistep`` just before the block exited still gets the
+    kernel's result (the wrappers keep their originals; nothing is looked up in a cleared
+    table)."""
+    from spikestream.snn import LIFNode, kernels
+    from spikestream.viz import record_neurons
+
+    node = LIFNode(tau=2.0, step_mode="m")
+    x = torch.tensor([1.5, 1.5, 0.0]).reshape(3, 1, 1)
+    with record_neurons(node):
+        wrapper, pool_wrapper = kernels.multistep, kernels.multistep_pool2x2
+    spec, v0 = node.spec(), torch.zeros(1, 1)
+    spikes, v_seq, _ = wrapper(spec, x, v0, node.decay(), None, True)
+    assert spikes[:, 0, 0].tolist() == [0, 1, 0]
+    np.testing.assert_allclose(v_seq[:, 0, 0].numpy(), [0.75, 0.0, 0.0])
+    pooled, _ = pool_wrapper(spec, torch.full((2, 1, 1, 2, 2), 3.0), torch.zeros(1, 1, 2, 2),
+                             node.decay())  # fmt: skip
+    assert pooled.shape == (2, 1, 1, 1, 1) and pooled[:, 0, 0, 0, 0].tolist() == [1, 1]
+
+
+def test_a_refused_layer_leaves_the_model_unpatched():
+    from spikestream.snn import LIFNode, kernels
+    from spikestream.snn.norse import LIFCell, LIFParameters
+    from spikestream.viz import record_neurons
+    from spikestream.viz import traces as traces_module
+
+    original = kernels.multistep
+    bad = LIFCell(LIFParameters(v_th=torch.tensor(float("nan"))))
+    model = torch.nn.Sequential(LIFNode(step_mode="m"), bad)
+    with pytest.raises(ConfigError, match="v_th"):
+        with record_neurons(model):
+            pass
+    assert "spec" not in vars(model[0]) and len(model[1]._forward_hooks) == 0
+    assert kernels.multistep is original and traces_module._pending == {}
+    assert traces_module._recording == set()
+    # a threshold per neuron (a tensor): recorded, the dashed line at the largest
+    cell = LIFCell(LIFParameters(v_th=torch.tensor([0.5, 0.75, 2.0])))
+    with record_neurons(cell) as rec:
+        cell(torch.full((1, 3), 3.0))
+    assert rec["LIFCell"].v_threshold == 2.0 and rec["LIFCell"].steps == 1
+
+
+def test_nested_recording_of_one_model_is_refused():
+    from spikestream.snn import LIFNode
+    from spikestream.viz import record_neurons
+
+    node = LIFNode(tau=2.0, step_mode="m")
+    with record_neurons(node) as outer:
+        with pytest.raises(ConfigError, match="already being recorded"):
+            with record_neurons(node):
+                pass
+        node(torch.full((2, 1, 1), 1.5))  # the outer block still records
+    assert outer["LIFNode"].spikes[:, 0].tolist() == [0, 1]
+    assert "spec" not in vars(node)
+    with record_neurons(node) as again:  # and the node can be recorded again afterwards
+        node(torch.full((1, 1, 1), 1.5))
+    assert again["LIFNode"].steps == 1
+
+
 def test_single_step_if_node_records_each_call():
     from spikestream.snn import IFNode
     from spikestream.viz import record_neurons

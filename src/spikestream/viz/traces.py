@@ -173,8 +173,11 @@ class NeuronRecorder:
 _lock = threading.Lock()
 # id(spec) -> (the spec itself, kept alive so its id is not reused; recorder; layer name)
 _pending: dict[int, tuple[kernels.NeuronSpec, NeuronRecorder, str]] = {}
-_originals: dict[str, Any] = {}  # the kernels' own functions while the wrappers are installed
+# the kernels' own functions while the wrappers are installed (kernel name -> original)
+_installed: dict[str, Any] = {}
 _users = 0
+# modules some record_neurons block is recording now (nesting is refused: one spec per node)
+_recording: set[int] = set()
 
 
 def _claim(spec: Any) -> tuple[NeuronRecorder, str] | None:
@@ -186,11 +189,11 @@ def _claim(spec: Any) -> tuple[NeuronRecorder, str] | None:
     return entry[1], entry[2]
 
 
-def _record(target: tuple[NeuronRecorder, str], spec, x_seq, v, decay, backend):
-    """Run the neuron through the kernels' own `multistep` keeping every potential, record
+def _record(target: tuple[NeuronRecorder, str], multistep: Any, spec, x_seq, v, decay, backend):
+    """Run the neuron through the kernels' own ``multistep`` keeping every potential, record
     the chosen sample and neurons, and return (spikes, v after each step, last v)."""
     recorder, name = target
-    spikes, v_seq, v_last = _originals["multistep"](spec, x_seq, v, decay, backend, True)
+    spikes, v_seq, v_last = multistep(spec, x_seq, v, decay, backend, True)
     with torch.no_grad():
         k = torch.sigmoid(decay) if spec.kind == kernels.PLIF else decay
         v_prev = torch.cat([v.expand_as(x_seq[0]).unsqueeze(0), v_seq[:-1]])
@@ -201,25 +204,27 @@ def _record(target: tuple[NeuronRecorder, str], spec, x_seq, v, decay, backend):
     return spikes, v_seq, v_last
 
 
-def _multistep(spec, x_seq, v, decay, backend=None, store_v_seq=True):
-    target = _claim(spec)
-    if target is None:
-        return _originals["multistep"](spec, x_seq, v, decay, backend, store_v_seq)
-    spikes, v_seq, v_last = _record(target, spec, x_seq, v, decay, backend)
-    return spikes, v_seq if store_v_seq else None, v_last
+def _wrappers(multistep: Any, multistep_pool2x2: Any) -> dict[str, Any]:
+    """Wrappers of the kernels' own functions, each holding its original in a closure: a call
+    that fetched a wrapper just before the block exits still runs (no shared table to clear)."""
 
+    def _multistep(spec, x_seq, v, decay, backend=None, store_v_seq=True):
+        target = _claim(spec)
+        if target is None:
+            return multistep(spec, x_seq, v, decay, backend, store_v_seq)
+        spikes, v_seq, v_last = _record(target, multistep, spec, x_seq, v, decay, backend)
+        return spikes, v_seq if store_v_seq else None, v_last
 
-def _multistep_pool2x2(spec, x_seq, v, decay, backend=None):
-    # PLIFNet fuses a neuron with the 2x2 max pool after it: recorded, the two run apart
-    # (the same values: the fused op is the neuron followed by the pool)
-    target = _claim(spec)
-    if target is None:
-        return _originals["multistep_pool2x2"](spec, x_seq, v, decay, backend)
-    spikes, _, v_last = _record(target, spec, x_seq, v, decay, backend)
-    return kernels.max_pool2x2(spikes), v_last
+    def _multistep_pool2x2(spec, x_seq, v, decay, backend=None):
+        # PLIFNet fuses a neuron with the 2x2 max pool after it: recorded, the two run apart
+        # (the same values: the fused op is the neuron followed by the pool)
+        target = _claim(spec)
+        if target is None:
+            return multistep_pool2x2(spec, x_seq, v, decay, backend)
+        spikes, _, v_last = _record(target, multistep, spec, x_seq, v, decay, backend)
+        return kernels.max_pool2x2(spikes), v_last
 
-
-_WRAPPERS = {"multistep": _multistep, "multistep_pool2x2": _multistep_pool2x2}
+    return {"multistep": _multistep, "multistep_pool2x2": _multistep_pool2x2}
 
 
 def _kind(spec: kernels.NeuronSpec) -> str:
@@ -238,26 +243,39 @@ def _tagged_spec(recorder: NeuronRecorder, name: str, node: BaseNode) -> Any:
     return spec
 
 
-@contextlib.contextmanager
-def _wrap_kernels() -> Iterator[None]:
+def _install() -> None:
+    """Swap the wrappers in (the first of nested / concurrent blocks); `_uninstall` undoes."""
     global _users
     with _lock:
         if _users == 0:
-            for fn, wrapper in _WRAPPERS.items():
-                if hasattr(kernels, fn):
-                    _originals[fn] = getattr(kernels, fn)
-                    setattr(kernels, fn, wrapper)
+            originals = {fn: getattr(kernels, fn) for fn in ("multistep", "multistep_pool2x2")}
+            for fn, wrapper in _wrappers(**originals).items():
+                _installed[fn] = originals[fn]
+                setattr(kernels, fn, wrapper)
         _users += 1
+
+
+def _uninstall(recorder: NeuronRecorder) -> None:
+    global _users
+    with _lock:
+        # this block's specs that never reached a kernel (an exception, an unused layer)
+        for key in [k for k, entry in _pending.items() if entry[1] is recorder]:
+            del _pending[key]
+        _users -= 1
+        if _users == 0:
+            for fn, original in _installed.items():
+                setattr(kernels, fn, original)
+
+
+def _threshold(value: Any, where: str) -> float:
+    """A threshold for the plot's dashed line: a number, or the largest of a tensor's."""
     try:
-        yield
-    finally:
-        with _lock:
-            _users -= 1
-            if _users == 0:
-                for fn, original in _originals.items():
-                    setattr(kernels, fn, original)
-                _originals.clear()
-                _pending.clear()
+        t = torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise ConfigError(f"{where}: v_th {value!r} is not a number or tensor") from None
+    if t.numel() == 0 or not bool(torch.isfinite(t).all()):
+        raise ConfigError(f"{where}: v_th {value!r} must hold finite numbers")
+    return float(t.max())
 
 
 # -- Norse cells and RecurrentSNN --------------------------------------------------------------
@@ -265,7 +283,7 @@ def _wrap_kernels() -> Iterator[None]:
 
 def _norse_hook(recorder: NeuronRecorder, name: str, module: Any) -> Any:
     spiking = isinstance(module, (LIFCell, LIFRecurrentCell))
-    v_th = float(module.p.v_th) if spiking else None
+    v_th = _threshold(module.p.v_th, name) if spiking else None
 
     def hook(mod: nn.Module, args: Any, output: Any) -> None:
         out, state = output
@@ -281,7 +299,7 @@ def _norse_hook(recorder: NeuronRecorder, name: str, module: Any) -> Any:
 
 def _rsnn_run(recorder: NeuronRecorder, prefix: str, model: Any) -> Any:
     run = type(model)._run
-    v_th = float(model.p.v_th)
+    v_th = _threshold(model.p.v_th, prefix or type(model).__name__)
 
     def wrapped(x: torch.Tensor, state: Any) -> Any:
         seqs, final = run(model, x, state)
@@ -332,37 +350,47 @@ def record_neurons(
         if unknown := sorted(set(layers) - known):
             raise ConfigError(f"no neuron layer named {unknown}; neuron layers: {sorted(known)}")
     wanted = (lambda n: True) if layers is None else (lambda n: n in set(layers))
-    nodes: list[BaseNode] = []
-    handles: list[Any] = []
-    rsnns: list[nn.Module] = []
+    wrapped = False  # the kernel wrappers installed by this block
     with contextlib.ExitStack() as stack:
+        # each patch is undone by the stack as soon as it is made: an error part-way through
+        # (a layer refused below) leaves the model as it was
         for name, module in named:
-            if not wanted(name):
+            if not wanted(name) or not isinstance(
+                module, (BaseNode, RecurrentSNN, LIFCell, LIFRecurrentCell, LICell)
+            ):
                 continue
+            label = name or type(module).__name__  # the model itself may be a neuron
+            _claim_module(module, label)
+            stack.callback(_release_module, module)
             if isinstance(module, BaseNode):
-                label = name or type(module).__name__  # the model itself is a neuron
+                if not wrapped:
+                    _install()
+                    stack.callback(_uninstall, recorder)
+                    wrapped = True
                 module.spec = _tagged_spec(recorder, label, module)  # type: ignore[method-assign]
-                nodes.append(module)
+                stack.callback(delattr, module, "spec")
             elif isinstance(module, RecurrentSNN):
                 module._run = _rsnn_run(recorder, f"{name}." if name else "", module)  # type: ignore[method-assign]
-                rsnns.append(module)
-            elif isinstance(module, (LIFCell, LIFRecurrentCell, LICell)):
-                handles.append(
-                    module.register_forward_hook(
-                        _norse_hook(recorder, name or type(module).__name__, module)
-                    )
-                )
-        if nodes:
-            stack.enter_context(_wrap_kernels())
-        try:
-            yield recorder
-        finally:
-            for node in nodes:
-                del node.spec
-            for rsnn in rsnns:
-                del rsnn._run
-            for handle in handles:
-                handle.remove()
+                stack.callback(delattr, module, "_run")
+            else:
+                handle = module.register_forward_hook(_norse_hook(recorder, label, module))
+                stack.callback(handle.remove)
+        yield recorder
+
+
+def _claim_module(module: nn.Module, label: str) -> None:
+    with _lock:
+        if id(module) in _recording:
+            raise ConfigError(
+                f"layer {label} is already being recorded by another record_neurons block; "
+                "record a model with one block at a time (pass layers=[...] to choose layers)"
+            )
+        _recording.add(id(module))
+
+
+def _release_module(module: nn.Module) -> None:
+    with _lock:
+        _recording.discard(id(module))
 
 
 # -- plotting ------------------------------------------------------------------------------------
