@@ -256,11 +256,23 @@ def test_sliced_dataset_and_slicers(tmp_path):
                                  metadata_path=tmp_path / "meta")  # fmt: skip
     assert base.calls == 4 and len(reused) == 9  # the metadata file, not a pass over the data
     by_time = tonic.slicers.SliceByTime(time_window=25_000)
-    slices = by_time.slice(*items[0])
+    slices, target = by_time.slice(*items[0])  # Tonic's shape: (list of slices, targets)
     edges = by_time.get_slice_metadata(*items[0])
-    assert len(slices) == len(edges) >= 3 and all(len(s) == b - a for (s, _), (a, b) in
-                                                  zip(slices, edges, strict=True))  # fmt: skip
-    assert all(d["t"].max() - d["t"].min() < 25_000 for d, _ in slices if len(d))
+    assert target == 0 and isinstance(slices, list) and len(slices) == len(edges) >= 3
+    assert all(np.array_equal(s, items[0][0][a:b]) for s, (a, b) in zip(slices, edges, strict=True))
+    assert all(d["t"].max() - d["t"].min() < 25_000 for d in slices if len(d))
+    one, target = by_time.slice_with_metadata(items[0][0], 7, [edges[1]])
+    assert target == 7 and len(one) == 1 and np.array_equal(one[0], slices[1])
+    at, _ = tonic.slicers.SliceAtIndices(np.array([0, 10]), np.array([5, 30])).slice(*items[0])
+    assert [len(s) for s in at] == [5, 20] and np.array_equal(at[1], items[0][0][10:30])
+    t = items[0][0]["t"]
+    points = tonic.slicers.SliceAtTimePoints(np.array([0, 50_000]), np.array([50_000, 100_000]))
+    halves, _ = points.slice(*items[0])
+    assert np.array_equal(halves[0], items[0][0][t < 50_000]) and sum(map(len, halves)) == 100
+    with pytest.raises(ConfigError, match="same length"):
+        tonic.slicers.SliceAtIndices([0, 1], [3]).slice(*items[0])
+    with pytest.raises(AttributeError, match=r"slice\(events, None\)\[0\]"):
+        tonic.slicers.slice_events_by_time  # noqa: B018
     bins = tonic.slicers.SliceByTimeBins(bin_count=4).get_slice_metadata(*items[0])
     assert len(bins) == 4
     assert tonic.slicers.SliceByEventBins(bin_count=4).get_slice_metadata(*items[0])[1] == (25, 50)

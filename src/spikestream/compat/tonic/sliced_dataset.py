@@ -57,7 +57,8 @@ class SlicedDataset:
         sample, k = self.slice_dataset_map[item]
         data, targets = self.dataset[sample]
         start, stop = (int(v) for v in self.metadata[sample][k])
-        data, targets = self.slicer.slice_with_metadata(data, targets, [(start, stop)])[0]
+        slices, targets = self.slicer.slice_with_metadata(data, targets, [(start, stop)])
+        data = slices[0]
         if self.transform is not None:
             data = self.transform(data)
         if self.target_transform is not None:
