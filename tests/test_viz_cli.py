@@ -133,6 +133,9 @@ def test_traces_of_a_checkpoint(tmp_path, capsys):
         (["--out", "x.gif", "--scatter"], "--out NAME.png"),
         (["--out", "x.gif", "--frames", "3", "--duration", "5"], "not allowed with"),
         (["--out", "x.gif", "--scale", "100"], "scale must be in 1..64"),
+        (["--out", "x.gif", "--start", "nan"], "expected a finite number >= 0, got 'nan'"),
+        (["--out", "x.gif", "--end", "inf"], "expected a finite number >= 0, got 'inf'"),
+        (["--out", "x.gif", "--start", "-5"], "expected a finite number >= 0, got '-5'"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from . import input_path, output_file, positive_float, positive_int
+from . import input_path, non_negative_float, output_file, positive_float, positive_int
 from .convert import add_layout_option, read_options
 
 #: Most frames a clip or grid may have (a longer recording needs a wider --duration or --end).
@@ -57,8 +57,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=positive_float,
                    help="frames per second (default 10 for a GIF, 30 for an MP4)")  # fmt: skip
     p.add_argument("--columns", type=positive_int, help="tiles per row of a PNG grid")
-    p.add_argument("--start", type=float, default=0.0, help="ms after the first event to begin")
-    p.add_argument("--end", type=float, help="ms after the first event to stop")
+    p.add_argument(
+        "--start", type=non_negative_float, default=0.0, help="ms after the first event to begin"
+    )
+    p.add_argument("--end", type=non_negative_float, help="ms after the first event to stop")
     p.add_argument("--scatter", action="store_true", help="PNG: an x-y-t scatter of the events")
     p.add_argument(
         "--titled",
