@@ -230,6 +230,11 @@ def test_disk_and_memory_cached_datasets(tmp_path):
     assert base.calls == 4  # each sample computed once, then read back
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [
         "0_0.npz", "1_0.npz", "2_0.npz", "3_0.npz"]  # fmt: skip
+    tensors = Counting([(torch.ones(2, 3), torch.tensor(4))])
+    fresh = tonic.DiskCachedDataset(tensors, cache_path=tmp_path / "tensors")
+    miss, hit = fresh[0], fresh[0]  # the same types on a miss as on a hit: what was saved
+    assert type(miss[0]) is np.ndarray and type(hit[0]) is np.ndarray and tensors.calls == 1
+    assert np.array_equal(miss[0], hit[0]) and miss[1] == hit[1] == 4 and type(miss[1]) is int
     raw = tonic.DiskCachedDataset(base, cache_path=tmp_path / "cache")
     assert np.array_equal(raw[2][0], items[2][0]) and raw[2][0].dtype == NMNIST_DTYPE
     again = tonic.DiskCachedDataset(base, cache_path=tmp_path / "cache", reset_cache=True)

@@ -81,12 +81,13 @@ class DiskCachedDataset:
                     data, target = z["data"], z["target"]
             except (OSError, ValueError, KeyError) as exc:
                 raise DatasetError(f"{file}: damaged cache file ({exc}); delete it") from exc
-            target = target.item() if target.ndim == 0 else target
-        else:
-            data, target = self.dataset[item]
+        else:  # what is written is what a later read gives back (Tonic writes, then reads)
+            sample, label = self.dataset[item]
+            data, target = _array(sample, "sample"), _array(label, "target")
             save = np.savez_compressed if self.compress else np.savez
             with atomic_file(file) as out:
-                save(out, data=_array(data, "sample"), target=_array(target, "target"))
+                save(out, data=data, target=target)
+        target = target.item() if target.ndim == 0 else target
         return _apply(data, target, self.transform, self.target_transform, self.transforms)
 
 
