@@ -152,6 +152,16 @@ def test_png_grid_layout(tmp_path):
     np.testing.assert_array_equal(one, expected_rgb(frames[1:2], 1)[0])
 
 
+def test_gif_without_pillow_names_the_extra(tmp_path, monkeypatch):
+    for name in ("PIL", "PIL.Image", "PIL.GifImagePlugin"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails as if not installed
+    with pytest.raises(ConfigError, match=r"Pillow: pip install 'spikestream\[viz\]'"):
+        media.save_gif(tmp_path / "a.gif", known_frames())
+    with pytest.raises(ConfigError, match=r"Pillow: pip install 'spikestream\[viz\]'"):
+        media.play_frame(known_frames().astype(np.float32), save_gif_to=str(tmp_path / "b.gif"))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_save_frames_by_suffix(tmp_path):
     assert (
         iio.imread(media.save_frames(tmp_path / "a.gif", known_frames()), index=None).shape[0] == 4

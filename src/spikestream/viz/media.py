@@ -57,6 +57,13 @@ def _pil() -> Any:
     return Image
 
 
+def _gif_plugin() -> Any:
+    _pil()  # a missing Pillow is a ConfigError naming the extra, before any other import
+    from PIL import GifImagePlugin
+
+    return GifImagePlugin
+
+
 def check_fps(fps: float, most: float = MAX_FPS) -> float:
     """``fps`` as a finite rate in (0, ``most``] (a `ConfigError` otherwise)."""
     try:
@@ -95,8 +102,7 @@ def save_gif(
     """An animated GIF of ``frames`` ``[T, 2, H, W]``: one GIF frame per frame, each
     ``1000 / fps`` ms (see the module docstring for rates that are not whole centiseconds),
     ``loop`` = 0 repeats forever."""
-    from PIL import GifImagePlugin
-
+    GifImagePlugin = _gif_plugin()
     a = as_frames(frames)
     scale = check_scale(scale)
     table = palette.table()
@@ -268,8 +274,7 @@ def play_frame(x: Any, save_gif_to: str | None = None) -> None:
 def _save_rgb_gif(path: str | os.PathLike[str], rgb: np.ndarray) -> None:
     """Any RGB frames as a looping GIF without delays, every frame written (Pillow quantises
     each frame to its own palette)."""
-    from PIL import GifImagePlugin
-
+    GifImagePlugin = _gif_plugin()
     Image = _pil()
     images = [Image.fromarray(frame, mode="RGB").quantize(256) for frame in rgb]
     header, _ = GifImagePlugin.getheader(images[0], info={"loop": 0})
