@@ -137,6 +137,13 @@ def test_datasets_read_an_events_np_tree_in_place(tmp_path):
     frames, _ = sjds.DVS128Gesture(str(root), train=False, data_type="frame", frames_number=4,
                                    split_by="number")[0]  # fmt: skip
     assert frames.dtype == np.float32 and frames.shape == (4, 2, 128, 128) and frames.sum() == 30
+    # transforms see SpikingJelly's sample types: the events dict, float32 frames
+    seen = sjds.DVS128Gesture(str(root), train=True, transform=lambda e: sorted(e),
+                              target_transform=lambda y: y + 100)[2]  # fmt: skip
+    assert seen == (["p", "t", "x", "y"], 104)
+    dtype, _ = sjds.DVS128Gesture(str(root), train=False, data_type="frame", frames_number=4,
+                                  split_by="number", transform=lambda f: f.dtype)[0]  # fmt: skip
+    assert dtype == np.float32
     assert sjds.DVS128Gesture.get_H_W() == (128, 128) and sjds.NCaltech101.get_H_W() == (180, 240)
     assert not sjds.DVS128Gesture.downloadable() and sjds.CIFAR10DVS.downloadable()
     assert [r[0] for r in sjds.DVS128Gesture.resource_url_md5()] == [

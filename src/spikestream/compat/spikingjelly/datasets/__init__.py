@@ -88,16 +88,21 @@ def _sj_dataset(base: type[_datasets.EventDataset]) -> type[_datasets.EventDatas
             super().__init__(root, train=train, data_type=data_type,
                              frames_number=frames_number, split_by=split_by, duration=duration,
                              custom_integrate_function=integrate,
-                             transform=transform, target_transform=target_transform,
                              frame_cache=cache, label_order="spikingjelly")  # fmt: skip
+            # applied here, after the conversion to SpikingJelly's sample types (the base
+            # class would hand the transform a structured array); the base's stay None
+            self.sj_transform, self.sj_target_transform = transform, target_transform
 
         def __getitem__(self, i):
             sample, label = super().__getitem__(i)
-            if self.transform is None:
-                if self.data_type == "event":
-                    sample = to_dict(sample)
-                else:  # SpikingJelly loads its saved frames as float32
-                    sample = np.asarray(sample, dtype=np.float32)
+            if self.data_type == "event":
+                sample = to_dict(sample)
+            else:  # SpikingJelly loads its saved frames as float32
+                sample = np.asarray(sample, dtype=np.float32)
+            if self.sj_transform is not None:
+                sample = self.sj_transform(sample)
+            if self.sj_target_transform is not None:
+                label = self.sj_target_transform(label)
             return sample, label
 
         @classmethod
