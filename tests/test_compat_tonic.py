@@ -82,6 +82,15 @@ def test_geometry_transforms():
     assert table.shape == (500, 4) and np.array_equal(table[:, 2], ev["t"])  # field order x,y,t,p
     with pytest.raises(ConfigError, match="factor"):
         T.Downsample(spatial_factor=-1)(ev)
+    pair = T.Downsample(spatial_factor=(0.5, 0.25))(ev)  # Tonic 1.7: (fx, fy)
+    assert np.array_equal(pair["x"], ev["x"] // 2) and np.array_equal(pair["y"], ev["y"] // 4)
+    sized = T.Downsample(sensor_size=(40, 30, 2), target_size=(20, 10))(ev)  # factors 1/2, 1/3
+    assert np.array_equal(sized["x"], ev["x"] // 2) and np.array_equal(sized["y"], ev["y"] // 3)
+    assert np.array_equal(sized["t"], ev["t"])
+    with pytest.raises(ConfigError, match="sensor_size"):
+        T.Downsample(target_size=(20, 10))(ev)
+    with pytest.raises(ConfigError, match=r"\(fx, fy\)"):
+        T.Downsample(spatial_factor=(1, 2, 3))(ev)
 
 
 def test_random_drops_follow_tonic_rules_and_numpy_seed():

@@ -351,16 +351,41 @@ class MergePolarities:
 
 @dataclass(frozen=True)
 class Downsample:
-    """``t * time_factor`` and ``x, y * spatial_factor``, written back into the fields' own
-    dtypes (integer fields truncate toward zero, as Tonic's assignment does). Drops nothing."""
+    """``t * time_factor``, ``x * fx`` and ``y * fy``, written back into the fields' own dtypes
+    (integer fields truncate toward zero, as Tonic's assignment does). Drops nothing.
+    ``spatial_factor`` is one factor or an ``(fx, fy)`` pair; with ``target_size`` (W, H) and
+    ``sensor_size`` (W, H, P) the factors are ``target / sensor`` (and override it), as in
+    Tonic 1.7."""
 
     time_factor: float = 1
-    spatial_factor: float = 1
+    spatial_factor: float | tuple[float, float] = 1
+    sensor_size: tuple[int, int, int] | None = None
+    target_size: tuple[int, int] | None = None
+
+    def _factors(self) -> tuple[float, float]:
+        if self.target_size is not None:
+            if self.sensor_size is None or len(self.sensor_size) != 3:
+                raise ConfigError(
+                    f"Downsample(target_size=...) needs sensor_size=(W, H, P), got "
+                    f"{self.sensor_size}"
+                )
+            if len(self.target_size) != 2:
+                raise ConfigError(f"target_size is (W, H), got {tuple(self.target_size)}")
+            if min(self.sensor_size[:2]) <= 0:
+                raise ConfigError(f"sensor_size must be positive, got {tuple(self.sensor_size)}")
+            return (self.target_size[0] / self.sensor_size[0],
+                    self.target_size[1] / self.sensor_size[1])  # fmt: skip
+        factor = self.spatial_factor
+        if isinstance(factor, (tuple, list)):
+            if len(factor) != 2:
+                raise ConfigError(f"spatial_factor is a number or (fx, fy), got {factor}")
+            return float(factor[0]), float(factor[1])
+        return float(factor), float(factor)
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
+        fx, fy = self._factors()
         out = events.copy()
-        for name, factor in (("t", self.time_factor), ("x", self.spatial_factor),
-                             ("y", self.spatial_factor)):  # fmt: skip
+        for name, factor in (("t", self.time_factor), ("x", fx), ("y", fy)):
             if name in (events.dtype.names or ()):
                 out[name] = _scaled(events[name], factor, name)
         return out
