@@ -111,6 +111,18 @@ def test_random_drops_follow_tonic_rules_and_numpy_seed():
         removed["x"].max() - removed["x"].min() < 10 and removed["y"].max() - removed["y"].min() < 7
     )
     assert len(T.DropEvent(p=0.25)(ev)) == 1500
+    np.random.seed(5)  # the core drop_events, on a generator seeded from numpy's global one
+    dropped = T.DropEvent(p=0.25)(ev)
+    np.random.seed(5)
+    rng = np.random.default_rng(np.random.randint(2**32, dtype=np.uint64))
+    assert np.array_equal(dropped, ss.transforms.functional.augment.drop_events(ev, 0.25, rng=rng))
+    np.random.seed(5)
+    assert np.array_equal(T.DropEvent(p=0.25)(ev), dropped)
+    ints = np.array([0, 1, -1, 1], np.int8)  # Tonic's swap: 0 -> 1, non-zero -> 0
+    signed = np.zeros(4, [("t", "<i8"), ("p", "i1")])
+    signed["t"], signed["p"] = np.arange(4), ints
+    assert T.RandomFlipPolarity(p=1.0)(signed)["p"].tolist() == [1, 0, 0, 0]
+    assert T.RandomTimeReversal(p=1.0)(signed)["p"].tolist() == [0, 0, 0, 1]
     with pytest.raises(ConfigError, match="duration_ratio"):
         T.DropEventByTime(duration_ratio=1.5)(ev)
     kept = T.RefractoryPeriod(delta=(100, 101))(ev)  # a (min, max) pair draws delta

@@ -164,8 +164,9 @@ class RefractoryPeriod:
 
 @dataclass(frozen=True)
 class DropEvent:
-    """Drop ``int(p * N + 0.5)`` events chosen without replacement; ``p`` may be a
-    ``(min, max)`` pair to draw it from."""
+    """Drop ``int(p * N + 0.5)`` events chosen without replacement
+    (`spikestream.transforms.functional.augment.drop_events`); ``p`` may be a ``(min, max)``
+    pair to draw it from. ``np.random.seed`` reproduces the choice."""
 
     p: float | tuple[float, float] = 0.5
 
@@ -173,11 +174,10 @@ class DropEvent:
         p = self.p
         if isinstance(p, tuple):
             p = (p[1] - p[0]) * np.random.random_sample() + p[0]  # noqa: NPY002
-        if not 0 <= p <= 1:
-            raise ConfigError(f"drop probability must be in [0, 1], got {p}")
-        keep = np.ones(len(events), dtype=bool)
-        keep[np.random.choice(len(events), int(p * len(events) + 0.5), replace=False)] = False  # noqa: NPY002
-        return events[keep]
+        # spikestream's drop_events on a generator seeded from numpy's global one, so that
+        # np.random.seed still reproduces a run (Tonic's behaviour)
+        rng = np.random.default_rng(np.random.randint(2**32, dtype=np.uint64))  # noqa: NPY002
+        return F.augment.drop_events(events, p, rng=rng)
 
 
 @dataclass(frozen=True)
@@ -310,6 +310,11 @@ class RandomFlipUD:
         return _flip(events, self.sensor_size, "y", self.p)
 
 
+def _inverted(p: np.ndarray) -> np.ndarray:
+    """Tonic's polarity swap: 0 -> 1 and any non-zero (-1 too) -> 0, in the field's dtype."""
+    return np.invert(p.astype(bool)).astype(p.dtype)
+
+
 @dataclass(frozen=True)
 class RandomFlipPolarity:
     """Swap ON and OFF (``p -> not p``) with probability ``p``."""
@@ -319,7 +324,7 @@ class RandomFlipPolarity:
     def __call__(self, events: np.ndarray) -> np.ndarray:
         out = events.copy()
         if np.random.rand() <= self.p:  # noqa: NPY002
-            out["p"] = np.invert(events["p"].astype(bool)).astype(events.dtype["p"])
+            out["p"] = _inverted(events["p"])
         return out
 
 
@@ -336,7 +341,7 @@ class RandomTimeReversal:
         if np.random.rand() < self.p and len(out):  # noqa: NPY002
             out["t"] = events["t"].max() - events["t"]
             if self.flip_polarities:
-                out["p"] = np.invert(events["p"].astype(bool)).astype(events.dtype["p"])
+                out["p"] = _inverted(events["p"])
             out = out[::-1]
         return out
 
