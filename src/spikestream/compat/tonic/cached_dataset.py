@@ -21,22 +21,7 @@ import numpy as np
 
 from ...errors import ConfigError, DatasetError
 from ...files import atomic_file
-
-
-def _apply(
-    data: Any,
-    target: Any,
-    transform: Callable | None,
-    target_transform: Callable | None,
-    transforms: Callable | None,
-) -> tuple[Any, Any]:
-    if transform is not None:
-        data = transform(data)
-    if target_transform is not None:
-        target = target_transform(target)
-    if transforms is not None:
-        data, target = transforms(data, target)
-    return data, target
+from ._apply import apply_transforms
 
 
 def _array(value: Any, what: str) -> np.ndarray:
@@ -88,7 +73,7 @@ class DiskCachedDataset:
             with atomic_file(file) as out:
                 save(out, data=data, target=target)
         target = target.item() if target.ndim == 0 else target
-        return _apply(data, target, self.transform, self.target_transform, self.transforms)
+        return apply_transforms(self, data, target)
 
 
 class MemoryCachedDataset:
@@ -112,7 +97,7 @@ class MemoryCachedDataset:
                 data = data.to(self.device)
             self.samples_dict[item] = (data, target)
         data, target = self.samples_dict[item]
-        return _apply(data, target, self.transform, self.target_transform, self.transforms)
+        return apply_transforms(self, data, target)
 
 
 __all__ = ["DiskCachedDataset", "MemoryCachedDataset"]

@@ -30,6 +30,7 @@ from ... import datasets as _datasets
 from ...errors import DatasetError
 from ...io import read
 from .. import _unsupported
+from ._apply import apply_transforms
 
 
 def _structured(columns: dict[str, np.ndarray], dtype: np.dtype) -> np.ndarray:
@@ -82,14 +83,7 @@ class _TonicDataset:
             events = _structured({k: stored[k] for k in "txyp"}, self.dtype)
         else:
             events = self.read(self.data[index])
-        target: Any = self.targets[index]
-        if self.transform is not None:
-            events = self.transform(events)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        if self.transforms is not None:
-            events, target = self.transforms(events, target)
-        return events, target
+        return apply_transforms(self, events, self.targets[index])
 
     def __repr__(self) -> str:
         return "Dataset " + type(self).__name__

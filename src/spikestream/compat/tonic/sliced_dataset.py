@@ -14,6 +14,7 @@ import numpy as np
 
 from ...errors import DatasetError
 from ...files import atomic_file
+from ._apply import apply_transforms
 
 
 class SlicedDataset:
@@ -58,14 +59,7 @@ class SlicedDataset:
         data, targets = self.dataset[sample]
         start, stop = (int(v) for v in self.metadata[sample][k])
         slices, targets = self.slicer.slice_with_metadata(data, targets, [(start, stop)])
-        data = slices[0]
-        if self.transform is not None:
-            data = self.transform(data)
-        if self.target_transform is not None:
-            targets = self.target_transform(targets)
-        if self.transforms is not None:
-            data, targets = self.transforms(data, targets)
-        return data, targets
+        return apply_transforms(self, slices[0], targets)
 
 
 __all__ = ["SlicedDataset"]
