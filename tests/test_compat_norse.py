@@ -10,6 +10,7 @@ import torch
 from spikestream.compat.norse import torch as norse
 from spikestream.compat.norse.torch.module.lif import LIFCell, LIFRecurrentCell
 from spikestream.errors import ConfigError
+from spikestream.snn import norse as snn_norse
 
 from .conftest import load_golden
 
@@ -53,7 +54,7 @@ def test_sequence_layers_match_norse_golden(name):
 
     x = torch.from_numpy(z["x"]).clone().requires_grad_(True)
     v, state = norse.LI(p_li, dt=1e-3)(x)
-    assert isinstance(state, norse.LIState)
+    assert isinstance(state, norse.LIState) and state._fields == ("v", "i")
     assert np.array_equal(v.detach().numpy(), z[f"licell_{name}_v"])
     assert np.array_equal(state.i.detach().numpy(), z[f"licell_{name}_i"][-1])
     (v * torch.from_numpy(z["Gv_in"])).sum().backward()
@@ -133,3 +134,18 @@ def test_refusals_and_unsupported_names():
     p = LIFCell().p
     assert p.tau_syn_inv.dtype == torch.float32 and float(p.tau_syn_inv) == 200.0
     assert float(p.v_th) == 1.0 and p.method == "super" and float(p.alpha) == 100.0
+
+
+def test_states_are_the_core_cells_states():
+    """A state moves between the compat cells and spikestream.snn.norse's (a live engine's)."""
+    x = torch.linspace(0, 3, 12).reshape(3, 4)
+    core = snn_norse.LIFCell(norse.LIFParameters())
+    compat = LIFCell()
+    _, s_core = core(x)
+    assert isinstance(s_core, norse.LIFFeedForwardState)  # Norse's type, Norse's fields
+    z_compat, s_compat = compat(x, s_core)
+    z_core, s_core = core(x, s_core)
+    assert torch.equal(z_compat, z_core) and torch.equal(s_compat.v, s_core.v)
+    assert isinstance(snn_norse.LICell()(x)[1], norse.LIState)
+    rec = snn_norse.LIFRecurrentCell(4, 2, autapses=True)
+    assert isinstance(rec(x)[1], norse.LIFState) and norse.LIFState._fields == ("z", "v", "i")

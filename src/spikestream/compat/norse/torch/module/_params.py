@@ -1,8 +1,10 @@
-"""Norse's parameter tuples hold 0-d tensors; plain numbers given by the user become float32
-tensors so every cell computes in float32, as Norse's defaults do."""
+"""Shared by the Norse modules: parameter tuples hold 0-d tensors (plain numbers given by the
+user become float32 tensors so every cell computes in float32, as Norse's defaults do), and
+the one time loop of the sequence layers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import torch
@@ -44,3 +46,15 @@ def check_kwargs(cls: str, kwargs: dict[str, Any]) -> None:
             "layer (it takes p, dt and, for recurrent cells, input_weights, recurrent_weights, "
             "autapses)"
         )
+
+
+def run_sequence(
+    step: Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]], inputs: torch.Tensor, state: Any
+) -> tuple[torch.Tensor, Any]:
+    """``out, state = step(x, state)`` for each ``x`` along dim 0 of ``inputs``:
+    ``(outputs stacked on dim 0, final state)``."""
+    outputs = []
+    for x in inputs:
+        out, state = step(x, state)
+        outputs.append(out)
+    return torch.stack(outputs), state

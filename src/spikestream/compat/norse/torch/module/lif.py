@@ -15,41 +15,29 @@ Spikes are strict (``v - v_th > 0``) with Norse's ``'super'`` surrogate
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 
 from .....snn import norse as _norse
-from ._params import check_kwargs, tensor_fields
+from ._params import check_kwargs, run_sequence, tensor_fields
 
 LIFParameters = _norse.LIFParameters
 
 _NUMERIC = ("tau_syn_inv", "tau_mem_inv", "v_leak", "v_th", "v_reset")
 
 
-class LIFState(NamedTuple):
-    """State of a recurrent LIF cell: spikes, membrane, synaptic current."""
-
-    z: torch.Tensor
-    v: torch.Tensor
-    i: torch.Tensor
-
-
-class LIFFeedForwardState(NamedTuple):
-    """State of a feed-forward LIF cell: membrane, synaptic current."""
-
-    v: torch.Tensor
-    i: torch.Tensor
+# Norse's state types are spikestream's own (the same fields, in Norse's order): a state
+# moves between these cells and `spikestream.snn.norse`'s (a live engine's) unchanged. Their
+# class names are the core's: a feed-forward state prints as LIFState(v=..., i=...).
+LIFState = _norse.LIFRecurrentState  # z, v, i
+LIFFeedForwardState = _norse.LIFState  # v, i
 
 
 class LIFCell(_norse.LIFCell):
     def __init__(self, p: LIFParameters | None = None, dt: float = 0.001, **kwargs: Any):
         check_kwargs("LIFCell", kwargs)
         super().__init__(tensor_fields(p or LIFParameters(), _NUMERIC), dt)
-
-    def forward(self, input_tensor: torch.Tensor, state: Any = None):
-        z, s = super().forward(input_tensor, state)
-        return z, LIFFeedForwardState(s.v, s.i)
 
 
 class LIFRecurrentCell(_norse.LIFRecurrentCell):
@@ -63,19 +51,6 @@ class LIFRecurrentCell(_norse.LIFRecurrentCell):
                          input_weights, recurrent_weights)  # fmt: skip
         self.input_size = int(input_size)
 
-    def forward(self, input_tensor: torch.Tensor, state: Any = None):
-        z, s = super().forward(input_tensor, state)
-        return z, LIFState(s.z, s.v, s.i)
-
-
-def _run(cell: torch.nn.Module, input_tensor: torch.Tensor, state: Any):
-    """Step ``cell`` over dim 0 of ``input_tensor``: ``(outputs stacked, final state)``."""
-    outputs = []
-    for x in input_tensor:
-        out, state = cell(x, state)
-        outputs.append(out)
-    return torch.stack(outputs), state
-
 
 class LIF(torch.nn.Module):
     """``LIFCell`` over a ``[T, ...]`` sequence: ``z_seq, LIFFeedForwardState = lif(x_seq)``."""
@@ -87,7 +62,7 @@ class LIF(torch.nn.Module):
         self.p, self.dt = self.cell.p, dt
 
     def forward(self, input_tensor: torch.Tensor, state: LIFFeedForwardState | None = None):
-        return _run(self.cell, input_tensor, state)
+        return run_sequence(self.cell, input_tensor, state)
 
 
 class LIFRecurrent(LIFRecurrentCell):
@@ -95,12 +70,7 @@ class LIFRecurrent(LIFRecurrentCell):
     ``z_seq, LIFState = layer(x_seq)`` (same weights and state_dict keys as the cell)."""
 
     def forward(self, input_tensor: torch.Tensor, state: Any = None):
-        step = super().forward
-        outputs = []
-        for x in input_tensor:
-            z, state = step(x, state)
-            outputs.append(z)
-        return torch.stack(outputs), state
+        return run_sequence(super().forward, input_tensor, state)
 
 
 __all__ = [
