@@ -468,10 +468,9 @@ def test_viewer_serves_assets_state_and_events():
     import urllib.request
     from types import SimpleNamespace
 
-    from spikestream.viz.viewer import png_indexed, start_viewer, wait_for
+    from spikestream.viz.viewer import png_indexed, start_viewer
 
     url, observer, stop = start_viewer(0, classes=["a", "b"], rate_hz=50)
-    hub = stop.hub
     try:
         assert url.startswith("http://127.0.0.1:")
         page = urllib.request.urlopen(url, timeout=5).read().decode()
@@ -490,18 +489,30 @@ def test_viewer_serves_assets_state_and_events():
                 latency_ms=1.5, dropped_events=k,
             )  # fmt: skip
             observer(result)
-        assert wait_for(lambda: hub.updates >= 1, 5)
-        line = stream.readline()
-        while not line.startswith(b"data: "):
+        # the publisher may send between the two bins: read updates until both are counted,
+        # the picture being every update's events together
+        seen = np.zeros((4, 6), bool)
+        messages = []
+        while not messages or messages[-1]["bins"] < 2:
             line = stream.readline()
-        message = json.loads(line[6:])
+            if not line.startswith(b"data: "):
+                continue
+            message = json.loads(line[6:])
+            messages.append(message)
+            if message["image"] is not None:
+                shown = iio.imread(urllib.request.urlopen(message["image"]).read())
+                assert shown.shape == (4, 6, 3)
+                assert tuple(shown[2, 1]) in (ON, BACKGROUND)
+                assert tuple(shown[2, 4]) in (OFF, BACKGROUND)
+                seen |= (shown != BACKGROUND).any(axis=-1)
+        message = messages[-1]
         assert message["classes"] == ["a", "b"] and message["scores"] == [0.25, 0.75]
         assert message["decision"] == "b" and message["bins"] == 2
         assert message["events"] == 2 and message["dropped_events"] == 1
-        shown = iio.imread(urllib.request.urlopen(message["image"]).read())
-        assert shown.shape == (4, 6, 3)  # both bins' events in one picture
-        assert tuple(shown[2, 1]) == ON and tuple(shown[2, 4]) == OFF
-        assert (shown != BACKGROUND).any(axis=-1).sum() == 2
+        assert message["image_bins_skipped"] == 0
+        expected = np.zeros((4, 6), bool)
+        expected[2, [1, 4]] = True  # both bins' events, in one picture or two
+        np.testing.assert_array_equal(seen, expected)
         state = json.loads(urllib.request.urlopen(url + "state", timeout=5).read())
         assert state["index"] == 1
         stream.close()
@@ -513,3 +524,124 @@ def test_viewer_serves_assets_state_and_events():
     np.testing.assert_array_equal(iio.imread(png_indexed(index, table)), table[index])
     with pytest.raises(ConfigError, match="port"):
         start_viewer(70000)
+
+
+def _raw_get(port: int, host_header: str, path: str = "/state") -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: {host_header}\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+def test_viewer_refuses_other_hosts_and_non_loopback_addresses():
+    from spikestream.viz.viewer import start_viewer
+
+    with pytest.raises(ConfigError, match="loopback only"):
+        start_viewer(0, host="0.0.0.0")
+    url, _, stop = start_viewer(0)
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    try:
+        assert _raw_get(port, f"127.0.0.1:{port}").startswith(b"HTTP/1.0 200")
+        assert _raw_get(port, f"localhost:{port}").startswith(b"HTTP/1.0 200")
+        for host in (f"evil.example:{port}", "127.0.0.1", f"127.0.0.1:{port + 1}"):
+            reply = _raw_get(port, host)
+            assert reply.startswith(b"HTTP/1.0 403") and reply.endswith(b"forbidden host\n")
+        assert _raw_get(port, f"evil.example:{port}", "/events").startswith(b"HTTP/1.0 403")
+    finally:
+        stop()
+
+
+def test_viewer_bounds_its_connection_threads():
+    import socket
+    import threading
+
+    from spikestream.viz.viewer import MAX_CONNECTIONS, start_viewer, wait_for
+
+    url, _, stop = start_viewer(0)
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+
+    def handlers() -> int:
+        return sum("process_request_thread" in t.name for t in threading.enumerate())
+
+    idle = []
+    try:
+        for _ in range(MAX_CONNECTIONS + 8):  # idle sockets: connected, nothing sent
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            idle.append(sock)
+        # the server accepts them all; those beyond the bound are closed at once
+        closed = []
+        for sock in idle[MAX_CONNECTIONS:]:
+            sock.settimeout(5)
+            closed.append(sock.recv(1))
+        assert closed == [b""] * 8
+        assert wait_for(lambda: handlers() == MAX_CONNECTIONS, 5)
+        assert handlers() == MAX_CONNECTIONS
+        for sock in idle:
+            sock.close()
+        idle.clear()
+        # their threads end with the sockets; the page is served again
+        assert wait_for(lambda: handlers() == 0, 5)
+        assert _raw_get(port, f"127.0.0.1:{port}").startswith(b"HTTP/1.0 200")
+    finally:
+        for sock in idle:
+            sock.close()
+        stop()
+
+
+def test_viewer_publisher_survives_a_bad_result_and_sends_numpy_scalars(caplog):
+    from types import SimpleNamespace
+
+    from spikestream.viz.viewer import start_viewer, wait_for
+
+    _, observer, stop = start_viewer(0, rate_hz=50)
+    hub = stop.hub
+    try:
+        observer(SimpleNamespace(scores="not numbers", image=None))
+        assert wait_for(lambda: hub.errors == 1, 5)
+        for k in range(2):
+            observer(SimpleNamespace(scores=np.array([0.5, 0.25], np.float32),
+                                     decision=np.int64(7), index=np.int64(k),
+                                     confidence=np.float32(0.5), image=None))  # fmt: skip
+            assert wait_for(lambda k=k: (hub.last_message or {}).get("index") == k, 5)
+        data = hub.last_data.decode()
+        assert '"decision": 7' in data and '"index": 1' in data and '"scores": [0.5, 0.25]' in data
+        assert hub.errors == 1 and hub.updates == 2
+        assert sum("update was skipped" in r.getMessage() for r in caplog.records) == 1
+    finally:
+        stop()
+
+
+def test_viewer_observer_hands_images_over_without_summing():
+    """The engine thread only queues references (bounded by INBOX_BYTES); the publisher sums."""
+    from types import SimpleNamespace
+
+    from spikestream.viz import viewer
+
+    hub = viewer._Hub(None, 10.0, render.DEFAULT_PALETTE)  # no publisher thread: nothing drains
+    one = np.zeros((2, 720, 1280), np.float32)  # 7.4 MB a bin
+    fits = viewer.INBOX_BYTES // one.nbytes
+    images = [one.copy() for _ in range(fits + 5)]
+    for k, image in enumerate(images):
+        image[1, 0, k] = 1  # ON at (x=k, y=0)
+        hub.observe(SimpleNamespace(image=image, n_events=1, scores=[1.0]))
+    assert len(hub.inbox) == fits and hub.inbox_bytes == fits * one.nbytes
+    assert all(a is b for a, b in zip(hub.inbox, images, strict=False))  # references, no copy
+    assert hub.skipped == 5 and hub.bins == fits + 5 and hub.events == fits + 5
+    assert hub.image is None  # nothing summed in the engine thread
+    message = hub.message()
+    assert hub.inbox_bytes == 0 and len(hub.inbox) == 0
+    assert message["bins"] == fits + 5 and message["image_bins_skipped"] == 5
+    shown = iio.imread(urllib_data(message["image"]))
+    row = (shown[0] != BACKGROUND).any(axis=-1)
+    assert row[:fits].all() and not row[fits:].any()  # the kept bins' events, summed
+    assert (shown[1:] == BACKGROUND).all()
+
+
+def urllib_data(uri: str) -> bytes:
+    import base64
+
+    return base64.b64decode(uri.split(",", 1)[1])
