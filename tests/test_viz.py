@@ -4,6 +4,7 @@ TensorBoard log written here; the SpikingJelly and Tonic drop-ins."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import warnings
@@ -237,9 +238,11 @@ def test_tonic_plot_event_grid_draws_on_minus_off():
 
 
 def test_importing_viz_imports_no_plotting_library():
+    # the names of the light modules only (record_neurons would import torch: seconds)
     code = (
-        "import sys, spikestream, spikestream.viz as v; v.record_neurons; v.save_gif; "
-        "print(sorted(m for m in ('matplotlib', 'PIL', 'av', 'tensorboard') if m in sys.modules))"
+        "import sys, spikestream, spikestream.viz as v; v.save_gif; v.start_viewer; "
+        "v.event_frames; print(sorted(m for m in ('matplotlib', 'PIL', 'av', 'tensorboard', "
+        "'torch') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -474,9 +477,17 @@ def test_viewer_serves_assets_state_and_events():
     try:
         assert url.startswith("http://127.0.0.1:")
         page = urllib.request.urlopen(url, timeout=5).read().decode()
-        assert '<script src="/viewer.js">' in page and "http" not in page.split("<body>")[1]
-        for asset in ("viewer.js", "viewer.css"):
-            assert len(urllib.request.urlopen(url + asset, timeout=5).read()) > 100
+        assert '<script src="/viewer.js">' in page
+        assert '<link rel="stylesheet" href="/viewer.css">' in page
+        # no CDN: nothing in the page, script or style names another server
+        for asset in ("", "viewer.js", "viewer.css"):
+            text = urllib.request.urlopen(url + asset, timeout=5).read().decode()
+            assert len(text) > 100
+            assert not re.search(r"https?:|wss?:|ftp:", text, re.IGNORECASE), asset
+            assert not re.search(r"//(?=[^\s/])", text), asset  # a "//host" URL (comments: "// ")
+            refs = re.findall(r"(?:src|href|action)\s*=\s*[\"']([^\"']*)", text)
+            refs += re.findall(r"(?:url|import|fetch|EventSource)\(\s*[\"']?([^\"')]*)", text)
+            assert all(r.startswith("/") and not r.startswith("//") for r in refs), (asset, refs)
         stream = urllib.request.urlopen(url + "events", timeout=5)
         assert stream.readline() == b"retry: 500\n"
         image = np.zeros((2, 4, 6), np.float32)
