@@ -109,6 +109,10 @@ def test_clock_driven_containers_keep_their_module_keys():
     stepwise = old_layer.MultiStepContainer(old_neuron.LIFNode())
     x = torch.rand(6, 3) * 3
     assert torch.equal(stepwise(x), old_neuron.MultiStepLIFNode()(x))
+    # the 2.0 containers underneath: what treats those (set_step_mode) treats these
+    assert isinstance(seq, layer.SeqToANNContainer) and isinstance(one, layer.SeqToANNContainer)
+    assert isinstance(stepwise, layer.MultiStepContainer)
+    assert [name for name, _ in stepwise.named_children()] == ["module"]
     assert parametric_lif_net.DVSGestureNet.__name__ == "DVSGestureNet"
 
 

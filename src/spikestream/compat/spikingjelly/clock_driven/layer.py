@@ -6,10 +6,10 @@ load unchanged)."""
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from ... import _unsupported
+from .. import layer as _layer
 from ..layer import Dropout as _Dropout
 
 
@@ -27,27 +27,24 @@ def _wrap(modules: tuple[nn.Module, ...]) -> nn.Module:
     return modules[0] if len(modules) == 1 else nn.Sequential(*modules)
 
 
-class SeqToANNContainer(nn.Module):
+# The 2.0 containers (nn.Sequential subclasses) run their children in order; holding a single
+# child named ``module`` makes them run it, so only the construction differs.
+
+
+class SeqToANNContainer(_layer.SeqToANNContainer):
     """Stateless modules on ``[T, N, ...]``: time merged into the batch, then split again."""
 
     def __init__(self, *args: nn.Module) -> None:
-        super().__init__()
+        nn.Module.__init__(self)
         self.module = _wrap(args)
 
-    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        y = self.module(x_seq.flatten(0, 1))
-        return y.unflatten(0, x_seq.shape[:2])
 
-
-class MultiStepContainer(nn.Module):
+class MultiStepContainer(_layer.MultiStepContainer):
     """Single-step modules run over ``[T, N, ...]`` one step at a time."""
 
     def __init__(self, *args: nn.Module) -> None:
-        super().__init__()
+        nn.Module.__init__(self)
         self.module = _wrap(args)
-
-    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        return torch.stack([self.module(x) for x in x_seq])
 
 
 __all__ = ["Dropout", "MultiStepContainer", "MultiStepDropout", "SeqToANNContainer"]
