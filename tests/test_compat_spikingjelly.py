@@ -56,15 +56,22 @@ def test_dropout_masks_and_set_step_mode():
     assert torch.equal(drop.eval()(ones), ones)
 
     net = nn.Sequential(
-        layer.SeqToANNContainer(layer.Conv2d(2, 4, 3), layer.BatchNorm2d(4)),
+        layer.SeqToANNContainer(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4)),
         neuron.LIFNode(),
         layer.Flatten(),
         layer.Dropout(0.5),
     )
     functional.set_step_mode(net, "m")
     assert [getattr(m, "step_mode", None) for m in net] == [None, "m", "m", "m"]
-    assert net[0][0].step_mode == net[0][1].step_mode == "s"  # the container feeds them T*N
     assert net(torch.rand(3, 2, 2, 5, 5)).shape == (3, 2, 36)
+    # as in SpikingJelly 2.0: only StepModeContainer's (absent here) children keep their mode;
+    # a container's step-mode children are switched too
+    inner = layer.SeqToANNContainer(layer.Conv2d(2, 4, 3), layer.BatchNorm2d(4))
+    stepwise = layer.MultiStepContainer(neuron.LIFNode())
+    functional.set_step_mode(nn.Sequential(inner, stepwise), "m")
+    assert inner[0].step_mode == inner[1].step_mode == stepwise[0].step_mode == "m"
+    with pytest.raises(ConfigError, match="step_mode"):
+        functional.set_step_mode(net, "x")
 
 
 def test_backends_map_to_spikestream_dispatch():

@@ -11,35 +11,20 @@ from typing import Any
 
 from torch import nn
 
-from ...errors import ConfigError
 from ...snn.functional import reset_net
-from ...snn.layer import SeqToANNContainer
+from ...snn.functional import set_step_mode as _set_step_mode
 from ...snn.neuron import BaseNode
 from .. import _unsupported
 from .neuron import backend_name
 
 
-def _containers() -> tuple[type[nn.Module], ...]:
-    from .clock_driven.layer import SeqToANNContainer as OldSeqToANNContainer
-    from .layer import MultiStepContainer
-
-    return (SeqToANNContainer, MultiStepContainer, OldSeqToANNContainer)
-
-
 def set_step_mode(net: nn.Module, step_mode: str) -> None:
-    """Set ``step_mode`` ('s' or 'm') on every module of ``net`` that has one, except the
-    modules inside a ``SeqToANNContainer`` or ``MultiStepContainer``: those containers feed
-    their children one step (or ``T * N`` samples) at a time, so the children stay 's', as in
-    SpikingJelly."""
-    if step_mode not in ("s", "m"):
-        raise ConfigError(f"step_mode must be 's' or 'm', got {step_mode!r}")
-    inside: set[int] = set()
-    for module in net.modules():
-        if isinstance(module, _containers()):
-            inside.update(id(m) for m in module.modules() if m is not module)
-    for module in net.modules():
-        if hasattr(module, "step_mode") and id(module) not in inside:
-            setattr(module, "step_mode", step_mode)  # noqa: B010 - nn.Module typing
+    """Set ``step_mode`` ('s' or 'm') on every module of ``net`` that has one, as SpikingJelly
+    2.0 does: the children of a ``SeqToANNContainer`` / ``MultiStepContainer`` change too
+    (SpikingJelly keeps only those of ``StepModeContainer`` and its recurrent containers, which
+    spikestream does not provide), so put plain ``torch.nn`` layers in those containers, as
+    SpikingJelly's examples do."""
+    _set_step_mode(net, step_mode)
 
 
 def set_backend(net: nn.Module, backend: str, instance: Any = (nn.Module,)) -> None:
