@@ -475,6 +475,25 @@ def test_input_faster_than_inference_is_bounded_and_counted(ckpt):
     assert summary["latency_ms"]["total"]["p50"] < 2_000
 
 
+def test_a_restarted_stream_resets_the_network(ckpt):
+    # a server that restarts mid-stream replays from its start: times jump back, the grid
+    # restarts there and the network starts from rest (what it gives offline on that part)
+    model, record = load_model(ckpt)
+    first, _ = digit_stream(range(1409, 1413))  # 1.4 s, then back to its start (> rewind_us)
+    again, _ = digit_stream([1409, 1410])
+    seen: list = []
+    source = ListSource([first, again])
+    summary = Engine(model, record, source, config=EngineConfig(bin_us=BIN_US, overflow="block"),
+                     observers=[seen.append]).run()  # fmt: skip
+    restart = next(i for i, r in enumerate(seen) if r.reset)
+    assert summary["restarts"] == 1 and seen[restart].index == 0
+    fresh = run_offline(model, again, SENSOR, EngineConfig(bin_us=BIN_US), record=record)
+    after = seen[restart:]
+    assert [r.index for r in after] == [r.index for r in fresh]
+    np.testing.assert_array_equal(np.stack([r.scores for r in after]),
+                                  np.stack([r.scores for r in fresh]))  # fmt: skip
+
+
 def test_engine_stop_from_another_thread_and_duration(ckpt):
     stream = random_events(2_000, 10_000_000, seed=8)
     source = ListSource(split_randomly(stream, 1000, 0), pause_s=0.01)  # ~10 s if not stopped
