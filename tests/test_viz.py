@@ -193,20 +193,62 @@ def test_play_frame_saves_spikingjelly_colours(tmp_path, capsys):
 # -- matplotlib pictures -----------------------------------------------------------------------
 
 
-def test_event_grid_and_scatter(tmp_path):
+def grid_events() -> np.ndarray:
+    """8x6, 1 ms: in each 200 µs fifth k an ON event at (x=k, y=1) at 200 k µs and an OFF one
+    at (x=k, y=4) 10 µs later; a last ON event at (7, 5) at 1000 µs (in the last fifth)."""
+    t = [v for k in range(5) for v in (200 * k, 200 * k + 10)] + [1000]
+    x = [k for k in range(5) for _ in range(2)] + [7]
+    y = [1, 4] * 5 + [5]
+    p = [1, 0] * 5 + [1]
+    return make_events(t, x, y, p)
+
+
+def test_event_grid_panels_colours_and_titles(tmp_path):
     from spikestream.viz import plots
 
-    rng = np.random.default_rng(0)
-    n = 5000
-    ev = make_events(np.sort(rng.integers(0, 100_000, n)), rng.integers(0, 32, n),
-                     rng.integers(0, 24, n), rng.integers(0, 2, n))  # fmt: skip
-    grid = iio.imread(plots.event_grid(ev, (32, 24), tmp_path / "g.png", rows=2, columns=3))
-    colours = {tuple(c) for c in grid[..., :3].reshape(-1, 3)}
-    assert ON in colours and OFF in colours  # the tiles are drawn with nearest interpolation
-    scatter = iio.imread(plots.xyt_scatter(ev, (32, 24), tmp_path / "s.png", max_points=1000))
+    ev = grid_events()
+    fig = plots.event_grid_figure(ev, (8, 6), rows=2, columns=3, panels=5)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 6 and len(shown) == 5  # five panels asked, not rows x columns
+    assert not fig.axes[5].axison and not fig.axes[5].images  # the unused place is blank
+    for k, ax in enumerate(shown):
+        image = np.asarray(ax.images[0].get_array())
+        assert image.shape == (6, 8, 3)
+        assert tuple(image[1, k]) == ON and tuple(image[4, k]) == OFF
+        on = [(1, k)] + ([(5, 7)] if k == 4 else [])
+        coloured = {tuple(map(int, yx)) for yx in np.argwhere((image != BACKGROUND).any(-1))}
+        assert coloured == {*on, (4, k)}  # background everywhere else
+        assert ax.get_title() == f"{k * 0.2:.1f}-{(1.0 if k == 4 else k * 0.2 + 0.01):.1f} ms"
+    png = iio.imread(plots.event_grid(ev, (8, 6), tmp_path / "g.png", rows=2, columns=3))
+    colours = {tuple(c) for c in png[..., :3].reshape(-1, 3)}
+    assert ON in colours and OFF in colours  # nearest interpolation: the exact colours
+    with pytest.raises(ConfigError, match=r"1\.\.64 panels"):
+        plots.event_grid_figure(ev, (8, 6), rows=9, columns=8)
+    with pytest.raises(ConfigError, match="at most rows x columns"):
+        plots.event_grid_figure(ev, (8, 6), rows=1, columns=3, panels=4)
+
+
+def test_xyt_scatter_points_and_colours(tmp_path):
+    from spikestream.viz import plots
+
+    ev = grid_events()
+    fig = plots.xyt_figure(ev, (8, 6), max_points=4)  # 11 events: every third drawn
+    ax = fig.axes[0]
+    on, off = ax.collections[:2]
+    sub = ev[::3]  # events 0, 3, 6, 9
+    for points, colour, polarity in ((on, ON, 1), (off, OFF, 0)):
+        keep = sub["p"] == polarity
+        t, x, y = (np.asarray(v, float) for v in points._offsets3d)
+        np.testing.assert_allclose(t, sub["t"][keep] / 1000.0)
+        np.testing.assert_array_equal(x, sub["x"][keep])
+        np.testing.assert_array_equal(y, sub["y"][keep])
+        np.testing.assert_allclose(points.get_facecolor()[0, :3], np.array(colour) / 255)
+    assert ax.get_zlim() == (6, 0)  # y grows downwards, as on the sensor
+    assert "(1 in 3 of 11 events)" in fig._suptitle.get_text()
+    scatter = iio.imread(plots.xyt_scatter(ev, (8, 6), tmp_path / "s.png", max_points=1000))
     assert scatter.shape[:2] == (500, 700)
     with pytest.raises(ConfigError, match="no events"):
-        plots.xyt_scatter(ev[:0], (32, 24), tmp_path / "e.png")
+        plots.xyt_scatter(ev[:0], (8, 6), tmp_path / "e.png")
 
 
 def test_tonic_plot_event_grid_draws_on_minus_off():

@@ -82,10 +82,32 @@ def test_window_scatter_and_titled_grid(tmp_path, recording, capsys):
     assert tuple(frames[0, 3, 3]) == ON and tuple(frames[1, 7, 10]) == OFF  # quarter 1 only
     assert show(recording, "--out", tmp_path / "s.png", "--scatter") == 0
     assert "x-y-t scatter of 8 events" in capsys.readouterr().out
-    assert show(recording, "--out", tmp_path / "t.png", "--titled", "--frames", 4) == 0
-    panels = iio.imread(tmp_path / "t.png")[..., :3]
-    assert panels.shape[0] >= 150 and panels.shape[1] > 4 * 150
-    assert (np.abs(panels - np.array(ON)).max(axis=-1) == 0).sum() >= 4  # ON pixels drawn
+
+
+def test_titled_grid_draws_the_panels_asked(tmp_path, recording, capsys, monkeypatch):
+    from spikestream.viz import plots
+
+    figures = []
+    save = plots.save_figure
+    monkeypatch.setattr(
+        plots, "save_figure", lambda fig, *a, **k: figures.append(fig) or save(fig, *a, **k)
+    )
+    out = tmp_path / "t.png"
+    assert show(recording, "--out", out, "--titled", "--frames", 4, "--columns", 3) == 0
+    assert "(4 panels)" in capsys.readouterr().out
+    (fig,) = figures
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 6 and len(shown) == 4  # 2 x 3 places, 4 panels, 2 blank
+    # quarter q: ON at (2 + q, 3), OFF at (10, 8 - q); background elsewhere
+    for q, ax in enumerate(shown):
+        image = np.asarray(ax.images[0].get_array())
+        assert tuple(image[3, 2 + q]) == ON and tuple(image[8 - q, 10]) == OFF
+        assert (image != BACKGROUND).any(axis=-1).sum() == 2
+    panels = iio.imread(out)[..., :3]
+    for colour in (ON, OFF):
+        assert (np.abs(panels - np.array(colour)).max(axis=-1) == 0).sum() >= 4
+    assert show(recording, "--out", out, "--titled", "--frames", 65) == 2
+    assert "at most 64 panels" in capsys.readouterr().err
 
 
 def test_training_curves(tmp_path, capsys):

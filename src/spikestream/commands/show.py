@@ -155,9 +155,11 @@ def _clip(args: argparse.Namespace, path: Path, out: Path) -> int:
             print(f"wrote {out} (x-y-t scatter of {len(events):,} events)")
             return 0
         n = args.frames or 8
-        columns = args.columns or min(n, 4)
+        if n > plots.MAX_PANELS:
+            raise ConfigError(f"--titled --frames {n}: at most {plots.MAX_PANELS} panels")
+        columns = min(args.columns or 4, n)
         plots.event_grid(events, sensor_size, out, rows=-(-n // columns), columns=columns,
-                         split_by=args.split_by, title=path.name)  # fmt: skip
+                         panels=n, split_by=args.split_by, title=path.name)  # fmt: skip
         print(f"wrote {out} ({n} panels)")
         return 0
     duration = None if args.duration is None else max(1, round(args.duration * 1000))

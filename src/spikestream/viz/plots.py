@@ -16,6 +16,8 @@ from .render import BACKGROUND, DEFAULT_PALETTE, OFF, ON, Palette, event_frames,
 
 #: Most points an x-y-t scatter draws (evenly strided over the recording beyond that).
 MAX_SCATTER_POINTS = 100_000
+#: Most panels of an event grid (each a matplotlib axes: hundreds take minutes to draw).
+MAX_PANELS = 64
 
 
 def figure(width: float, height: float) -> Any:
@@ -46,22 +48,47 @@ def event_grid(
     *,
     rows: int = 2,
     columns: int = 4,
+    panels: int | None = None,
     split_by: str = "time",
     title: str | None = None,
     palette: Palette = DEFAULT_PALETTE,
     dpi: int = 100,
 ) -> Path:
-    """``rows x columns`` panels of the events cut into that many frames (`event_frames`:
-    equal durations, or equal counts with ``split_by='number'``), each titled with its time
-    span in ms; ON/OFF in the palette's colours.
+    """``panels`` panels (default ``rows x columns``, at most `MAX_PANELS`) of the events cut
+    into that many frames (`event_frames`: equal durations, or equal counts with
+    ``split_by='number'``) in a ``rows x columns`` grid (unused places left blank), each
+    titled with its time span in ms; ON/OFF in the palette's colours.
 
     Example:
         >>> event_grid(rec.events, rec.sensor_size, "grid.png", rows=2, columns=5)
     """
+    fig = event_grid_figure(events, sensor_size, rows=rows, columns=columns, panels=panels,
+                            split_by=split_by, title=title, palette=palette)  # fmt: skip
+    return save_figure(fig, path, dpi)
+
+
+def event_grid_figure(
+    events: Any,
+    sensor_size: tuple[int, int],
+    *,
+    rows: int = 2,
+    columns: int = 4,
+    panels: int | None = None,
+    split_by: str = "time",
+    title: str | None = None,
+    palette: Palette = DEFAULT_PALETTE,
+) -> Any:
+    """The `event_grid` figure (a matplotlib `Figure`), not saved."""
     rows, columns = int(rows), int(columns)
     if rows < 1 or columns < 1:
         raise ConfigError(f"rows and columns must be >= 1, got {rows} x {columns}")
-    frames = event_frames(events, sensor_size, n_frames=rows * columns, split_by=split_by)
+    n = rows * columns if panels is None else int(panels)
+    if not 1 <= n <= min(rows * columns, MAX_PANELS):
+        raise ConfigError(
+            f"an event grid has 1..{MAX_PANELS} panels, at most rows x columns "
+            f"({rows} x {columns}); got {n}"
+        )
+    frames = event_frames(events, sensor_size, n_frames=n, split_by=split_by)
     images = render_frames(frames, 1, palette)
     t = np.asarray(events["t"], dtype=np.int64)
     bounds = _frame_spans(t, len(frames), split_by)
@@ -70,6 +97,9 @@ def event_grid(
     fig = figure(columns * panel * w / max(w, h) + 0.2, rows * (panel * h / max(w, h) + 0.3))
     axes = fig.subplots(rows, columns, squeeze=False)
     for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.axis("off")  # an unused place of the grid: blank
+            continue
         ax.imshow(images[k], interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
@@ -77,7 +107,7 @@ def event_grid(
         ax.set_title(f"{t0 / 1000:.1f}-{t1 / 1000:.1f} ms", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    return save_figure(fig, path, dpi)
+    return fig
 
 
 def _frame_spans(t: np.ndarray, n: int, split_by: str) -> list[tuple[int, int]]:
@@ -110,6 +140,19 @@ def xyt_scatter(
     """A 3-D scatter of the events: time (ms) along one axis, x and y along the others (y down,
     as on the sensor), ON and OFF in the palette's colours. Over ``max_points`` events, every
     k-th event is drawn (an even stride, so the picture keeps the recording's density)."""
+    fig = xyt_figure(events, sensor_size, max_points=max_points, title=title, palette=palette)
+    return save_figure(fig, path, dpi)
+
+
+def xyt_figure(
+    events: Any,
+    sensor_size: tuple[int, int],
+    *,
+    max_points: int = MAX_SCATTER_POINTS,
+    title: str | None = None,
+    palette: Palette = DEFAULT_PALETTE,
+) -> Any:
+    """The `xyt_scatter` figure (a matplotlib `Figure`), not saved."""
     n = len(events)
     if n == 0:
         raise ConfigError("no events to show")
@@ -136,7 +179,18 @@ def xyt_scatter(
     ax.legend(loc="upper left", markerscale=6, fontsize=8)
     shown = f" (1 in {stride} of {n:,} events)" if stride > 1 else f" ({n:,} events)"
     fig.suptitle((title or "events") + shown, fontsize=10)
-    return save_figure(fig, path, dpi)
+    return fig
 
 
-__all__ = ["BACKGROUND", "OFF", "ON", "event_grid", "figure", "save_figure", "xyt_scatter"]
+__all__ = [
+    "BACKGROUND",
+    "MAX_PANELS",
+    "OFF",
+    "ON",
+    "event_grid",
+    "event_grid_figure",
+    "figure",
+    "save_figure",
+    "xyt_figure",
+    "xyt_scatter",
+]
