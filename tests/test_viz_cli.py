@@ -145,6 +145,29 @@ def test_traces_of_a_checkpoint(tmp_path, capsys):
     assert iio.imread(out).shape[1] == 3 * 420  # membrane, current and raster columns
 
 
+def test_model_frames_use_the_live_geometry():
+    from spikestream import ConfigError
+    from spikestream.commands.show import model_frames
+    from spikestream.models.checkpoint import input_record
+
+    # a 35x35 sensor pooled by 2 is 18x18 (a last partial block kept, as in training)
+    inp = input_record("frames", sensor_size=[35, 35], height=18, width=18, steps=2,
+                       split_by="number", frames_number=2, step_us=None, pool=2)  # fmt: skip
+    ev = make_events([0, 10, 20, 30], [34, 0, 1, 34], [34, 0, 1, 0], [1, 0, 0, 1])
+    frames = model_frames(ev, (35, 35), inp)
+    assert frames.shape == (2, 2, 18, 18) and frames.dtype == np.float32
+    assert frames[0, 1, 17, 17] == 1 and frames[0, 0, 0, 0] == 1  # events 0 and 1
+    assert frames[1, 0, 0, 0] == 1 and frames[1, 1, 0, 17] == 1  # (1, 1) pools into (0, 0)
+    assert frames.sum() == 4
+    # a crop: only the box's events, binned by number among themselves (training's order)
+    crop = {**inp, "crop": [0, 0, 2, 2], "pool": 1, "height": 2, "width": 2, "channels": 1}
+    frames = model_frames(ev, (35, 35), crop)
+    assert frames.shape == (2, 1, 2, 2)
+    assert frames[0, 0, 0, 0] == 1 and frames[1, 0, 1, 1] == 1 and frames.sum() == 2
+    with pytest.raises(ConfigError, match=r"sample's sensor is 34x34 .* trained on 35x35"):
+        model_frames(ev, (34, 34), inp)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

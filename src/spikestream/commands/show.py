@@ -205,7 +205,9 @@ def _sample(spec: str) -> tuple[np.ndarray, tuple[int, int], str]:
 
 def model_frames(events: np.ndarray, sensor_size: tuple[int, int], inp: dict) -> np.ndarray:
     """A sample's frames ``[T, C, h, w]`` as training made them from a checkpoint's ``input``
-    record: events cropped and pooled, then binned (see `spikestream.models.checkpoint`)."""
+    record: the live engine's geometry (`spikestream.live.geometry`: training's crop box, then
+    ceil pooling and channels), the events cropped before binning as training bins them."""
+    from ..live.geometry import Geometry, resolve_geometry
     from ..transforms.functional import to_frames
 
     if inp.get("kind") != "frames":
@@ -213,24 +215,31 @@ def model_frames(events: np.ndarray, sensor_size: tuple[int, int], inp: dict) ->
             f"the checkpoint's model eats {inp.get('kind')!r}, not frames: traces are for "
             "spiking frame models (plifnet_*, rsnn_*)"
         )
-    w, h = sensor_size
-    x0, y0, cw, ch = inp.get("crop") or (0, 0, w, h)
-    pool = int(inp.get("pool") or 1)
+    sensor = (int(sensor_size[0]), int(sensor_size[1]))
+    trained = inp.get("sensor_size")
+    if trained is not None and tuple(int(v) for v in trained) != sensor:
+        raise ConfigError(
+            f"the sample's sensor is {sensor[0]}x{sensor[1]} but the model was trained on "
+            f"{int(trained[0])}x{int(trained[1])} (input.sensor_size): give a sample recorded "
+            "with the training sensor"
+        )
+    geometry = resolve_geometry(inp, sensor)
+    x0, y0, w, h = geometry.crop
     x = events["x"].astype(np.int64)
     y = events["y"].astype(np.int64)
-    keep = (x >= x0) & (x < x0 + cw) & (y >= y0) & (y < y0 + ch)
+    keep = (x >= x0) & (x < x0 + w) & (y >= y0) & (y < y0 + h)
     ev = events[keep].copy()
-    ev["x"] = (x[keep] - x0) // pool
-    ev["y"] = (y[keep] - y0) // pool
-    size = (cw // pool, ch // pool)
+    ev["x"] = x[keep] - x0
+    ev["y"] = y[keep] - y0
+    if len(ev) == 0:
+        raise ConfigError(f"the sample has no events inside the model's crop {geometry.crop}")
     if inp.get("split_by") == "duration":
-        frames = to_frames(ev, size, duration=int(inp["duration_us"]))
+        frames = to_frames(ev, (w, h), duration=int(inp["duration_us"]))
     else:
-        frames = to_frames(ev, size, n_frames=int(inp["frames_number"]),
+        frames = to_frames(ev, (w, h), n_frames=int(inp["frames_number"]),
                            split_by=inp.get("split_by") or "number")  # fmt: skip
-    if int(inp.get("channels") or 2) == 1:
-        frames = frames.sum(axis=1, keepdims=True)
-    return frames
+    # pooling and channels exactly as the live engine feeds the model (box already cut)
+    return Geometry((w, h), (0, 0, w, h), geometry.pool, geometry.channels).apply(frames)
 
 
 def _traces(args: argparse.Namespace, path: Path, out: Path) -> int:
