@@ -1,6 +1,7 @@
 """`spikestream.train.allocator.tune`: in a fresh process it puts torch's large blocks on
-transparent huge pages (where the kernel offers them in ``madvise`` mode), and it changes
-nothing when turned off, when the user chose, or when torch has allocated already."""
+transparent huge pages (where the kernel offers them in ``madvise`` mode: measured in the
+process's ``AnonHugePages``), and it changes nothing when turned off, when the user chose, or
+when torch has allocated already."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from spikestream.errors import ConfigError
 from spikestream.settings import allocator_mode
@@ -18,9 +20,7 @@ from spikestream.train import allocator
 # tune() in a fresh process, then a touched 64 MiB tensor: what tune said, the variable, and
 # how much of the tensor landed on huge pages
 PROBE = """
-import json, os, sys
-if sys.argv[1] == "allocated":
-    import torch; torch.ones(1)
+import json, os
 from spikestream.train.allocator import _anon_huge_kib, tune
 said = tune()
 import torch
@@ -31,10 +31,10 @@ print(json.dumps({"said": said, "env": os.environ.get("THP_MEM_ALLOC_ENABLE"),
 """
 
 
-def probe(case: str, **env: str) -> dict:
+def probe(**env: str) -> dict:
     clean = {k: v for k, v in os.environ.items()
              if k not in ("THP_MEM_ALLOC_ENABLE", "SPIKESTREAM_ALLOCATOR")}  # fmt: skip
-    proc = subprocess.run([sys.executable, "-c", PROBE, case], env={**clean, **env},
+    proc = subprocess.run([sys.executable, "-c", PROBE], env={**clean, **env},
                           capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -49,7 +49,7 @@ def test_thp_mode_reads_the_kernel_s_selection(tmp_path):
 
 
 def test_tune_puts_large_blocks_on_huge_pages_in_a_fresh_process():
-    out = probe("fresh")
+    out = probe()
     if allocator.thp_mode() != "madvise":  # a machine without it: tune says why, sets nothing
         assert out["said"].startswith("unchanged: transparent huge pages are")
         assert out["env"] is None
@@ -59,16 +59,21 @@ def test_tune_puts_large_blocks_on_huge_pages_in_a_fresh_process():
     assert out["huge_kib"] >= 32 << 10  # most of the 64 MiB tensor
 
 
-def test_tune_changes_nothing_when_off_chosen_or_late():
-    off = probe("fresh", SPIKESTREAM_ALLOCATOR="off")
-    assert off == {"said": "unchanged: SPIKESTREAM_ALLOCATOR=off", "env": None, "huge_kib": 0}
-    chosen = probe("fresh", THP_MEM_ALLOC_ENABLE="0")
-    assert chosen["said"] == "unchanged: THP_MEM_ALLOC_ENABLE=0 set by the user"
-    assert chosen["env"] == "0" and chosen["huge_kib"] == 0
+def test_tune_changes_nothing_when_off_chosen_or_late(monkeypatch):
+    monkeypatch.setattr(allocator, "_done", None)
+    monkeypatch.delenv("THP_MEM_ALLOC_ENABLE", raising=False)
+    monkeypatch.setenv("SPIKESTREAM_ALLOCATOR", "off")
+    assert allocator.tune() == "unchanged: SPIKESTREAM_ALLOCATOR=off"
+    assert "THP_MEM_ALLOC_ENABLE" not in os.environ
+    monkeypatch.setenv("SPIKESTREAM_ALLOCATOR", "auto")
+    monkeypatch.setenv("THP_MEM_ALLOC_ENABLE", "0")
+    assert allocator.tune() == "unchanged: THP_MEM_ALLOC_ENABLE=0 set by the user"
+    assert os.environ["THP_MEM_ALLOC_ENABLE"] == "0"
+    monkeypatch.delenv("THP_MEM_ALLOC_ENABLE")
     if allocator.thp_mode() == "madvise":
-        late = probe("allocated")
-        assert late["said"].startswith("unchanged: torch allocated before tune() ran")
-        assert late["env"] is None and late["huge_kib"] == 0
+        torch.ones(1)  # torch reads its setting at its first allocation: too late after it
+        assert allocator.tune().startswith("unchanged: torch allocated before tune() ran")
+        assert "THP_MEM_ALLOC_ENABLE" not in os.environ
 
 
 def test_allocator_setting(monkeypatch):

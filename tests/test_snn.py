@@ -397,3 +397,26 @@ def test_recurrent_cell_state_follows_the_input_and_its_diagonal_stays_untrained
     (z.sum() + cell.recurrent_weights.sum()).backward()
     assert torch.count_nonzero(torch.diagonal(cell.recurrent_weights.grad)) == 0
     assert torch.count_nonzero(cell.recurrent_weights.grad) == 12  # every other entry trains
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_cpu_kernel_computes_half_inputs_in_float32(dtype):
+    """Half inputs (autocast's bfloat16 activations) run the fused CPU kernel in float32, as
+    the Triton kernel does: outputs, state and gradients equal the float32 kernel's on the same
+    rounded inputs, rounded to the input's dtype."""
+    g = torch.Generator().manual_seed(11)
+    x = (torch.randn(6, 4, 33, generator=g) * 1.5).to(dtype)
+    upstream = torch.randn(6, 4, 33, generator=g).to(dtype).float()  # a half gradient on s
+    outs = []
+    for xi in (x.clone(), x.float()):
+        n = neuron.ParametricLIFNode(step_mode="m", backend="cpu", store_v_seq=True)
+        xi.requires_grad_(True)
+        s = n(xi)
+        (s.float() * upstream).sum().backward()
+        outs.append((s, n.v_seq, n.v, xi.grad, n.w.grad))
+    (sh, vh, vlh, gh, gwh), (sf, vf, vlf, gf, gwf) = outs
+    assert sh.dtype == vh.dtype == vlh.dtype == gh.dtype == dtype
+    assert 0 < sf.mean() < 1
+    assert torch.equal(sh, sf.to(dtype)) and torch.equal(vh, vf.to(dtype))
+    assert torch.equal(vlh, vlf.to(dtype)) and torch.equal(gh, gf.to(dtype))
+    assert torch.equal(gwh, gwf)

@@ -16,11 +16,12 @@ Backward, from the last step, with ``sg = surrogate'(h - v_th)`` and ``R = dv/dh
 
 Three implementations behind one dispatch point: ``torch`` (a plain loop, autograd does the
 backward; the reference), ``triton`` (CUDA tensors, `triton_kernels`) and ``cpu`` (numba,
-parallel over neurons, zero-copy on the tensors'
-memory; the forward stores nothing beyond its outputs: the backward recomputes the charged
-potentials from the saved input, chunk by chunk in cache, which moves less memory than writing
-and re-reading them). A fused kernel may only skip work, never change the
-maths: tests compare it with the reference. ``SPIKESTREAM_SNN_BACKEND`` overrides the choice.
+parallel over neurons, zero-copy on float32 tensors' memory, float16/bfloat16 ones computed in
+float32 with outputs in the input's dtype, as Triton's; the forward stores nothing beyond its
+outputs: the backward recomputes the charged potentials from the saved input, chunk by chunk
+in cache, which moves less memory than writing and re-reading them). A fused kernel may only
+skip work, never change the maths: tests compare it with the reference.
+``SPIKESTREAM_SNN_BACKEND`` overrides the choice.
 """
 
 from __future__ import annotations
@@ -363,8 +364,8 @@ def _launch_backward(ctx, gs2: np.ndarray, has_gs: bool, gv, gv_last, gx: torch.
     x_seq, v0, w = ctx.saved_tensors[:3]
     spec: NeuronSpec = ctx.spec
     steps = x_seq.shape[0]
-    x2 = x_seq.detach().reshape(steps, -1).contiguous()
-    v2 = v0.detach().reshape(-1).contiguous()
+    x2 = x_seq.detach().reshape(steps, -1).float().contiguous()
+    v2 = v0.detach().reshape(-1).float().contiguous()
     gv2, has_gv = _grad_rows(gv, x2.shape)
     gvl = (gv_last.reshape(-1).float().contiguous().numpy() if gv_last is not None
            else np.zeros(0, dtype=np.float32))  # fmt: skip
@@ -382,16 +383,17 @@ def _launch_backward(ctx, gs2: np.ndarray, has_gs: bool, gv, gv_last, gx: torch.
     if spec.kind == PLIF and w is not None and w.requires_grad:
         k = torch.sigmoid(w.detach())
         gw = (k * (1 - k) * float(parts.sum())).reshape(w.shape).to(w.dtype)
-    return gv0.reshape(x_seq.shape[1:]), gw
+    return gv0.reshape(x_seq.shape[1:]).to(v0.dtype), gw
 
 
 class _FusedMultiStep(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq, v0, w, spec: NeuronSpec, tau: float, store_v: bool):
         ctx.set_materialize_grads(False)  # unused outputs get no zero-filled gradient
-        steps = x_seq.shape[0]
-        x2 = x_seq.detach().reshape(steps, -1).contiguous()
-        v2 = v0.detach().reshape(-1).contiguous()
+        steps, dtype = x_seq.shape[0], x_seq.dtype
+        # half inputs are computed in float32, outputs take the input's dtype (as Triton's)
+        x2 = x_seq.detach().reshape(steps, -1).float().contiguous()
+        v2 = v0.detach().reshape(-1).float().contiguous()
         decay = _decay_of(spec, w, tau)
         s = _empty(x2.shape)
         v_seq = _empty(x2.shape) if store_v else torch.empty((0, 0))
@@ -402,8 +404,8 @@ class _FusedMultiStep(torch.autograd.Function):
             # backward recomputes the charged potentials from them
             ctx.save_for_backward(x_seq, v0, w)
             ctx.spec, ctx.decay = spec, decay
-        v_seq = v_seq.reshape(x_seq.shape) if store_v else v_seq
-        return s.reshape(x_seq.shape), v_seq, v_last.reshape(x_seq.shape[1:])
+        v_seq = v_seq.reshape(x_seq.shape).to(dtype) if store_v else v_seq
+        return s.reshape(x_seq.shape).to(dtype), v_seq, v_last.reshape(x_seq.shape[1:]).to(dtype)
 
     @staticmethod
     def backward(ctx, gs, gv, gv_last):
@@ -412,7 +414,8 @@ class _FusedMultiStep(torch.autograd.Function):
         gs2, has_gs = _grad_rows(gs, rows)
         gx = _empty(rows)
         gv0, gw = _launch_backward(ctx, gs2, has_gs, gv, gv_last, gx)
-        return gx.reshape(shape), gv0, gw, None, None, None
+        dtype = ctx.saved_tensors[0].dtype
+        return gx.reshape(shape).to(dtype), gv0, gw, None, None, None
 
 
 class _FusedMultiStepPool(torch.autograd.Function):
@@ -424,9 +427,9 @@ class _FusedMultiStepPool(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq, v0, w, spec: NeuronSpec, tau: float):
         ctx.set_materialize_grads(False)
-        steps = x_seq.shape[0]
-        x2 = x_seq.detach().reshape(steps, -1).contiguous()
-        v2 = v0.detach().reshape(-1).contiguous()
+        steps, dtype = x_seq.shape[0], x_seq.dtype
+        x2 = x_seq.detach().reshape(steps, -1).float().contiguous()
+        v2 = v0.detach().reshape(-1).float().contiguous()
         decay = _decay_of(spec, w, tau)
         s = _empty(x2.shape)
         v_last = _empty(v2.shape)
@@ -441,7 +444,8 @@ class _FusedMultiStepPool(torch.autograd.Function):
         if any(ctx.needs_input_grad):
             ctx.save_for_backward(x_seq, v0, w, code)
             ctx.spec, ctx.decay = spec, decay
-        return out.reshape(*x_seq.shape[:-2], h // 2, w_ // 2), v_last.reshape(x_seq.shape[1:])
+        out = out.reshape(*x_seq.shape[:-2], h // 2, w_ // 2).to(dtype)
+        return out, v_last.reshape(x_seq.shape[1:]).to(dtype)
 
     @staticmethod
     def backward(ctx, g, gv_last):
@@ -454,7 +458,7 @@ class _FusedMultiStepPool(torch.autograd.Function):
             with launch_lock():
                 _pool_backward(g3.numpy(), code.numpy(), gx.numpy().reshape(-1, *x_seq.shape[-2:]))
         gv0, gw = _launch_backward(ctx, gx.numpy(), g is not None, None, gv_last, gx)
-        return gx.reshape(x_seq.shape), gv0, gw, None, None
+        return gx.reshape(x_seq.shape).to(x_seq.dtype), gv0, gw, None, None
 
 
 def cpu_multistep(
@@ -464,6 +468,7 @@ def cpu_multistep(
     w = decay if spec.kind == PLIF else None
     tau = float(decay) if spec.kind == LIF else 1.0
     v0 = v.expand(x_seq.shape[1:]) if v.shape != x_seq.shape[1:] else v
+    v0 = v0.to(x_seq.dtype)  # the state takes the input's dtype (as the Triton kernel's)
     s, v_seq, v_last = _FusedMultiStep.apply(x_seq, v0, w, spec, tau, store_v_seq)
     return s, v_seq if store_v_seq else None, v_last
 
@@ -484,14 +489,15 @@ def _surrogate_fusable(spec: NeuronSpec) -> bool:
 
 
 def supports_fused(spec: NeuronSpec, x: torch.Tensor) -> bool:
-    """Whether the fused CPU kernel covers this call: float32 CPU tensors, known surrogate."""
-    return x.device.type == "cpu" and x.dtype == torch.float32 and _surrogate_fusable(spec)
+    """Whether the fused CPU kernel covers this call: float32/16/bf16 CPU tensors (half ones
+    computed in float32), known surrogate."""
+    return x.device.type == "cpu" and x.dtype in _FLOAT_DTYPES and _surrogate_fusable(spec)
 
 
 def supports_triton(spec: NeuronSpec, x: torch.Tensor) -> bool:
     """Whether the Triton kernel covers this call: float32/16/bf16 CUDA tensors, known
     surrogate, Triton importable (it registers the ``triton`` backend on import)."""
-    if x.device.type != "cuda" or x.dtype not in _TRITON_DTYPES or not _surrogate_fusable(spec):
+    if x.device.type != "cuda" or x.dtype not in _FLOAT_DTYPES or not _surrogate_fusable(spec):
         return False
     return _triton_available()
 
@@ -506,7 +512,7 @@ def _triton_available() -> bool:
     return True
 
 
-_TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+_FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
 # The fused kernels are numba (CPU) or Triton calls inside an autograd.Function, which dynamo
@@ -528,7 +534,7 @@ def _resolve(spec: NeuronSpec, x_seq: torch.Tensor, backend: str | None) -> str:
     if name not in _BACKENDS:
         raise ConfigError(f"unknown SNN backend {name!r}; known: {sorted(_BACKENDS)}")
     if name == "cpu" and not supports_fused(spec, x_seq):
-        name = "torch"  # the fused kernel covers float32 CPU tensors with the known surrogates
+        name = "torch"  # the fused kernel covers float CPU tensors with the known surrogates
     return name
 
 
@@ -560,7 +566,7 @@ def multistep_pool2x2(
         w = decay if spec.kind == PLIF else None
         tau = float(decay) if spec.kind == LIF else 1.0
         v0 = v.expand(x_seq.shape[1:]) if v.shape != x_seq.shape[1:] else v
-        return _FusedMultiStepPool.apply(x_seq, v0, w, spec, tau)
+        return _FusedMultiStepPool.apply(x_seq, v0.to(x_seq.dtype), w, spec, tau)
     s, _, v_last = _BACKENDS[name](spec, x_seq, v, decay, False)
     return max_pool2x2(s), v_last
 
@@ -643,6 +649,7 @@ class _MaxPool2x2(torch.autograd.Function):
         return gx.reshape(ctx.in_shape)
 
 
+@torch.compiler.disable  # a numba call: dynamo cannot trace it (as `multistep`)
 def max_pool2x2(x: torch.Tensor) -> torch.Tensor:
     """``max_pool2d(x, 2, 2)`` over the last two axes, equal to torch's in value and gradient
     routing; float32 CPU tensors run a kernel that keeps one byte per output for the backward
