@@ -135,3 +135,33 @@ def test_ctrl_c_leaves_a_complete_record(files, tmp_path):
     assert not list(tmp_path.glob("*.partial"))
     lines = out.read_text().splitlines()
     assert lines and all(json.loads(line)["t_end_us"] for line in lines)
+
+
+def test_view_feeds_the_viewer_every_bin_and_stops_it(files, monkeypatch, capsys):
+    """``--view`` starts the viewer page on the given port, hands it every bin the engine
+    produces, and stops it when the run ends."""
+    import spikestream.viz.viewer as viewer
+
+    ckpt, rec, _, stream = files
+    seen: list = []
+    calls: dict = {}
+
+    def fake_start(port, *, classes=None, **kwargs):
+        calls.update(port=port, classes=list(classes))
+        return "http://127.0.0.1:9/", seen.append, lambda: calls.setdefault("stopped", True)
+
+    monkeypatch.setattr(viewer, "start_viewer", fake_start)
+    status = main(["live", "--checkpoint", str(ckpt), "--source", f"file:{rec}", "--fast",
+                   "--view", "--port", "0", "--quiet"])  # fmt: skip
+    assert status == 0
+    assert calls == {"port": 0, "classes": [str(d) for d in range(10)], "stopped": True}
+    assert sum(r.n_events for r in seen) == len(stream)
+    assert "viewer: http://127.0.0.1:9/" in capsys.readouterr().out
+
+
+def test_view_port_out_of_range_is_refused(files, capsys):
+    ckpt, rec, _, _ = files
+    status = main(["live", "--checkpoint", str(ckpt), "--source", f"file:{rec}", "--view",
+                   "--port", "70000"])  # fmt: skip
+    assert status == 2
+    assert "--port must be 0..65535" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,14 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--checkpoint", required=True, help="model checkpoint (spikestream fit / save_model)"
+    )
+    p.add_argument(
+        "--view",
+        action="store_true",
+        help="serve a live page (events, scores, decision, latency) on http://127.0.0.1:PORT/",
+    )
+    p.add_argument(
+        "--port", type=int, default=8050, help="--view's port (default 8050; 0: any free one)"
     )
     p.add_argument(
         "--source",
@@ -241,6 +250,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.threshold <= 1.0:
         raise ConfigError(f"--threshold must be in [0, 1], got {args.threshold}")
     crop = _crop(args.crop)
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port must be 0..65535 (0: any free port), got {args.port}")
     for out in (args.jsonl, args.record):
         if out is not None:
             output_file(out)
@@ -281,6 +292,7 @@ def run(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
     )
     writer = jsonl = recorder = None
+    stop_viewer: Callable[[], None] | None = None
     report = None
     try:
         engine = Engine(
@@ -304,6 +316,12 @@ def run(args: argparse.Namespace) -> int:
             engine.observers.append(lambda r: out.write(json.dumps(r.to_json()) + "\n"))
         printer = _Printer(engine, args.quiet)
         engine.observers.append(printer)
+        if args.view:
+            from ..viz.viewer import start_viewer
+
+            url, viewer, stop_viewer = start_viewer(args.port, classes=record.classes)
+            engine.observers.append(viewer)
+            print(f"viewer: {url}", flush=True)
         classes = ", ".join(record.classes[:12]) + (" ..." if len(record.classes) > 12 else "")
         print(
             f"live: {record.name} [{classes}] on {args.source} ({g.sensor_size[0]}x"
@@ -324,6 +342,8 @@ def run(args: argparse.Namespace) -> int:
             report = learner.stop()
     finally:
         source.close()
+        if stop_viewer is not None:
+            stop_viewer()
         if jsonl is not None:
             jsonl.close()
         if writer is not None:

@@ -7,15 +7,38 @@ stateful streaming engine that runs a trained checkpoint bin by bin. Never impor
 
 `spikestream.live.engine` describes the stages; `run_offline` is the same binning and
 inference over events in memory (what a live run must reproduce bin for bin).
+
+Names load on first use (PEP 562): `spikestream serve` and the sources need no torch, and
+importing torch costs seconds, so only the engine's names bring it in.
 """
 
-from .binning import Bin, Binner
-from .decision import Decider, Decision
-from .engine import BinResult, Engine, EngineConfig, ResetPolicy, Runner, bin_width_us, run_offline
-from .geometry import Geometry, resolve_geometry
-from .metrics import Metrics
-from .server import StreamServer, serve
-from .sources import EventChunk, EventSource, open_source
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: public name -> the submodule defining it
+_EXPORTS = {
+    "Bin": "binning",
+    "Binner": "binning",
+    "Decider": "decision",
+    "Decision": "decision",
+    "BinResult": "engine",
+    "Engine": "engine",
+    "EngineConfig": "engine",
+    "ResetPolicy": "engine",
+    "Runner": "engine",
+    "bin_width_us": "engine",
+    "run_offline": "engine",
+    "Geometry": "geometry",
+    "resolve_geometry": "geometry",
+    "Metrics": "metrics",
+    "StreamServer": "server",
+    "serve": "server",
+    "EventChunk": "sources",
+    "EventSource": "sources",
+    "open_source": "sources",
+}
 
 __all__ = [
     "Bin",
@@ -38,3 +61,33 @@ __all__ = [
     "run_offline",
     "serve",
 ]
+
+if TYPE_CHECKING:  # the names for type checkers and editors; at run time __getattr__ loads them
+    from .binning import Bin, Binner
+    from .decision import Decider, Decision
+    from .engine import (
+        BinResult,
+        Engine,
+        EngineConfig,
+        ResetPolicy,
+        Runner,
+        bin_width_us,
+        run_offline,
+    )
+    from .geometry import Geometry, resolve_geometry
+    from .metrics import Metrics
+    from .server import StreamServer, serve
+    from .sources import EventChunk, EventSource, open_source
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spikestream.live' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
