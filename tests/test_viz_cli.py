@@ -67,6 +67,35 @@ def test_frames_split_by_number_and_png_grid(tmp_path, recording):
         assert (tile != BACKGROUND).any(axis=-1).sum() == 1
 
 
+def test_long_gif_is_binned_and_written_in_chunks(tmp_path, capsys):
+    """1000 frames of 64x64 (33 MB of int32 counts at once): a chunk at a time instead."""
+    import tracemalloc
+
+    k = np.arange(1000)
+    write(tmp_path / "long.npz", make_events(k * 1000, k % 64, (k // 64) % 64, k % 2), (64, 64))
+    out = tmp_path / "long.gif"
+    tracemalloc.start()
+    try:
+        assert show(tmp_path / "long.npz", "--out", out, "--frames", 1000, "--split-by",
+                    "number", "--fps", 50) == 0  # fmt: skip
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    full = 1000 * 2 * 64 * 64 * 4
+    assert peak < full / 4, (peak, full)
+    assert "1000 frames of 64x64 at 50 fps" in capsys.readouterr().out
+    frames = iio.imread(out, index=None)[..., :3]
+    assert frames.shape == (1000, 64, 64, 3)
+    coloured = (frames != BACKGROUND).any(axis=-1)
+    assert (coloured.sum(axis=(1, 2)) == 1).all()  # one event a frame
+    f, y, x = np.nonzero(coloured)
+    np.testing.assert_array_equal(f, k)
+    np.testing.assert_array_equal(x, k % 64)
+    np.testing.assert_array_equal(y, (k // 64) % 64)
+    expected = np.where((k % 2 == 1)[:, None], np.array(ON), np.array(OFF))
+    np.testing.assert_array_equal(frames[f, y, x], expected)
+
+
 def test_mp4_frames_and_fps(tmp_path, recording):
     out = tmp_path / "clip.mp4"
     assert show(recording, "--out", out, "--frames", 10, "--fps", 15, "--scale", 2) == 0

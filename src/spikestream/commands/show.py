@@ -143,7 +143,7 @@ def _load(
 
 def _clip(args: argparse.Namespace, path: Path, out: Path) -> int:
     from ..viz import media, plots
-    from ..viz.render import event_frames
+    from ..viz.render import event_frames, frame_windows, iter_event_frames
 
     options: dict[str, Any] = read_options(args.layout)
     events, sensor_size = _load(path, args.format, options, args.start, args.end)
@@ -170,16 +170,26 @@ def _clip(args: argparse.Namespace, path: Path, out: Path) -> int:
                 f"--duration {args.duration} ms cuts the recording into {n} frames (at most "
                 f"{MAX_FRAMES}); use a longer --duration or a shorter --start/--end window"
             )
-        frames = event_frames(events, sensor_size, duration=duration)
-    else:
-        if (args.frames or 16) > MAX_FRAMES:
-            raise ConfigError(f"--frames {args.frames}: at most {MAX_FRAMES}")
-        frames = event_frames(events, sensor_size, n_frames=args.frames or 16,
+    elif (args.frames or 16) > MAX_FRAMES:
+        raise ConfigError(f"--frames {args.frames}: at most {MAX_FRAMES}")
+    n_frames = None if duration is not None else args.frames or 16
+    starts, stops = frame_windows(events["t"], n_frames=n_frames, duration=duration,
+                                  split_by=args.split_by)  # fmt: skip
+    # binned and written a chunk at a time: a long clip of a large sensor never held whole
+    chunks = iter_event_frames(events, sensor_size, starts, stops)
+    if suffix == ".gif":
+        media.write_gif(out, chunks, len(starts), fps=10.0 if args.fps is None else args.fps,
+                        scale=args.scale)  # fmt: skip
+    elif suffix == ".mp4":
+        media.write_mp4(out, chunks, fps=30.0 if args.fps is None else args.fps,
+                        scale=args.scale)  # fmt: skip
+    else:  # a PNG grid is one picture of every frame (to_frames checks its size first)
+        frames = event_frames(events, sensor_size, n_frames=n_frames, duration=duration,
                               split_by=args.split_by)  # fmt: skip
-    media.save_frames(out, frames, fps=args.fps, scale=args.scale, columns=args.columns)
-    h, w = frames.shape[2] * args.scale, frames.shape[3] * args.scale
+        media.save_png(out, frames, scale=args.scale, columns=args.columns)
+    w, h = sensor_size[0] * args.scale, sensor_size[1] * args.scale
     timing = "" if suffix == ".png" else f" at {args.fps or (10 if suffix == '.gif' else 30):g} fps"
-    print(f"wrote {out} ({len(frames)} frames of {w}x{h}{timing})")
+    print(f"wrote {out} ({len(starts)} frames of {w}x{h}{timing})")
     return 0
 
 

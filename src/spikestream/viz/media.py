@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -102,21 +103,43 @@ def save_gif(
     """An animated GIF of ``frames`` ``[T, 2, H, W]``: one GIF frame per frame, each
     ``1000 / fps`` ms (see the module docstring for rates that are not whole centiseconds),
     ``loop`` = 0 repeats forever."""
-    GifImagePlugin = _gif_plugin()
     a = as_frames(frames)
+    return write_gif(path, [a], len(a), fps=fps, scale=scale, loop=loop, palette=palette)
+
+
+def write_gif(
+    path: str | os.PathLike[str],
+    chunks: Iterable[Any],
+    n_frames: int,
+    *,
+    fps: float = 10.0,
+    scale: int = 1,
+    loop: int = 0,
+    palette: Palette = DEFAULT_PALETTE,
+) -> Path:
+    """`save_gif` of frames given in chunks (each ``[k, 2, H, W]``, ``n_frames`` in all, the
+    count the frame delays are computed for): memory of one chunk, not of the clip."""
+    GifImagePlugin = _gif_plugin()
     scale = check_scale(scale)
     table = palette.table()
-    delays = gif_delays_cs(len(a), fps)
+    delays = gif_delays_cs(int(n_frames), fps)
+    k = 0
     with atomic_file(path) as f:
-        for k, delay in enumerate(delays):  # one frame at a time: memory of one picture
-            index = upscale(palette_indices(a[k])[..., None], scale)[0, ..., 0]
-            image = _palette_image(index, table)
-            if k == 0:
-                for chunk in GifImagePlugin.getheader(image, info={"loop": int(loop)})[0]:
-                    f.write(chunk)
-            # every frame whole (no delta against the previous one), disposal 1: leave in place
-            for chunk in GifImagePlugin.getdata(image, duration=10 * delay, disposal=1):
-                f.write(chunk)
+        for chunk in chunks:
+            for frame in as_frames(chunk):  # one frame at a time: memory of one picture
+                if k >= len(delays):
+                    raise ConfigError(f"more frames than the {n_frames} announced")
+                index = upscale(palette_indices(frame)[..., None], scale)[0, ..., 0]
+                image = _palette_image(index, table)
+                if k == 0:
+                    for part in GifImagePlugin.getheader(image, info={"loop": int(loop)})[0]:
+                        f.write(part)
+                # every frame whole (no delta against the previous one), disposal 1: leave it
+                for part in GifImagePlugin.getdata(image, duration=10 * delays[k], disposal=1):
+                    f.write(part)
+                k += 1
+        if k != len(delays):
+            raise ConfigError(f"{k} frames given, {n_frames} announced")
         f.write(b";")
     return Path(path)
 
@@ -132,6 +155,20 @@ def save_mp4(
 ) -> Path:
     """An H.264 MP4 (yuv420p, plays everywhere) of ``frames`` at ``fps``; ``crf`` is x264's
     quality (0 lossless luma, 18 visually lossless, 51 worst)."""
+    return write_mp4(path, [as_frames(frames)], fps=fps, scale=scale, crf=crf, palette=palette)
+
+
+def write_mp4(
+    path: str | os.PathLike[str],
+    chunks: Iterable[Any],
+    *,
+    fps: float = 30.0,
+    scale: int = 1,
+    crf: int = 18,
+    palette: Palette = DEFAULT_PALETTE,
+) -> Path:
+    """`save_mp4` of frames given in chunks (each ``[k, 2, H, W]``, all of one size): memory
+    of one chunk, not of the clip."""
     try:
         import av
     except ImportError:
@@ -139,26 +176,36 @@ def save_mp4(
     fps = check_fps(fps)
     if not 0 <= int(crf) <= 51:
         raise ConfigError(f"crf must be in 0..51, got {crf}")
-    a = as_frames(frames)
     scale = check_scale(scale)
-    h, w = a.shape[2] * scale, a.shape[3] * scale
-    # yuv420p needs even sides: an odd side gets one background row / column
-    image = np.empty((h + h % 2, w + w % 2, 3), np.uint8)
-    image[:] = np.asarray(palette.background, np.uint8)
     rate = Fraction(fps).limit_denominator(1001)
+    k = 0
     with atomic_file(path) as f:
         with av.open(f, mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=rate)
-            stream.width, stream.height = image.shape[1], image.shape[0]
-            stream.pix_fmt = "yuv420p"
-            stream.codec_context.time_base = 1 / rate
-            stream.options = {"crf": str(int(crf))}
-            for k in range(len(a)):  # one frame at a time: memory of one picture
-                image[:h, :w] = render_frames(a[k], scale, palette)[0]
-                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-                frame.pts = k
-                for packet in stream.encode(frame):
-                    container.mux(packet)
+            stream: Any = None
+            for chunk in chunks:
+                a = as_frames(chunk)
+                h, w = a.shape[2] * scale, a.shape[3] * scale
+                if stream is None:
+                    # yuv420p needs even sides: an odd side gets one background row / column
+                    image = np.empty((h + h % 2, w + w % 2, 3), np.uint8)
+                    image[:] = np.asarray(palette.background, np.uint8)
+                    stream = container.add_stream("libx264", rate=rate)
+                    stream.width, stream.height = image.shape[1], image.shape[0]
+                    stream.pix_fmt = "yuv420p"
+                    stream.codec_context.time_base = 1 / rate
+                    stream.options = {"crf": str(int(crf))}
+                elif (h + h % 2, w + w % 2) != image.shape[:2]:
+                    raise ConfigError(f"frames of {a.shape[3]}x{a.shape[2]} after frames of "
+                                      "another size: one clip has one size")  # fmt: skip
+                for frame in a:  # one frame at a time: memory of one picture
+                    image[:h, :w] = render_frames(frame, scale, palette)[0]
+                    video = av.VideoFrame.from_ndarray(image, format="rgb24")
+                    video.pts = k
+                    k += 1
+                    for packet in stream.encode(video):
+                        container.mux(packet)
+            if stream is None:
+                raise ConfigError("no frames to write")
             for packet in stream.encode():
                 container.mux(packet)
     return Path(path)

@@ -12,7 +12,16 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..files import atomic_file
-from .render import BACKGROUND, DEFAULT_PALETTE, OFF, ON, Palette, event_frames, render_frames
+from .render import (
+    BACKGROUND,
+    DEFAULT_PALETTE,
+    OFF,
+    ON,
+    Palette,
+    event_frames,
+    frame_windows,
+    render_frames,
+)
 
 #: Most points an x-y-t scatter draws (evenly strided over the recording beyond that).
 MAX_SCATTER_POINTS = 100_000
@@ -111,13 +120,8 @@ def event_grid_figure(
 
 
 def _frame_spans(t: np.ndarray, n: int, split_by: str) -> list[tuple[int, int]]:
-    """Each frame's [first, last] event time for the titles (the split of `event_frames`)."""
-    from ..transforms.functional import slicing
-
-    if split_by == "number":
-        starts, stops = slicing.sj_split_by_number(len(t), n)
-    else:
-        starts, stops = slicing.sj_split_by_time(t, n, allow_empty=True)
+    """Each frame's [first, last] event time for the titles (the windows of `event_frames`)."""
+    starts, stops = frame_windows(t, n_frames=n, split_by=split_by)
     spans = []
     for a, b in zip(starts, stops, strict=True):
         if b > a:

@@ -11,6 +11,7 @@ protanopia, deuteranopia and tritanopia) on white; `Palette` takes any other col
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,10 @@ GRID_LINE: RGB = (160, 160, 160)
 
 #: Largest integer upscale (a 1280x720 sensor at 16x is already 20480x11520).
 MAX_SCALE = 64
+#: Frames binned at once when a clip is written frame by frame (`iter_event_frames`), and the
+#: bytes of int32 counts such a chunk may take.
+CHUNK_FRAMES = 64
+CHUNK_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -136,3 +141,46 @@ def event_frames(
     if duration is not None:
         return to_frames(events, sensor_size, duration=duration, dtype=np.int32)
     return to_frames(events, sensor_size, n_frames=n_frames, split_by=split_by, dtype=np.int32)
+
+
+def frame_windows(
+    t: np.ndarray,
+    *,
+    n_frames: int | None = None,
+    duration: int | None = None,
+    split_by: str = "time",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's ``[start, stop)`` event indices, as `event_frames` cuts ``t`` (sorted µs):
+    `transforms.functional.to_frames`' windows (``n_frames`` split by ``'time'`` or
+    ``'number'``, or a fixed ``duration``)."""
+    from ..transforms.functional import slicing
+
+    if (n_frames is None) == (duration is None):
+        raise ConfigError("give n_frames or duration (µs) to cut the events into frames")
+    if len(t) == 0:
+        raise ConfigError("no events to show")
+    if duration is not None:
+        return slicing.sj_split_by_duration(t, int(duration), allow_empty_recording=True)
+    if split_by == "number":
+        return slicing.sj_split_by_number(len(t), int(n_frames))  # type: ignore[arg-type]
+    if split_by == "time":
+        return slicing.sj_split_by_time(t, int(n_frames), allow_empty=True)  # type: ignore[arg-type]
+    raise ConfigError(f"split_by must be 'number' or 'time', got {split_by!r}")
+
+
+def iter_event_frames(
+    events: Any,
+    sensor_size: tuple[int, int],
+    starts: np.ndarray,
+    stops: np.ndarray,
+    chunk_frames: int = CHUNK_FRAMES,
+) -> Iterator[np.ndarray]:
+    """The frames of the windows ``[starts[k], stops[k])`` (`frame_windows`) in chunks of at
+    most ``chunk_frames`` (fewer where a chunk's int32 counts would pass `CHUNK_BYTES`), so a
+    long clip is binned and written without holding every frame."""
+    from ..transforms.functional import accumulate
+
+    w, h = limits.sensor_dims(tuple(sensor_size), what="sensor_size")
+    step = max(1, min(int(chunk_frames), CHUNK_BYTES // (2 * h * w * 4)))
+    for k in range(0, len(starts), step):
+        yield accumulate(events, starts[k : k + step], stops[k : k + step], (w, h), np.int32)
