@@ -11,5 +11,6 @@
 * `spikestream.compat.norse`: Norse 1.1's ``norse.torch`` LIF / recurrent LIF / leaky-integrator
   cells and layers, parameters, states and ``SequentialState``.
 
-A name a peer has and spikestream does not raises AttributeError saying what to use instead.
+A name a peer has and spikestream does not raises AttributeError saying what to use instead
+(ImportError with the same text from ``from ... import Name``).
 """
