@@ -130,8 +130,15 @@ def test_mp4_frames_fps_and_colours(tmp_path):
 def test_mp4_odd_sides_padded_with_background(tmp_path):
     frames = np.zeros((3, 2, 5, 7), np.int32)
     frames[:, 1, 4, 6] = 1  # the corner pixel, next to the padding
-    video = iio.imread(media.save_mp4(tmp_path / "odd.mp4", frames, fps=10), plugin="pyav")
-    assert video.shape == (3, 6, 8, 3)
+    path = media.save_mp4(tmp_path / "odd.mp4", frames, fps=10, scale=3)
+    video = iio.imread(path, plugin="pyav").astype(int)
+    assert video.shape == (3, 16, 22, 3)  # 15x21 padded to even sides: one row, one column
+    # lossy H.264 with 4:2:0 chroma: block middles and the padding, within 16 levels
+    for k in range(3):
+        assert np.abs(video[k, 4 * 3 + 1, 6 * 3 + 1] - np.array(ON)).max() <= 16  # the ON
+        assert np.abs(video[k, 1 * 3 + 1, 2 * 3 + 1] - np.array(BACKGROUND)).max() <= 16
+        assert np.abs(video[k, 15, :16] - np.array(BACKGROUND)).max() <= 16  # padded row
+        assert np.abs(video[k, :10, 21] - np.array(BACKGROUND)).max() <= 16  # padded column
 
 
 def test_png_grid_layout(tmp_path):
@@ -465,6 +472,38 @@ def test_plot_traces_and_bad_arguments(tmp_path):
         node(torch.rand(10, 1, 20) * 3)
     image = iio.imread(plot_traces(rec, tmp_path / "t.png", neurons=3))
     assert image.shape[0] > 200 and image.shape[1] > 600
+
+
+def test_traces_figure_draws_the_recorded_values():
+    from spikestream.snn import LIFNode
+    from spikestream.viz.traces import record_neurons, traces_figure
+
+    node = LIFNode(tau=2.0, v_threshold=1.0, v_reset=0.0, step_mode="m")
+    x = torch.tensor([1.5, 3.0, 0.2]).repeat(6, 1, 1)  # [T=6, N=1, 3 neurons]
+    with record_neurons(node) as rec:
+        node(x)
+    fig = traces_figure(rec, neurons=2, title="demo")
+    membrane, raster = fig.axes[:2]
+    # the busiest first: neuron 1 (input 3.0: h = 1.5 every step, 6 spikes), then neuron 0
+    # (h = 0.75, 1.125, 0.75, ...: spikes at steps 1, 3, 5); neuron 2 never fires: not drawn
+    h1 = [1.5] * 6
+    h0 = [0.75, 1.125] * 3
+    lines = {ln.get_label(): ln for ln in membrane.get_lines() if ln.get_label()[0] != "_"}
+    assert sorted(lines) == ["neuron 0", "neuron 1", "threshold"]
+    np.testing.assert_allclose(lines["neuron 1"].get_ydata(), h1)
+    np.testing.assert_allclose(lines["neuron 0"].get_ydata(), h0)
+    assert list(lines["neuron 0"].get_xdata()) == list(range(6))
+    assert list(lines["threshold"].get_ydata()) == [1.0, 1.0]
+    markers = [ln for ln in membrane.get_lines() if ln.get_marker() == "o"]
+    assert [list(ln.get_xdata()) for ln in markers] == [list(range(6)), [1, 3, 5]]
+    np.testing.assert_allclose(markers[1].get_ydata(), [1.125] * 3)
+    assert len(membrane.get_lines()) == 5  # two membranes, their spike marks, the threshold
+    # the raster: a mark at (step, neuron) for every spike of every recorded neuron
+    points = raster.collections[0].get_offsets()
+    want = {(t, 1) for t in range(6)} | {(t, 0) for t in (1, 3, 5)}
+    assert {(int(a), int(b)) for a, b in points} == want and len(points) == 9
+    assert raster.get_title() == "LIFNode: spikes (9)"
+    assert fig._suptitle.get_text() == "demo"
 
 
 # -- training curves ---------------------------------------------------------------------------

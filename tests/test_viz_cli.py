@@ -29,6 +29,21 @@ def recording(tmp_path):
     return path
 
 
+def capture_figures(monkeypatch) -> list:
+    """The matplotlib figures `show` saves, kept for their artists."""
+    from spikestream.viz import plots
+
+    figures: list = []
+    save = plots.save_figure
+
+    def keep(fig, *args, **kwargs):
+        figures.append(fig)
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    return figures
+
+
 def show(*args: str) -> int:
     return main(["show", *map(str, args)])
 
@@ -139,19 +154,26 @@ def test_titled_grid_draws_the_panels_asked(tmp_path, recording, capsys, monkeyp
     assert "at most 64 panels" in capsys.readouterr().err
 
 
-def test_training_curves(tmp_path, capsys):
+def test_training_curves(tmp_path, capsys, monkeypatch):
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(tmp_path / "runs" / "demo" / "version_0")) as writer:
         for step in range(5):
             writer.add_scalar("train_loss", 1.0 / (step + 1), step)
     out = tmp_path / "curves.png"
+    figures = capture_figures(monkeypatch)
     assert show(tmp_path / "runs", "--out", out) == 0
     assert "version_0" in capsys.readouterr().out
-    assert iio.imread(out).shape == (320, 420, 4) or iio.imread(out).shape[:2] == (320, 420)
+    assert iio.imread(out).shape[:2] == (320, 420)
+    ((fig,),) = [figures]
+    (ax,) = fig.axes
+    (line,) = ax.get_lines()
+    assert ax.get_title() == "loss" and line.get_label() == "train_loss"
+    assert line.get_xdata().tolist() == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(line.get_ydata(), [1, 1 / 2, 1 / 3, 1 / 4, 1 / 5], rtol=1e-6)
 
 
-def test_traces_of_a_checkpoint(tmp_path, capsys):
+def test_traces_of_a_checkpoint(tmp_path, capsys, monkeypatch):
     from spikestream import models
     from spikestream.models.checkpoint import ModelRecord, input_record, save_model
 
@@ -168,10 +190,34 @@ def test_traces_of_a_checkpoint(tmp_path, capsys):
     xyp = rng.integers(0, 35, n), rng.integers(0, 35, n), rng.integers(0, 2, n)
     write(tmp_path / "s.npz", make_events(t, *xyp), (35, 35))
     out = tmp_path / "traces.png"
+    figures = capture_figures(monkeypatch)
     assert show(tmp_path / "net.pt", "--traces", "--sample", tmp_path / "s.npz", "--out", out) == 0
     said = capsys.readouterr().out
     assert "2 layers, 20 steps; predicted" in said
     assert iio.imread(out).shape[1] == 3 * 420  # membrane, current and raster columns
+    # the drawn values are the model's own trace on the sample as training bins it
+    from spikestream.commands.show import model_frames
+    from spikestream.io import read
+
+    rec = read(tmp_path / "s.npz")
+    x = torch.from_numpy(model_frames(rec.events, rec.sensor_size, inp))[None]
+    with torch.no_grad():
+        trace, _ = net.trace(x)
+        label = int(net(x).argmax(-1)[0])
+    assert said.rstrip().endswith(f"predicted {'abcd'[label]})")
+    (fig,) = figures
+    membrane = {ax.get_title(): ax for ax in fig.axes if "membrane v" in ax.get_title()}
+    assert sorted(membrane) == ["l1 (LIFRecurrent): membrane v", "out (LI): membrane v"]
+    for title, v in (("l1 (LIFRecurrent): membrane v", trace.v[0]),
+                     ("out (LI): membrane v", trace.v_out[0])):  # fmt: skip
+        drawn = [ln for ln in membrane[title].get_lines() if ln.get_label().startswith("neuron")]
+        assert len(drawn) == 4  # --neurons default
+        for ln in drawn:
+            j = int(ln.get_label().split()[1])
+            np.testing.assert_allclose(ln.get_ydata(), v[:, j].numpy(), rtol=1e-6, atol=1e-7)
+    threshold = [ln for ln in membrane["l1 (LIFRecurrent): membrane v"].get_lines()
+                 if ln.get_label() == "threshold"]  # fmt: skip
+    assert threshold[0].get_ydata()[0] == pytest.approx(float(net.p.v_th))
 
 
 def test_model_frames_use_the_live_geometry():

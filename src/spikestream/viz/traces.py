@@ -408,7 +408,21 @@ def plot_traces(
     """One row per layer: the membrane of the ``neurons`` busiest neurons (most spikes, then
     highest potential) with the threshold dashed and spikes marked, the current where the layer
     has one, and a spike raster of every recorded neuron."""
-    from .plots import figure, save_figure
+    from .plots import save_figure
+
+    fig = traces_figure(recorder, layers=layers, neurons=neurons, title=title)
+    return save_figure(fig, path, dpi)
+
+
+def traces_figure(
+    recorder: NeuronRecorder,
+    *,
+    layers: list[str] | None = None,
+    neurons: int = 4,
+    title: str | None = None,
+) -> Any:
+    """The `plot_traces` figure (a matplotlib `Figure`), not saved."""
+    from .plots import figure
     from .render import ON
 
     names = list(recorder.traces) if layers is None else list(layers)
@@ -476,4 +490,4 @@ def plot_traces(
         ax.set_xlabel("step")
     if title:
         fig.suptitle(title, fontsize=10)
-    return save_figure(fig, path, dpi)
+    return fig
