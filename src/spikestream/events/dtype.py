@@ -23,3 +23,10 @@ def empty_events(n: int = 0) -> np.ndarray:
 def is_canonical(events: np.ndarray) -> bool:
     """True when ``events`` is a 1-D array of exactly `EVENT_DTYPE`."""
     return isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE and events.ndim == 1
+
+
+def copy_events(records: np.ndarray) -> np.ndarray:
+    """A writable canonical copy of 16-byte event records (`EVENT_DTYPE` or a record type of
+    the same layout, e.g. a read-only view of decoded wire bytes), copied as bytes: numpy
+    copies padded records field by field, about 100x slower."""
+    return np.ascontiguousarray(records).view(np.uint8).copy().view(EVENT_DTYPE)

@@ -19,6 +19,7 @@ import mmap
 import os
 import struct
 import xml.etree.ElementTree as ET
+import xml.sax.saxutils
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ import zstandard
 
 from ..errors import ConfigError, FormatError
 from ..events import EVENT_DTYPE, Recording
+from ..events.dtype import copy_events
 from . import flatbuf
 from .base import (
     EventFormat,
@@ -205,11 +207,8 @@ def decompress(
                     path=path,
                     offset=offset,
                 )
-        elif declared is not None:
-            out = zstandard.ZstdDecompressor().decompress(data)  # checks the declared size
-        else:
-            with zstandard.ZstdDecompressor().stream_reader(data) as reader:
-                out = reader.read(bound + 1)
+        else:  # into a writable bytearray, never past bound + 1 bytes (no second copy)
+            out = _zstd_read(data, declared, bound)
     except (RuntimeError, zstandard.ZstdError, ValueError) as exc:
         raise FormatError(f"corrupt compressed packet: {exc}", path=path, offset=offset) from exc
     if len(out) > bound:
@@ -226,6 +225,24 @@ def decompress(
             offset=offset,
         )
     return out
+
+
+def _zstd_read(data: bytes | bytearray | memoryview, declared: int | None, bound: int) -> bytearray:
+    """One Zstd frame decoded into a bytearray of at most ``bound + 1`` bytes: the declared
+    size in one allocation, otherwise grown 1 MiB at a time (a bomb stops at the bound)."""
+    with zstandard.ZstdDecompressor().stream_reader(data) as reader:
+        if declared is not None:
+            out = bytearray(declared + 1)  # one spare byte shows a frame longer than declared
+            n = 0
+            with memoryview(out) as view:
+                while n < len(out) and (got := reader.readinto(view[n:])):
+                    n += got
+            del out[n:]
+            return out
+        grown = bytearray()
+        while len(grown) <= bound and (part := reader.read(min(1 << 20, bound + 1 - len(grown)))):
+            grown += part
+        return grown
 
 
 def decode_event_packet(
@@ -272,7 +289,10 @@ def description_xml(compression: str, sensor_size: tuple[int, int], source: str)
     """The XML stream description of one event stream (id 0), as files and the DV network
     stream carry it in the IOHeader."""
     w, h = sensor_size
-    return _DESCRIPTION.format(compression=compression.upper(), w=w, h=h, source=source)
+    # the source name is free text (a camera or file name): escape & < > for the XML
+    return _DESCRIPTION.format(
+        compression=compression.upper(), w=w, h=h, source=xml.sax.saxutils.escape(source)
+    )
 
 
 class Aedat4Format(EventFormat):
@@ -406,7 +426,10 @@ class Aedat4Format(EventFormat):
             for pos, size in packets:
                 events = self._events(buf[pos + 8 : pos + 8 + size], lay, opts, path, pos)
                 if len(events):
-                    block = events.view(np.uint8).copy().view(EVENT_DTYPE)  # a byte copy
+                    # decompress() hands out fresh writable bytes: a view, not a copy
+                    block = (
+                        events.view(EVENT_DTYPE) if events.flags.writeable else copy_events(events)
+                    )
                     yield self._recording(block, info, opts, path, lambda i, p=pos: p, index)
                     index += len(events)
 
