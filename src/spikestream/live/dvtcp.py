@@ -15,7 +15,13 @@ AEDAT4 file's packets, so the codec is `spikestream.io.aedat4`'s.
 
 The client (`DvTcpSource`) refuses a header over ``MAX_HEADER_BYTES`` and a packet whose size
 field is negative or over ``max_packet_bytes`` (default `MAX_WIRE_PACKET_BYTES`) before
-allocating anything: the framing can no longer be trusted, so that is a `StreamError`. A packet
+allocating anything: the framing can no longer be trusted, so that is a `StreamError`; a packet
+that decompresses past ``max_packet_bytes`` is skipped as bad (the limit bounds both sizes). The
+header must arrive within ``header_timeout_s`` of connecting, and a message (packet header or
+payload) whose first byte arrived must complete within ``message_timeout_s`` plus one second per
+`MIN_RATE_BYTES_S` of its size: a server that trickles bytes is a `StreamError`, not a hang. The
+declared sensor size must be 1..`spikestream.events.limits.MAX_SIDE` per side (or overridden
+with ``sensor_size``). A packet
 that is framed correctly but does not decode (corrupt frame, wrong identifier, coordinates off
 the sensor) is skipped and counted in ``stats["bad_packets"]``; packets of other stream ids in
 ``stats["other_packets"]``. When the server closes the connection the client reconnects (up to
@@ -34,8 +40,9 @@ from collections.abc import Iterator
 import numba
 import numpy as np
 
-from ..errors import FormatError, StreamError
-from ..events import EVENT_DTYPE
+from ..errors import ConfigError, FormatError, StreamError
+from ..events import EVENT_DTYPE, limits
+from ..events.dtype import copy_events
 from ..io import aedat4, flatbuf
 from .sources import BaseSource, EventChunk
 
@@ -44,6 +51,8 @@ MAX_HEADER_BYTES = aedat4.MAX_HEADER_BYTES
 #: Default largest packet (compressed bytes on the wire) a client accepts: 64 MiB, about four
 #: million uncompressed events; dv-processing sends one packet per internal shard (about 1-2 MB).
 MAX_WIRE_PACKET_BYTES = 1 << 26
+#: Slowest transfer a started message may take (bytes/s) on top of ``message_timeout_s``.
+MIN_RATE_BYTES_S = 1 << 20
 _POLL_S = 0.1  # how often a blocked read looks at close() and the timeout
 _BUFFER_BYTES = 1 << 20
 
@@ -79,8 +88,11 @@ class DvTcpSource(BaseSource):
     """Client of a DV network event stream (``tcp://HOST:PORT``); one chunk per packet, the
     sensor size from the stream description (or ``sensor_size``).
 
-    ``timeout_s``: longest wait for data (and for the header) before `StreamError`; None
-    waits until `close`. Connecting must succeed within ``connect_timeout_s``.
+    ``timeout_s``: longest wait for the next packet before `StreamError`; None waits until
+    `close`. Connecting must succeed within ``connect_timeout_s``, the stream header arrive
+    within ``header_timeout_s`` and each started message complete within ``message_timeout_s``
+    (plus its size over `MIN_RATE_BYTES_S`), whatever ``timeout_s`` says.
+    ``max_packet_bytes`` bounds a packet's wire size and its decompressed size.
     """
 
     def __init__(
@@ -91,6 +103,8 @@ class DvTcpSource(BaseSource):
         timeout_s: float | None = None,
         sensor_size: tuple[int, int] | None = None,
         connect_timeout_s: float = 5.0,
+        header_timeout_s: float = 10.0,
+        message_timeout_s: float = 10.0,
         reconnects: int = 3,
         backoff_s: float = 0.1,
         max_packet_bytes: int = MAX_WIRE_PACKET_BYTES,
@@ -100,6 +114,8 @@ class DvTcpSource(BaseSource):
         self.address = f"tcp://{host}:{port}"
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
+        self.header_timeout_s = header_timeout_s
+        self.message_timeout_s = message_timeout_s
         self.reconnects = reconnects
         self.backoff_s = backoff_s
         self.max_packet_bytes = max_packet_bytes
@@ -108,6 +124,10 @@ class DvTcpSource(BaseSource):
         self._sock: socket.socket | None = None
         self._buf = bytearray(_BUFFER_BYTES)  # received bytes: [_lo, _hi) not yet consumed
         self._lo = self._hi = 0
+        # Compile (or load from numba's cache) the event check now, not on the first packet,
+        # with the argument types of a real call (strided record fields, int sizes).
+        warm = np.zeros(1, dtype=EVENT_DTYPE)
+        _first_bad(warm["x"], warm["y"], warm["p"], 1, 1)
         self._connect()  # fail here, not at the first iteration, when nothing listens
 
     # -- connection -------------------------------------------------------------------------
@@ -141,8 +161,12 @@ class DvTcpSource(BaseSource):
         if self._sock is not None and not getattr(self, "_reading", False):
             self._drop()
 
-    def _fill(self, n: int) -> bool:
-        """Buffer at least ``n`` bytes; False when the peer closed first (or we were closed)."""
+    def _fill(
+        self, n: int, *, deadline: float | None = None, budget_s: float | None = None
+    ) -> bool:
+        """Buffer at least ``n`` bytes; False when the peer closed first (or we were closed).
+        `StreamError` past the monotonic ``deadline``, or ``budget_s`` after the message's
+        first byte (pending bytes count as started now), or ``timeout_s`` without data."""
         if self._hi - self._lo >= n:
             return True
         if len(self._buf) - self._lo < n:  # make room: pending bytes to the front
@@ -152,15 +176,23 @@ class DvTcpSource(BaseSource):
             self._buf[: len(pending)] = pending
             self._lo, self._hi = 0, len(pending)
         idle_since = time.monotonic()
+        if budget_s is not None and self._hi > self._lo:
+            deadline = idle_since + budget_s
         with memoryview(self._buf) as view:
             while self._hi - self._lo < n:
                 if self._stop.is_set() or self._sock is None:
                     return False
+                if deadline is not None and time.monotonic() > deadline:
+                    raise StreamError(
+                        f"{self.address}: a {n}-byte message was still incomplete at its "
+                        f"deadline ({self._hi - self._lo} bytes arrived): the server sends too "
+                        "slowly (raise header_timeout_s / message_timeout_s for a slow link)"
+                    )
                 try:
                     got = self._sock.recv_into(view[self._hi :])
                 except (BlockingIOError, InterruptedError):
                     ready, _, _ = select.select([self._sock], [], [], _POLL_S)
-                    if not ready and self.timeout_s is not None:
+                    if not ready and self.timeout_s is not None and deadline is None:
                         if time.monotonic() - idle_since > self.timeout_s:
                             raise StreamError(
                                 f"{self.address}: no data for {self.timeout_s} s (read timeout)"
@@ -173,6 +205,8 @@ class DvTcpSource(BaseSource):
                 self.stats["bytes"] += got
                 self._hi += got
                 idle_since = time.monotonic()
+                if budget_s is not None and deadline is None:  # the message has started
+                    deadline = idle_since + budget_s
         return True
 
     def _take(self, n: int) -> bytearray:
@@ -184,7 +218,8 @@ class DvTcpSource(BaseSource):
         return out
 
     def _read_header(self) -> None:
-        if not self._fill(4):
+        deadline = time.monotonic() + self.header_timeout_s
+        if not self._fill(4, deadline=deadline):
             raise StreamError(f"{self.address}: connection closed before the stream header")
         (n,) = struct.unpack_from("<I", self._buf, self._lo)
         if not 8 <= n <= MAX_HEADER_BYTES:
@@ -193,7 +228,7 @@ class DvTcpSource(BaseSource):
                 f"{bytes(self._buf[self._lo : self._lo + 16]).hex()}); expected an IOHeader "
                 f"under {MAX_HEADER_BYTES} bytes"
             )
-        if not self._fill(4 + n):
+        if not self._fill(4 + n, deadline=deadline):
             raise StreamError(f"{self.address}: connection closed inside the stream header")
         header = bytes(self._take(4 + n)[4:])
         if header[4:8] != b"IOHE":
@@ -215,7 +250,13 @@ class DvTcpSource(BaseSource):
         self.stream_id = events[0].stream_id
         self.source_name = events[0].source
         if self._user_size is None and events[0].size is not None:
-            self.sensor_size = events[0].size
+            try:
+                self.sensor_size = limits.sensor_dims(events[0].size, "the declared sensor size")
+            except ConfigError as exc:
+                raise StreamError(
+                    f"{self.address}: {exc}; pass sensor_size=(W, H) (--sensor-size WxH) to "
+                    "override what the stream declares"
+                ) from None
 
     def _reconnect(self) -> bool:
         """After the server closed: connect again (bounded attempts); False when it stays gone."""
@@ -241,15 +282,12 @@ class DvTcpSource(BaseSource):
         event off the sensor (a negative int16 coordinate reads as >= 32768)."""
         try:
             records = aedat4.decode_event_packet(
-                payload, self.compression, aedat4.MAX_PACKET_BYTES, self.address, offset
+                payload, self.compression, self.max_packet_bytes, self.address, offset
             )
         except FormatError:
             return None
-        if records.flags.writeable:
-            events = records.view(EVENT_DTYPE)
-        else:  # LZ4/Zstd output is immutable bytes; a byte copy (numpy copies padded
-            # records field by field, 100x slower)
-            events = records.view(np.uint8).copy().view(EVENT_DTYPE)
+        # decompress() hands out fresh writable bytes (its one copy): a view of them
+        events = records.view(EVENT_DTYPE) if records.flags.writeable else copy_events(records)
         w, h = self.sensor_size or (1 << 15, 1 << 15)
         if len(events) and _first_bad(events["x"], events["y"], events["p"], w, h) >= 0:
             return None
@@ -260,7 +298,7 @@ class DvTcpSource(BaseSource):
         offset = 0  # bytes of packets read on this connection, for error messages
         try:
             while not self._stop.is_set():
-                ok = self._sock is not None and self._fill(8)
+                ok = self._sock is not None and self._fill(8, budget_s=self.message_timeout_s)
                 if ok:
                     sid, size = struct.unpack_from("<ii", self._buf, self._lo)
                     if size < 0 or size > self.max_packet_bytes:
@@ -270,7 +308,8 @@ class DvTcpSource(BaseSource):
                             "limit; raise max_packet_bytes if the server really sends such "
                             "packets)"
                         )
-                    ok = self._fill(8 + size)
+                    budget = self.message_timeout_s + size / MIN_RATE_BYTES_S
+                    ok = self._fill(8 + size, budget_s=budget)
                 if not ok:  # the server closed (mid-packet: counted), or we were closed
                     if self._hi > self._lo:
                         self.stats["truncated_packets"] += 1
@@ -281,20 +320,17 @@ class DvTcpSource(BaseSource):
                     continue
                 arrival = time.monotonic_ns()
                 self._lo += 8
-                if self.compression:  # decompressing copies: read it in place
-                    payload: bytearray | memoryview = memoryview(self._buf)[
-                        self._lo : self._lo + size
-                    ]
-                    self._lo += size
-                    if self._lo == self._hi:
-                        self._lo = self._hi = 0
-                else:  # the events will be views of these bytes: a copy of our buffer
-                    payload = self._take(size)
+                # read in place: decompress() copies (NONE) or decodes into fresh bytes
+                payload = memoryview(self._buf)[self._lo : self._lo + size]
+                self._lo += size
+                if self._lo == self._hi:
+                    self._lo = self._hi = 0
                 offset += 8 + size
                 if sid != self.stream_id:
                     self.stats["other_packets"] += 1
                     continue
                 events = self._decode(payload, offset - size)
+                payload.release()  # the buffer may grow (resize) only with no view open
                 if events is None:
                     self.stats["bad_packets"] += 1
                     continue
@@ -304,4 +340,11 @@ class DvTcpSource(BaseSource):
             self._drop()
 
 
-__all__ = ["MAX_HEADER_BYTES", "MAX_WIRE_PACKET_BYTES", "DvTcpSource", "event_packets", "ioheader"]
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "MAX_WIRE_PACKET_BYTES",
+    "MIN_RATE_BYTES_S",
+    "DvTcpSource",
+    "event_packets",
+    "ioheader",
+]
