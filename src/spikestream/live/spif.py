@@ -8,7 +8,9 @@ drops the polarity and the flag; this receiver honours both).
 
 `SpifSource` listens (``udp://[HOST]:PORT``) and yields one chunk per burst of datagrams.
 Event times: a timestamp word, unwrapped past its 32-bit wrap, when the sender sends them;
-otherwise the arrival time in µs on the monotonic clock since the source opened. A datagram
+otherwise the arrival time in µs on the monotonic clock since the source opened. The first
+decoded event fixes which (one time base per stream): a datagram with events of the other kind
+is skipped and counted in ``stats["bad_packets"]`` and ``stats["mixed_time_base"]``. A datagram
 that does not decode (length not a multiple of 4, a timestamped event missing its timestamp
 word, a coordinate off ``sensor_size``) is skipped whole and counted in ``stats["bad_packets"]``:
 UDP garbage never stops the stream. `send_events` is the sender (``spikestream serve
@@ -27,6 +29,7 @@ import numpy as np
 
 from ..errors import ConfigError, StreamError
 from ..events import EVENT_DTYPE, limits
+from ..events.dtype import copy_events
 from .sources import BaseSource, EventChunk
 
 NO_TIMESTAMP = np.uint32(1 << 31)
@@ -81,15 +84,21 @@ def send_events(
 
 
 @numba.njit(cache=True, nogil=True)
-def _decode(words, w, h, t, x, y, p, start):  # pragma: no cover - compiled
+def _decode(words, w, h, t, x, y, p, start, mode):  # pragma: no cover - compiled
     """Decode one datagram's words into the field arrays from index ``start``; timestamps
-    as raw 32-bit values, -1 where the event has none. Returns the events written, or -1
-    when the datagram is malformed (nothing written counts then)."""
+    as raw 32-bit values, -1 where the event has none. Returns the events written, -1 when
+    the datagram is malformed, -2 when an event's kind (1 timestamped, 0 not) differs from
+    ``mode`` (-1: the first event's kind); nothing written counts then."""
     k = start
     i = 0
     n = len(words)
     while i < n:
         word = words[i]
+        stamped = 0 if word & 0x80000000 else 1
+        if mode < 0:
+            mode = stamped
+        elif stamped != mode:
+            return -2
         ex = (word >> 16) & 0x7FFF
         ey = word & 0x7FFF
         if ex >= w or ey >= h or k >= len(t):
@@ -140,7 +149,8 @@ class SpifSource(BaseSource):
         self._sock = sock
         self.host, self.port = sock.getsockname()[:2]
         self.address = f"udp://{self.host}:{self.port}"
-        self.stats.update(datagrams=0, timestamp_wraps=0)
+        self.stats.update(datagrams=0, timestamp_wraps=0, mixed_time_base=0)
+        self._mode = -1  # 1: timestamped events, 0: arrival times; -1: not known yet
         self._t_last = -1  # last raw 32-bit timestamp, for the unwrap
         self._t_high = 0
         self._start_ns = time.monotonic_ns()
@@ -148,6 +158,11 @@ class SpifSource(BaseSource):
         self._out = np.empty(cap, dtype=EVENT_DTYPE)
         self._raw_t = np.empty(cap, dtype=np.int64)
         self._reading = False
+        # Compile (or load from numba's cache) the decoder now, with a real call's argument
+        # types: on the first datagram it would stall the reader while the burst overflows.
+        out = self._out
+        _decode(np.frombuffer(NO_TIMESTAMP.tobytes(), "<u4"), 1, 1, self._raw_t, out["x"],
+                out["y"], out["p"], 0, -1)  # fmt: skip
 
     def _release(self) -> None:
         if not self._reading:
@@ -168,10 +183,13 @@ class SpifSource(BaseSource):
             if len(data) % 4 or not data:
                 self.stats["bad_packets"] += 1
                 continue
-            n = _decode(np.frombuffer(data, dtype="<u4"), w, h, t, x, y, p, k)
+            n = _decode(np.frombuffer(data, dtype="<u4"), w, h, t, x, y, p, k, self._mode)
             if n < 0:
                 self.stats["bad_packets"] += 1
+                self.stats["mixed_time_base"] += n == -2
                 continue
+            if n and self._mode < 0:
+                self._mode = int(t[k] >= 0)
             k += n
         self.stats["datagrams"] += got
         return k, got
@@ -209,7 +227,7 @@ class SpifSource(BaseSource):
                 if got:
                     idle_since = time.monotonic()
                 if n:
-                    events = self._out[:n].view(np.uint8).copy().view(EVENT_DTYPE)  # byte copy
+                    events = copy_events(self._out[:n])
                     events["t"] = self._times(n, arrival)
                     yield self._chunk(events, arrival)
         finally:
