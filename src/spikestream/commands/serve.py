@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 
 from ..errors import ConfigError
 from . import input_path, positive_float
@@ -18,7 +17,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         "\n"
         "dv-tcp listens (DV's TCP server output / dv-processing NetworkWriter: read it with\n"
         "dv.io.NetworkReader or `spikestream live --source tcp://HOST:PORT`); spif-udp sends SPIF\n"
-        "words to a listener at HOST:PORT (`--source udp://:PORT`). Ctrl-C stops."
+        "words to a listener at HOST:PORT (`--source udp://:PORT`). Ctrl-C stops (exit status 130)."
     )
     p.add_argument("file", help="event file to replay (any readable format)")
     p.add_argument(
@@ -94,23 +93,17 @@ def run(args: argparse.Namespace) -> int:
         f"{', looping' if args.loop else ''}{waiting}); Ctrl-C stops",
         flush=True,
     )
-    done = threading.Event()
-
-    def replay() -> None:
-        try:
-            server.run()
-        finally:
-            done.set()
-
-    thread = threading.Thread(target=replay, daemon=True)
-    thread.start()
+    server.start()
+    status = 0
     try:
-        while not done.wait(0.2):  # the main thread stays free for Ctrl-C
+        # the main thread stays free for Ctrl-C; an error that ended the replay (a corrupt
+        # recording, ...) is raised here and reported by the CLI as a one-line error
+        while not server.wait(0.2):
             pass
     except KeyboardInterrupt:
         server.stats["interrupted"] = True
         server.stop()
-        thread.join(timeout=10)
+        status = 130  # the CLI's convention for Ctrl-C
     s = server.stats
     how = "interrupted" if s["interrupted"] else "done"
     if args.protocol == "dv-tcp":
@@ -128,4 +121,4 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     sys.stdout.flush()
-    return 0
+    return status

@@ -13,9 +13,20 @@ client whose socket fails or that accepts nothing for ``send_timeout_s`` is drop
 connected (DV drops the packets sent while nobody listens). At the end of the recording each
 client's queue is flushed and its connection kept open ``linger_s`` (or until it leaves):
 dv-processing's reader discards the packets it has not yet handed out when the socket closes.
+While no client is connected nothing is encoded: a paced replay moves on (DV drops such
+packets too), an as-fast-as-possible one (``speed=None``) waits for a client.
+
+Limits, by design: as fast as possible, the replay goes at the pace of the slowest client
+(nothing is skipped), so one slow client slows every other one; a client that accepts
+nothing for ``send_timeout_s`` is dropped, which bounds that stall. Connections beyond
+``max_clients`` are refused (``stats["clients_refused"]``) and the server never reads from
+its clients, so idle connections that keep accepting data hold their slots until they close:
+expose the port only to trusted hosts (the default host is 127.0.0.1).
 
 SPIF UDP: datagrams sent to ``host:port`` (the listener's address), with timestamp words unless
-``timestamps=False``.
+``timestamps=False``. Sends never block: a datagram the kernel cannot take at once (buffer
+full) or that is refused (nobody listens) is dropped, as UDP would, and counted in
+``stats["send_errors"]``.
 """
 
 from __future__ import annotations
@@ -118,6 +129,8 @@ class _Client:
                     return  # the client closed its end
             except TimeoutError:
                 continue
+            except OSError:  # reset after everything was sent: the client left, not dropped
+                return
 
 
 class StreamServer:
@@ -195,6 +208,7 @@ class StreamServer:
             "clients_dropped": 0,
             "clients_refused": 0,
             "skipped_packets": 0,
+            "unsent_events": 0,
             "send_errors": 0,
             "elapsed_s": 0.0,
             "interrupted": False,
@@ -206,6 +220,7 @@ class StreamServer:
         self._udp: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._bound = False
+        self._running = False  # run() owns the sockets (and closes them) once it started
         self.error: Exception | None = None
 
     # -- life cycle -------------------------------------------------------------------------
@@ -231,6 +246,7 @@ class StreamServer:
             else:
                 self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 self._udp.connect((self.host, self.port))  # resolves the host once
+                self._udp.setblocking(False)  # a full buffer drops (counted), never stalls
         except OSError as exc:
             raise StreamError(
                 f"{self.url}: cannot {'listen' if self.protocol == 'dv-tcp' else 'send'} "
@@ -259,6 +275,15 @@ class StreamServer:
         self.source.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
+        with self._lock:
+            running = self._running
+        if not running:  # bound but never served: nobody else closes the sockets
+            self._close_sockets()
+
+    def _close_sockets(self) -> None:
+        for s in (self._listener, self._udp):
+            if s is not None:
+                s.close()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the replay thread to end; True when it has. An error that ended the replay
@@ -291,6 +316,12 @@ class StreamServer:
     def run(self, ready: threading.Event | None = None) -> dict[str, Any]:
         """Serve until the recording ends (flushing to every client) or `stop`; the stats."""
         self.bind()
+        with self._lock:
+            self._running = not self._halt.is_set()
+        if not self._running:  # stopped before it ran
+            self._close_sockets()
+            self.stats["interrupted"] = True
+            return self.stats
         start = time.monotonic()
         acceptor = None
         if self._listener is not None:
@@ -316,9 +347,7 @@ class StreamServer:
             self._halt.set()  # ends the acceptor
             if acceptor is not None:
                 acceptor.join(timeout=2)
-            for s in (self._listener, self._udp):
-                if s is not None:
-                    s.close()
+            self._close_sockets()
             self.source.close()
             self.stats["elapsed_s"] = time.monotonic() - start
         return self.stats
@@ -344,13 +373,25 @@ class StreamServer:
             with self._lock:
                 self._clients.append(client)
 
+    def _wait_for_a_client(self) -> None:
+        """As fast as possible, nothing paces the replay: wait for a client rather than spin
+        through the recording (``--fast --loop`` would busy a core forever)."""
+        while self.speed is None and not self.client_count and not self._halt.wait(_POLL_S):
+            pass
+
     def _serve_dv(self) -> None:
+        self._wait_for_a_client()
         for chunk in self.source:
             if self._halt.is_set():
                 break
-            packets = dvtcp.event_packets(chunk.events, self.compression)
             with self._lock:
                 clients = [c for c in self._clients if not c.closed]
+            if not clients:  # nobody listens: DV drops such packets, so do not encode them
+                self._count("unsent_events", len(chunk.events))
+                self._wait_for_a_client()
+                continue
+            packets = dvtcp.event_packets(chunk.events, self.compression)
+            with self._lock:
                 self.stats["packets"] += len(packets)
                 self.stats["events"] += len(chunk.events)
             for c in clients:
