@@ -19,17 +19,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, StreamError
-from ..events import EVENT_DTYPE
+from ..events import make_events
 from .sources import BaseSource, EventChunk
 
-_IDLE_SLEEP_S = 0.001  # a dv-processing reader returns None until a packet is ready
-
-
-def _canonical(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    out = np.empty(len(t), dtype=EVENT_DTYPE)
-    out["t"], out["x"], out["y"] = t, x, y
-    out["p"] = p > 0  # dv: 0/1; Metavision: 0/1 (int16)
-    return out
+# dv-processing's readers have no blocking read (getNextEventBatch returns None until a packet
+# is ready): poll, backing off from the first to the longest sleep while idle.
+_IDLE_SLEEP_S = 0.0005
+_MAX_IDLE_SLEEP_S = 0.004
 
 
 class DvCameraSource(BaseSource):
@@ -57,6 +53,7 @@ class DvCameraSource(BaseSource):
 
     def __iter__(self) -> Iterator[EventChunk]:
         idle_since = time.monotonic()
+        sleep = _IDLE_SLEEP_S
         while not self._stop.is_set():
             reader = self.reader
             if reader is None:
@@ -67,30 +64,37 @@ class DvCameraSource(BaseSource):
                     return  # camera unplugged or recording ended
                 if self.timeout_s is not None and time.monotonic() - idle_since > self.timeout_s:
                     raise StreamError(f"{self.name}: no events for {self.timeout_s} s")
-                self._stop.wait(_IDLE_SLEEP_S)
+                self._stop.wait(sleep)
+                sleep = min(2 * sleep, _MAX_IDLE_SLEEP_S)
                 continue
             idle_since = time.monotonic()
+            sleep = _IDLE_SLEEP_S
             arrival = time.monotonic_ns()
             raw = batch.numpy()
             if not len(raw):
                 continue
-            events = _canonical(raw["timestamp"], raw["x"], raw["y"], raw["polarity"])
+            events = make_events(raw["timestamp"], raw["x"], raw["y"], raw["polarity"])
             self.stats["bytes"] += raw.nbytes
             yield self._chunk(events, arrival)
 
 
 class MetavisionSource(BaseSource):
-    """Events from an iterable of Metavision ``EventCD`` slices (fields ``x, y, p, t``)."""
+    """Events from an iterable of Metavision ``EventCD`` slices (fields ``x, y, p, t``).
+
+    ``timeout_s``: a `StreamError` once the slices (``EventsIterator`` yields one per
+    ``delta_t``, empty while the camera is idle) carried no event for that long."""
 
     def __init__(
         self,
         slices: Iterable[np.ndarray],
         *,
         sensor_size: tuple[int, int] | None,
+        timeout_s: float | None = None,
         name: str = "metavision",
     ) -> None:
         super().__init__(sensor_size)
         self.slices = slices
+        self.timeout_s = timeout_s
         self.name = name
 
     def _release(self) -> None:
@@ -102,13 +106,17 @@ class MetavisionSource(BaseSource):
                 pass  # the iterator is running in another thread: it ends at its next slice
 
     def __iter__(self) -> Iterator[EventChunk]:
+        idle_since = time.monotonic()
         for raw in self.slices:
             if self._stop.is_set():
                 return
             arrival = time.monotonic_ns()
             if not len(raw):
+                if self.timeout_s is not None and time.monotonic() - idle_since > self.timeout_s:
+                    raise StreamError(f"{self.name}: no events for {self.timeout_s} s")
                 continue
-            events = _canonical(raw["t"], raw["x"], raw["y"], raw["p"])
+            idle_since = time.monotonic()
+            events = make_events(raw["t"], raw["x"], raw["y"], raw["p"])
             self.stats["bytes"] += raw.nbytes
             yield self._chunk(events, arrival)
 
@@ -154,7 +162,7 @@ def open_camera(
         if size is None:
             height, width = it.get_size()
             size = (int(width), int(height))
-        return MetavisionSource(it, sensor_size=size, name=spec)
+        return MetavisionSource(it, sensor_size=size, timeout_s=timeout_s, name=spec)
     raise ConfigError(f"{spec!r}: unknown camera kind; use dv:[CAMERA] or metavision:[SERIAL]")
 
 

@@ -33,9 +33,16 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..events import EVENT_DTYPE, Recording, limits
+from ..events.dtype import copy_events
 
 #: Recorded time one replayed chunk covers (µs): the pacing granularity of file replay.
 DEFAULT_CHUNK_US = 1000
+#: Most events file replay holds back for one window: a longer window is released in parts.
+MAX_PENDING_EVENTS = 1 << 22
+
+
+def _join(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,7 @@ class FileSource(BaseSource):
                     t_first = int(ev["t"][0])
                 t_last = int(ev["t"][-1])
                 if shift:
-                    ev = ev.view(np.uint8).copy().view(EVENT_DTYPE)  # byte copy: fast
+                    ev = copy_events(ev)
                     ev["t"] += shift
                 yield ev
                 if self._stop.is_set():
@@ -187,31 +194,40 @@ class FileSource(BaseSource):
         self._iterating = True
         start_ns = None
         t0 = None
-        pending: np.ndarray | None = None  # a window split across two decoded blocks
+        # Pieces of the window that may go on in the next decoded block, joined once when it
+        # completes (or when it holds `MAX_PENDING_EVENTS`: a huge window is then released in
+        # parts, each when its last event is due, so memory stays bounded).
+        pending: list[np.ndarray] = []
+        pending_n = 0
         try:
             for ev in self._passes():
                 if t0 is None:
                     t0 = int(ev["t"][0])
                     start_ns = time.monotonic_ns()
                 pieces = []
-                if pending is not None:  # complete its window from the new block's head
-                    end = t0 + ((int(pending["t"][-1]) - t0) // self.chunk_us + 1) * self.chunk_us
+                if pending:  # complete its window from the new block's head
+                    last = int(pending[-1]["t"][-1])
+                    end = t0 + ((last - t0) // self.chunk_us + 1) * self.chunk_us
                     cut = int(np.searchsorted(ev["t"], end))
                     if cut:
-                        pending = np.concatenate([pending, ev[:cut]])
+                        pending.append(ev[:cut])
+                        pending_n += cut
                         ev = ev[cut:]
-                    if not len(ev):
+                    if not len(ev) and pending_n < MAX_PENDING_EVENTS:
                         continue
-                    pieces.append(pending)
-                pieces += split_by_time(ev, t0, self.chunk_us)
-                pending = pieces.pop()  # its window may go on in the next block
+                    pieces.append(_join(pending))
+                    pending, pending_n = [], 0
+                if len(ev):
+                    pieces += split_by_time(ev, t0, self.chunk_us)
+                    tail = pieces.pop()  # its window may go on in the next block
+                    pending, pending_n = [tail], len(tail)
                 for piece in pieces:
                     chunk = self._pace(piece, t0, start_ns)
                     if chunk is None:
                         return
                     yield chunk
-            if pending is not None and len(pending) and not self._stop.is_set():
-                chunk = self._pace(pending, t0, start_ns)
+            if pending and not self._stop.is_set():
+                chunk = self._pace(_join(pending), t0, start_ns)
                 if chunk is not None:
                     yield chunk
         finally:
