@@ -3,15 +3,13 @@
 ``NetworkWriter`` event for event.
 
 The peer runs in another process: ``NetworkReader``'s constructor holds the GIL while it waits
-for the header, and a ``NetworkWriter`` destroyed with a client connected deadlocks, so the
-writer's process ends with ``os._exit`` after a linger."""
+for the header, and a ``NetworkWriter`` destroyed with a client connected deadlocks (see
+`tests.dv_peer`)."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import textwrap
 import time
 
 import numpy as np
@@ -21,6 +19,7 @@ import spikestream as ss
 from spikestream.live.sources import open_source
 
 from .conftest import real_dir  # noqa: F401  (fixture)
+from .dv_peer import readline, start_writer
 
 dv = pytest.importorskip("dv_processing")
 
@@ -48,7 +47,7 @@ def start_serve(path, compression: str) -> tuple[subprocess.Popen, int]:
          "--compression", compression, "--wait-clients", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    line = proc.stdout.readline() if proc.stdout else ""
+    line = readline(proc, DEADLINE_S)
     if "tcp://127.0.0.1:" not in line:
         proc.kill()
         pytest.fail(f"serve did not start: {line!r} {proc.communicate(timeout=5)}")
@@ -110,48 +109,12 @@ def test_dv_network_reader_reads_our_server_real(real_dir):  # noqa: F811
     assert same_events(got, rec.events)
 
 
-WRITER = textwrap.dedent(
-    """
-    import os, sys, time
-    import dv_processing as dv
-    path, port, compression = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    rec = dv.io.MonoCameraRecording(path)
-    stream = dv.io.Stream.EventStream(0, "events", "DVXplorer_test", rec.getEventResolution())
-    stream.setCompression(getattr(dv.CompressionType, compression))
-    writer = dv.io.NetworkWriter("127.0.0.1", port, stream)
-    print("ready", flush=True)
-    deadline = time.monotonic() + 10
-    while writer.getClientCount() == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    while rec.isRunning():
-        batch = rec.getNextEventBatch()
-        if batch is not None:
-            writer.writeEvents(batch)
-    while writer.getQueuedPacketCount() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(1.5)  # the last packets leave after the queue empties
-    os._exit(0)
-    """
-)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("compression", ["NONE", "LZ4", "ZSTD"])
 def test_our_client_reads_dv_network_writer(real_dir, compression):  # noqa: F811
     path = real_dir / "tonic/sample.aedat4"
     rec = ss.io.read(path)
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), str(port), compression],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc, port = start_writer(path, compression, deadline_s=DEADLINE_S)
     try:
-        assert (proc.stdout.readline() if proc.stdout else "") == "ready\n"
         src = open_source(f"tcp://127.0.0.1:{port}", timeout_s=DEADLINE_S)
         src.reconnects = 0
         parts, have = [], 0
@@ -161,7 +124,7 @@ def test_our_client_reads_dv_network_writer(real_dir, compression):  # noqa: F81
                 have += len(chunk.events)
                 if have >= len(rec):
                     break
-        proc.wait(timeout=DEADLINE_S)
+        proc.wait(timeout=DEADLINE_S)  # it exits once we left
     finally:
         proc.kill()
     got = np.concatenate(parts)

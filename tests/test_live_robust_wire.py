@@ -15,6 +15,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import zstandard
 
 import spikestream as ss
 from spikestream.errors import StreamError
@@ -22,6 +23,8 @@ from spikestream.events import make_events
 from spikestream.live import dvtcp, spif
 from spikestream.live.server import StreamServer
 from spikestream.live.sources import open_source
+
+from .dv_peer import readline
 
 SIZE = (64, 48)
 DEADLINE_S = 10.0
@@ -166,7 +169,8 @@ def test_bad_headers_are_stream_errors(payload, why):
 
 def test_read_timeout_is_a_stream_error():
     server = RawServer(HEADER, hold_s=3.0)
-    src = server.source(timeout_s=0.3)
+    src = server.source(timeout_s=DEADLINE_S)  # the header arrives under the normal deadline
+    src.timeout_s = 0.3
     with pytest.raises(StreamError, match=r"no data for 0\.3 s"):
         collect(src)
 
@@ -184,6 +188,107 @@ def test_close_from_another_thread_unblocks_a_waiting_client():
     src = server.source(timeout_s=None)
     threading.Timer(0.2, src.close).start()
     assert len(collect(src)) == 0 and src.stats["ended"] == "closed"
+
+
+def test_a_server_that_never_sends_the_header_is_a_stream_error():
+    # accepts, then sends nothing: with no read timeout the header wait is still bounded
+    server = RawServer(b"", hold_s=3.0)
+    with pytest.raises(
+        StreamError, match=r"incomplete at its deadline \(0 bytes.*header_timeout_s"
+    ):
+        dvtcp.DvTcpSource("127.0.0.1", server.port, timeout_s=None, header_timeout_s=0.3)
+
+
+class TrickleServer(RawServer):
+    """Sends ``head`` at once, then ``tail`` one byte per 50 ms (a slow-loris server)."""
+
+    def __init__(self, head: bytes, tail: bytes):
+        super().__init__(b"", 0.0)
+        self.head, self.tail = head, tail
+
+    def _run(self, payload: bytes, hold_s: float) -> None:
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.sendall(self.head)
+            for i in range(len(self.tail)):
+                try:
+                    conn.sendall(self.tail[i : i + 1])
+                except OSError:
+                    break
+                time.sleep(0.05)
+        self.sock.close()
+
+
+def test_a_server_that_trickles_the_header_is_a_stream_error():
+    server = TrickleServer(b"", HEADER)
+    with pytest.raises(StreamError, match="incomplete at its deadline"):
+        dvtcp.DvTcpSource("127.0.0.1", server.port, timeout_s=None, header_timeout_s=0.3)
+
+
+def test_a_server_that_trickles_a_packet_is_a_stream_error():
+    # each byte resets the idle timeout; the message deadline still ends it
+    a = events(20)
+    server = TrickleServer(HEADER + packets(a) + packets(a)[:6], packets(a)[6:])
+    src = dvtcp.DvTcpSource(
+        "127.0.0.1", server.port, timeout_s=DEADLINE_S, message_timeout_s=0.3, reconnects=0
+    )
+    got = []
+    with pytest.raises(StreamError, match="incomplete at its deadline"):
+        with src:
+            for chunk in src:
+                got.append(chunk.events)
+    assert len(got) == 1 and np.array_equal(got[0], a)
+
+
+@pytest.mark.parametrize("size", [(0, 48), (4_000_000_000, 48), (64, 0)])
+def test_an_absurd_declared_sensor_size_is_a_stream_error(size):
+    xml = ss.io.aedat4.description_xml("none", size, "x")
+    header = ss.io.flatbuf.build_ioheader(0, -1, xml)
+    server = RawServer(struct.pack("<I", len(header)) + header + packets(events(10)), hold_s=1.0)
+    with pytest.raises(StreamError, match=r"sensor size.*pass sensor_size=\(W, H\)"):
+        server.source()
+
+
+def test_the_sensor_size_override_accepts_such_a_stream():
+    xml = ss.io.aedat4.description_xml("none", (0, 48), "x")
+    header = ss.io.flatbuf.build_ioheader(0, -1, xml)
+    a = events(30)
+    server = RawServer(struct.pack("<I", len(header)) + header + packets(a))
+    src = open_source(f"tcp://127.0.0.1:{server.port}", timeout_s=5.0, sensor_size=SIZE)
+    src.reconnects = 0
+    assert src.sensor_size == SIZE and np.array_equal(collect(src), a)
+
+
+def test_a_zstd_bomb_is_skipped_in_bounded_memory():
+    # 16 MiB of zeros in a few hundred bytes, no content size declared: the decoded-bytes limit
+    # is max_packet_bytes (1 MiB here), so decoding stops there instead of at 256 MiB
+    bomb = zstandard.ZstdCompressor(level=1, write_content_size=False).compress(bytes(16 << 20))
+    assert len(bomb) < 4096
+    a = events(200)
+    server = RawServer(
+        dvtcp.ioheader(3, SIZE) + struct.pack("<ii", 0, len(bomb)) + bomb + packets(a, 3)
+    )
+    src = dvtcp.DvTcpSource(
+        "127.0.0.1", server.port, timeout_s=5.0, reconnects=0, max_packet_bytes=1 << 20
+    )
+    tracemalloc.start()
+    got = collect(src)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert np.array_equal(got, a) and src.stats["bad_packets"] == 1
+    assert peak < 4 << 20
+
+
+def test_the_event_check_is_compiled_before_the_first_packet():
+    server = RawServer(HEADER + packets(events(50)))
+    src = server.source()
+    before = list(dvtcp._first_bad.signatures)
+    assert before  # warmed in __init__
+    collect(src)
+    assert list(dvtcp._first_bad.signatures) == before  # the real call compiled nothing new
 
 
 # -- DV TCP server -----------------------------------------------------------------------------
@@ -261,6 +366,58 @@ def test_client_reconnects_when_the_server_restarts(rec_path):
     assert second is not None and second.stats["clients_total"] == 1
 
 
+def test_with_no_client_nothing_is_encoded_and_fast_replay_waits(rec_path):
+    fast = StreamServer(rec_path, "dv-tcp", speed=None, loop=True, wait_clients=0).start()
+    paced = StreamServer(rec_path, "dv-tcp", speed=20.0, wait_clients=0, linger_s=0).start()
+    try:
+        assert paced.wait(DEADLINE_S)  # 100 ms of recording at 20x, nobody connected
+        # as fast as possible with --loop and nobody connected: waits instead of spinning
+        assert fast.source.stats["chunks"] == 0 and fast.stats["events"] == 0
+        src = open_source(f"tcp://127.0.0.1:{fast.port}", timeout_s=DEADLINE_S)
+        src.reconnects = 0
+        with src:
+            for _chunk in src:
+                if src.stats["events"] >= 10_000:
+                    break
+    finally:
+        fast.stop()
+    assert paced.stats["packets"] == 0 and paced.stats["unsent_events"] == 10_000
+    assert fast.stats["events"] >= 10_000
+
+
+def test_a_client_that_resets_after_the_last_packet_is_not_counted_dropped(rec_path):
+    server = StreamServer(rec_path, "dv-tcp", speed=None, wait_clients=1, linger_s=DEADLINE_S)
+    server.start()
+    src = open_source(f"tcp://127.0.0.1:{server.port}", timeout_s=DEADLINE_S)
+    src.reconnects = 0
+    chunks = iter(src)
+    have = 0
+    for chunk in chunks:
+        have += len(chunk.events)
+        if have >= 10_000:
+            break
+    # leave with a reset while the server lingers
+    src._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    chunks.close()  # type: ignore[attr-defined]
+    assert server.wait(DEADLINE_S)
+    assert have == 10_000 and server.stats["clients_dropped"] == 0
+
+
+def test_stop_closes_the_sockets_of_a_server_that_never_ran(rec_path):
+    server = StreamServer(rec_path, "dv-tcp")
+    server.bind()
+    port = server.port
+    server.stop()
+    assert server._listener is not None and server._listener.fileno() == -1
+    with pytest.raises(StreamError, match="cannot connect"):
+        open_source(f"tcp://127.0.0.1:{port}", timeout_s=1.0)
+    udp = StreamServer(rec_path, "spif-udp", port=9)
+    udp.bind()
+    assert udp._udp is not None and udp._udp.getblocking() is False  # full buffer: dropped
+    udp.stop()
+    assert udp._udp.fileno() == -1
+
+
 # -- SPIF UDP ----------------------------------------------------------------------------------
 
 
@@ -300,6 +457,29 @@ def test_udp_listener_times_out_and_closes_from_another_thread():
     assert len(collect(src)) == 0
 
 
+def test_udp_datagrams_of_the_other_time_base_are_refused_and_counted():
+    src = spif.SpifSource("127.0.0.1", 0, sensor_size=SIZE, timeout_s=2.0)
+    assert spif._decode.signatures  # compiled (or loaded) before the first datagram
+    before = list(spif._decode.signatures)
+    a, b = events(40, 1), events(40, 2)
+    stamped = spif.encode_words(a, 0, timestamps=True)
+    mixed = np.concatenate([stamped[:2], spif.encode_words(b[:3], timestamps=False)])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+        for words in (stamped, spif.encode_words(b, timestamps=False), mixed, stamped):
+            tx.sendto(words.astype("<u4").tobytes(), ("127.0.0.1", src.port))
+        got = []
+        with src:
+            for chunk in src:
+                got.append(chunk.events)
+                if sum(map(len, got)) >= 2 * len(a):
+                    break
+    got_ev = np.concatenate(got)
+    # the first datagram fixed the time base (timestamps): only those events, on that base
+    assert np.array_equal(got_ev, np.concatenate([a, a]))
+    assert src.stats["mixed_time_base"] == 2 and src.stats["bad_packets"] == 2
+    assert list(spif._decode.signatures) == before  # the real calls compiled nothing new
+
+
 # -- spikestream serve -------------------------------------------------------------------------
 
 
@@ -310,7 +490,7 @@ def test_ctrl_c_on_serve_exits_cleanly_with_a_summary(rec_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        line = proc.stdout.readline() if proc.stdout else ""
+        line = readline(proc, DEADLINE_S)
         assert line.startswith("serving ") and "tcp://127.0.0.1:" in line
         port = int(line.split("tcp://127.0.0.1:")[1].split()[0])
         src = open_source(f"tcp://127.0.0.1:{port}", timeout_s=DEADLINE_S)
@@ -325,9 +505,30 @@ def test_ctrl_c_on_serve_exits_cleanly_with_a_summary(rec_path):
         src.close()
     finally:
         proc.kill()
-    assert proc.returncode == 0, err
+    assert proc.returncode == 130, err  # the CLI's status for Ctrl-C
     assert "interrupted:" in out and "1 client(s)" in out
     assert "Traceback" not in err
+
+
+def test_serve_reports_a_recording_corrupt_past_its_start(tmp_path, capsys):
+    from spikestream.cli import main
+
+    path = tmp_path / "corrupt.aedat4"
+    ss.io.write(path, events(5_000), SIZE, compression="lz4", packet_events=500)
+    data = bytearray(path.read_bytes())
+    # the 6th packet's payload becomes garbage behind LZ4's frame magic
+    (n,) = struct.unpack_from("<I", data, 14)
+    pos = 18 + n
+    for _ in range(5):
+        pos += 8 + struct.unpack_from("<ii", data, pos)[1]
+    size = struct.unpack_from("<ii", data, pos)[1]
+    data[pos + 12 : pos + 8 + size] = b"\x55" * (size - 4)
+    path.write_bytes(bytes(data))
+    status = main(["serve", str(path), "--port", "0", "--speed", "50", "--wait-clients", "0"])
+    out, err = capsys.readouterr()
+    assert out.startswith("serving ") and status == 2  # it failed mid-replay
+    assert err.startswith("spikestream: error: ") and "corrupt compressed packet" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_serve_bad_arguments_are_one_line_errors(rec_path, tmp_path):

@@ -124,6 +124,42 @@ def test_file_replay_windows_span_decoded_blocks(rec_path, tmp_path, chunk_us):
     )
 
 
+def test_file_replay_releases_a_huge_window_in_bounded_parts(rec_path, tmp_path, monkeypatch):
+    # one window for the whole recording, decoded in 700-event blocks: pieces collected and
+    # released once MAX_PENDING_EVENTS are held (not one 20,000-event concatenation chain)
+    monkeypatch.setattr(sources, "MAX_PENDING_EVENTS", 2000)
+    ref = ss.io.read(rec_path).events
+    path = tmp_path / "small_packets.aedat4"
+    ss.io.write(path, ref, SIZE, packet_events=700)
+    chunks = list(FileSource(path, speed=None, chunk_us=10**9))
+    assert np.array_equal(np.concatenate([c.events for c in chunks]), ref)
+    assert [len(c.events) for c in chunks] == [2100] * 9 + [1100]
+
+
+def test_copy_events_is_a_writable_byte_copy():
+    from spikestream.events.dtype import copy_events
+
+    ev = synthetic(50)
+    ro = np.frombuffer(ev.tobytes(), dtype=ev.dtype)
+    out = copy_events(ro[::2])
+    assert out.dtype == ss.events.EVENT_DTYPE and out.flags.writeable
+    assert np.array_equal(out, ev[::2]) and not np.shares_memory(out, ev)
+
+
+def test_a_source_name_with_xml_specials_round_trips(tmp_path):
+    name = "cam <\"A&B\"> '1'"
+    path = tmp_path / "named.aedat4"
+    ss.io.write(path, synthetic(10), SIZE, source=name)
+    assert ss.io.read(path).metadata["source"] == name
+    server = StreamServer(path, "dv-tcp", speed=None, wait_clients=1, source_name=name).start()
+    try:
+        src = open_source(f"tcp://127.0.0.1:{server.port}", timeout_s=DEADLINE_S)
+        assert src.source_name == name
+        src.close()
+    finally:
+        server.stop()
+
+
 def test_file_replay_paces_by_recorded_time(rec_path, monkeypatch):
     # A fake monotonic clock that the source's waits advance: each chunk must be released
     # exactly when its last event is due at 4x speed, with no real waiting.
@@ -355,6 +391,52 @@ def test_metavision_adapter_with_a_fake_openeb(monkeypatch, rec_path):
     src = open_source("metavision:SERIAL1")
     assert isinstance(src, MetavisionSource) and src.sensor_size == SIZE
     assert np.array_equal(read_all(src), ref)
+
+
+def test_metavision_source_times_out_on_empty_slices():
+    empty = np.zeros(0, np.dtype([("x", "<u2"), ("y", "<u2"), ("p", "<i2"), ("t", "<i8")]))
+    first = np.zeros(3, empty.dtype)
+    first["t"], first["x"] = [1, 2, 3], [0, 1, 2]
+
+    def slices():
+        yield first
+        while True:  # the camera went quiet: EventsIterator keeps yielding empty slices
+            yield empty
+
+    src = MetavisionSource(slices(), sensor_size=SIZE, timeout_s=0.05)
+    got = []
+    with pytest.raises(StreamError, match=r"no events for 0\.05 s"):
+        for chunk in src:
+            got.append(chunk.events)
+    assert [e["t"].tolist() for e in got] == [[1, 2, 3]]
+
+
+def test_camera_events_are_validated_by_make_events():
+    bad = np.zeros(2, np.dtype([("x", "<i2"), ("y", "<i2"), ("p", "<i2"), ("t", "<i8")]))
+    bad["x"] = [3, -1]  # a negative coordinate: refused, not wrapped to 65535
+    with pytest.raises(ss.SpikestreamError, match="x"):
+        list(MetavisionSource([bad], sensor_size=SIZE))
+
+
+def test_dv_camera_polling_backs_off_while_idle():
+    class Idle:
+        calls = 0
+
+        def getEventResolution(self):
+            return SIZE
+
+        def getNextEventBatch(self):
+            self.calls += 1
+            return None
+
+        def isRunning(self):
+            return self.calls < 8
+
+    src = DvCameraSource(Idle())
+    waits: list[float] = []
+    src._stop = types.SimpleNamespace(is_set=lambda: False, wait=waits.append)  # type: ignore
+    assert list(src) == []
+    assert waits == [0.0005, 0.001, 0.002, 0.004, 0.004, 0.004, 0.004]
 
 
 def test_dv_camera_without_a_camera_is_a_stream_error(monkeypatch):
