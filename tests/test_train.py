@@ -258,3 +258,18 @@ def test_config_scheduler_steps_per_batch(ndigits, tmp_path, monkeypatch):
     sched = cli.trainer.lr_scheduler_configs[0]
     assert sched.interval == "step" and sched.scheduler.last_epoch == 2  # two batches
     assert isinstance(cli.trainer.optimizers[0], torch.optim.AdamW)
+
+
+def test_validation_fraction_of_train(fake_roots):
+    """``val_split=0.25``: a seeded quarter of the training split, disjoint from the rest."""
+    root = str(fake_roots["asldvs"])
+    splits = []
+    for _ in range(2):
+        dm = train.EventDataModule("asldvs", root=root, representation="tokens", num_events=8,
+                                   val_split=0.25, seed=3)  # fmt: skip
+        dm.setup()
+        splits.append({k: set(v.indices.tolist()) for k, v in dm.splits.items()})
+    first, again = splits
+    assert first == again  # seeded
+    assert len(first["val"]) == 24 and len(first["train"]) == 72  # 96 training samples
+    assert not first["val"] & first["train"] and not first["test"] & (first["train"] | first["val"])
