@@ -1,5 +1,6 @@
 """The DV network stream (iniVation DV's TCP server output, dv-processing's ``NetworkWriter`` /
-``NetworkReader``), as verified byte for byte against dv-processing 2.0.4.
+``NetworkReader``): the wire format as checked against dv-processing 2.0.4; our server's stream
+is readable by its ``NetworkReader`` (tested event for event), not a byte copy of its writer's.
 
 Per connection the server sends, little-endian:
 
