@@ -3,9 +3,9 @@ driven by Selenium): while a recording is served over loopback TCP (the DV netwo
 `spikestream.live.server`) and run through the live engine into the viewer's observer, the
 page shows a changing event image in the ON/OFF colours and the class scores.
 
-The set-up installs the Debian packages when they are missing and the tests run as root
-(``apt-get install -y chromium chromium-driver``, bounded by a timeout); only when that fails
-is the test skipped, with the reason."""
+The set-up installs the Debian packages when they are missing (``apt-get install -y chromium
+chromium-driver``, as root or through ``sudo -n``, no stdin, at most `INSTALL_TIMEOUT_S` in
+all); only when that fails is the test skipped, with the reason printed."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import io
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 
@@ -25,63 +24,79 @@ from PIL import Image
 from spikestream import make_events, write
 from spikestream.viz.render import OFF, ON
 
-CHROMIUM = ("chromium", "chromium-browser")
-DRIVER = ("chromedriver", "chromium-driver")
-INSTALL_TIMEOUT_S = 600
+#: The whole installation (apt-get update and install) is bounded by this.
+INSTALL_TIMEOUT_S = 300
+PACKAGES = ("chromium", "chromium-driver")
 
 
-def _which(names: tuple[str, ...]) -> str | None:
-    return next((p for p in map(shutil.which, names) if p), None)
+def install_commands(root: bool) -> list[list[str]]:
+    """apt-get update and install of the packages, never asking anything (no stdin, keep
+    the configuration files a package would prompt about); through ``sudo -n`` (no password
+    prompt) when not root."""
+    prefix = [] if root else ["sudo", "-n"]
+    env = ["env", "DEBIAN_FRONTEND=noninteractive"]
+    keep = ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"]
+    return [
+        [*prefix, *env, "apt-get", "update"],
+        [*prefix, *env, "apt-get", "install", "-y", "--no-install-recommends", *keep, *PACKAGES],
+    ]
+
+
+def install_chromium() -> str | None:
+    """Install the packages; None on success, else why not."""
+    if not shutil.which("apt-get"):
+        return "no apt-get: not a Debian system"
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if not root and not shutil.which("sudo"):
+        return "not root and no sudo to install with"
+    deadline = time.monotonic() + INSTALL_TIMEOUT_S
+    for cmd in install_commands(root):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return f"installing took over {INSTALL_TIMEOUT_S} s"
+        try:
+            subprocess.run(cmd, check=True, capture_output=True, stdin=subprocess.DEVNULL,
+                           timeout=left)  # fmt: skip
+        except (subprocess.SubprocessError, OSError) as exc:
+            tail = (getattr(exc, "stderr", b"") or b"")[-300:].decode(errors="replace")
+            return f"{' '.join(cmd)} failed: {exc} {tail}".strip()
+    return None
 
 
 @pytest.fixture(scope="session")
 def chromium() -> tuple[str, str]:
-    browser, driver = _which(CHROMIUM), _which(DRIVER)
-    if browser and driver:
-        return browser, driver
-    reason = "chromium / chromedriver not found"
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        try:
-            for cmd in (["apt-get", "update"],
-                        ["apt-get", "install", "-y", "chromium", "chromium-driver"]):  # fmt: skip
-                subprocess.run(cmd, check=True, capture_output=True, timeout=INSTALL_TIMEOUT_S,
-                               env=env)  # fmt: skip
-        except (subprocess.SubprocessError, OSError) as exc:
-            tail = getattr(exc, "stderr", b"") or b""
-            reason = f"installing chromium failed: {exc} {tail[-300:].decode(errors='replace')}"
-        browser, driver = _which(CHROMIUM), _which(DRIVER)
-        if browser and driver:
-            return browser, driver
-    else:
-        reason += " and this is not a root Debian system that could install them"
-    print(f"SKIP browser test: {reason}")
-    pytest.skip(reason)
+    from spikestream.viz.browser import find_chromium
+
+    found = find_chromium()
+    if found:
+        return found
+    reason = install_chromium()
+    found = find_chromium()
+    if found:
+        return found
+    reason = reason or "installed, yet chromium / chromedriver are not on PATH"
+    print(f"SKIP browser test: chromium cannot be installed: {reason}")
+    pytest.skip(f"chromium cannot be installed: {reason}")
 
 
 @pytest.fixture
 def browser(chromium):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from spikestream.viz.browser import chromium as open_chromium
 
-    binary, driver_path = chromium
-    profile = tempfile.mkdtemp(prefix="spikestream-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}", "--window-size=1200,900"):  # fmt: skip
-        options.add_argument(flag)
-    # explicit driver path: Selenium Manager (which would download drivers) is never asked
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(30)
-    try:
+    with open_chromium(window=(1200, 900)) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_install_commands_never_prompt():
+    keep = ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"]
+    env = ["env", "DEBIAN_FRONTEND=noninteractive"]
+    install = ["apt-get", "install", "-y", "--no-install-recommends", *keep,
+               "chromium", "chromium-driver"]  # fmt: skip
+    assert install_commands(root=True) == [[*env, "apt-get", "update"], [*env, *install]]
+    assert install_commands(root=False) == [
+        ["sudo", "-n", *env, "apt-get", "update"],
+        ["sudo", "-n", *env, *install],
+    ]
 
 
 def moving_bar_recording(path, seconds: float = 2.0) -> None:

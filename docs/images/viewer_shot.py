@@ -7,27 +7,21 @@ Usage: python docs/images/viewer_shot.py CKPT OUT.png [SECONDS]
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 import threading
 import time
 
 import numpy as np
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 from spikestream import write
 from spikestream.datasets import NDigits
 from spikestream.live.engine import Engine
 from spikestream.live.sources import open_source
 from spikestream.models.checkpoint import read_record
+from spikestream.viz.browser import chromium
 from spikestream.viz.viewer import start_viewer
 
 STREAM = "/tmp/spikestream_viewer_stream.npz"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1180,960", "--hide-scrollbars")  # fmt: skip
 
 
 def main(ckpt: str, out: str, seconds: float = 4.5) -> None:
@@ -44,24 +38,17 @@ def main(ckpt: str, out: str, seconds: float = 4.5) -> None:
     engine = Engine.from_checkpoint(ckpt, source, observers=[observer])
     worker = threading.Thread(target=engine.run, kwargs={"duration_s": 60}, daemon=True)
     worker.start()
-    profile = tempfile.mkdtemp()
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     try:
-        driver.get(url)
-        time.sleep(seconds)
-        driver.save_screenshot(out)
-        print(out, driver.find_element("id", "decision").text)
+        with chromium(window=(1180, 960)) as driver:
+            driver.get(url)
+            time.sleep(seconds)
+            driver.save_screenshot(out)
+            print(out, driver.find_element("id", "decision").text)
     finally:
-        driver.quit()
         engine.stop()
         worker.join(10)
         source.close()
         stop()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 if __name__ == "__main__":
