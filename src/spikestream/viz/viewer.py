@@ -238,6 +238,7 @@ class _Server(ThreadingHTTPServer):
     beyond that is closed on arrival (idle sockets cannot make it start threads without end)."""
 
     daemon_threads = True
+    request_queue_size = 64  # the listen backlog (socketserver's 5 makes a burst wait seconds)
 
     def __init__(self, address: tuple[str, int], handler: Any, max_connections: int):
         super().__init__(address, handler)
