@@ -21,6 +21,7 @@ What this adds to ``LightningCLI``:
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 import warnings
@@ -233,6 +234,17 @@ def _build_cli_class() -> Any:
 
         before_fit = before_validate = before_test = before_predict = _check_data
 
+        def after_fit(self) -> None:
+            trainer: Any = self.trainer
+            if not trainer.is_global_zero:
+                return
+            ckpt = trainer.checkpoint_callback
+            best = getattr(ckpt, "best_model_path", "") or getattr(ckpt, "last_model_path", "")
+            acc = trainer.callback_metrics.get("val_acc")
+            shown = f", val_acc {float(acc):.4f}" if acc is not None else ""
+            print(f"spikestream: run {trainer.log_dir}; checkpoint {best or 'none'}{shown}",
+                  file=sys.stderr)  # fmt: skip
+
         def after_instantiate_classes(self) -> None:
             if self.config.get("subcommand") == "predict":
                 trainer: Any = self.trainer
@@ -321,6 +333,7 @@ def run_cli(verb: str, argv: Sequence[str], *, run: bool = True) -> Any:
     import argparse
 
     cli_cls, save_cb, module_cls, data_cls = _build_cli_class()
+    _quiet_tips()
     cli_cls.opts = opts
     no_exit = {"exit_on_error": False}
     try:
@@ -356,6 +369,19 @@ def run_cli(verb: str, argv: Sequence[str], *, run: bool = True) -> Any:
         if inner is not None:
             raise inner from None
         raise
+
+
+class _NoTips(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("\N{ELECTRIC LIGHT BULB} Tip")
+
+
+def _quiet_tips() -> None:
+    """Drop Lightning's advertisements for its cloud services from every run's output."""
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _NoTips) for f in log.filters):
+            log.addFilter(_NoTips())
 
 
 def _spikestream_cause(exc: BaseException) -> SpikestreamError | None:
