@@ -114,6 +114,7 @@ class _Hub:
         self.errors = 0  # updates that could not be built or sent
         self.clients: list[queue.Queue[bytes]] = []
         self.stopping = threading.Event()
+        self.wake = threading.Event()  # a bin's image is waiting (or stopping)
         self.last_message: dict[str, Any] | None = None
         self.last_data: bytes | None = None  # last_message as sent
 
@@ -128,6 +129,7 @@ class _Hub:
                 if self.inbox_bytes + size <= INBOX_BYTES or not self.inbox:
                     self.inbox.append(image)
                     self.inbox_bytes += size
+                    self.wake.set()
                 else:
                     self.skipped += 1
             self.latest = result
@@ -187,8 +189,10 @@ class _Hub:
 
     def publish(self) -> None:
         next_send = time.monotonic() + self.period
-        # wake often to sum the inbox as bins arrive (the engine never waits on this thread)
-        while not self.stopping.wait(min(0.02, self.period)):
+        while not self.stopping.is_set():
+            # woken by each bin, to sum the inbox as bins arrive (the engine never waits here)
+            self.wake.wait(max(0.0, next_send - time.monotonic()))
+            self.wake.clear()
             try:
                 if time.monotonic() < next_send:
                     self.drain()
@@ -388,6 +392,7 @@ def start_viewer(
             return
         stopped.set()
         hub.stopping.set()
+        hub.wake.set()
         server.shutdown()
         server.server_close()
         for t in threads:
