@@ -153,19 +153,13 @@ def frame_windows(
     """Each frame's ``[start, stop)`` event indices, as `event_frames` cuts ``t`` (sorted µs):
     `transforms.functional.to_frames`' windows (``n_frames`` split by ``'time'`` or
     ``'number'``, or a fixed ``duration``)."""
-    from ..transforms.functional import slicing
+    from ..transforms.functional.frames import frame_windows as windows
 
     if (n_frames is None) == (duration is None):
         raise ConfigError("give n_frames or duration (µs) to cut the events into frames")
     if len(t) == 0:
         raise ConfigError("no events to show")
-    if duration is not None:
-        return slicing.sj_split_by_duration(t, int(duration), allow_empty_recording=True)
-    if split_by == "number":
-        return slicing.sj_split_by_number(len(t), int(n_frames))  # type: ignore[arg-type]
-    if split_by == "time":
-        return slicing.sj_split_by_time(t, int(n_frames), allow_empty=True)  # type: ignore[arg-type]
-    raise ConfigError(f"split_by must be 'number' or 'time', got {split_by!r}")
+    return windows(t, n_frames=n_frames, duration=duration, split_by=split_by)
 
 
 def iter_event_frames(

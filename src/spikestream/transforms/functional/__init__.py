@@ -2,7 +2,7 @@
 
 from . import augment, slicing
 from .filters import denoise, denoise_mask, refractory_mask, refractory_period
-from .frames import accumulate, to_frames, to_frames_custom, tonic_frames
+from .frames import accumulate, frame_windows, to_frames, to_frames_custom, tonic_frames
 from .representations import (
     polarity_weights,
     to_averaged_time_surface,
@@ -28,6 +28,7 @@ __all__ = [
     "sample_indices",
     "slicing",
     "to_averaged_time_surface",
+    "frame_windows",
     "to_frames",
     "to_frames_custom",
     "to_time_surface",

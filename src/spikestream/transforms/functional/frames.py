@@ -210,6 +210,31 @@ def _accumulate(
     return out
 
 
+def frame_windows(
+    t: np.ndarray,
+    *,
+    n_frames: int | None = None,
+    split_by: str = "number",
+    duration: int | None = None,
+    allow_empty: bool = True,
+    max_frames: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's ``[start, stop)`` event indices as `to_frames` cuts the times ``t``: the one
+    place that picks SpikingJelly's split rule (``n_frames`` by ``'number'`` or ``'time'``, or a
+    fixed ``duration`` in µs); ``max_frames`` bounds a duration split's frame count."""
+    if (n_frames is None) == (duration is None):
+        raise ConfigError("give exactly one of n_frames or duration")
+    if duration is not None:
+        return slicing.sj_split_by_duration(
+            t, int(duration), allow_empty_recording=allow_empty, max_frames=max_frames
+        )
+    if split_by == "number":
+        return slicing.sj_split_by_number(len(t), int(n_frames))  # type: ignore[arg-type]
+    if split_by == "time":
+        return slicing.sj_split_by_time(t, int(n_frames), allow_empty=allow_empty)  # type: ignore[arg-type]
+    raise ConfigError(f"split_by must be 'number' or 'time', got {split_by!r}")
+
+
 def to_frames(
     events: Any,
     sensor_size: tuple[int, int],
@@ -231,24 +256,16 @@ def to_frames(
         >>> frames = to_frames(events, (128, 128), n_frames=16, split_by="number")
     """
     fields = _fields(events)
-    t = fields[0]
-    if (n_frames is None) == (duration is None):
-        raise ConfigError("give exactly one of n_frames or duration")
-    if duration is not None:
-        starts, stops = slicing.sj_split_by_duration(
-            t,
-            duration,
-            allow_empty_recording=allow_empty,
-            max_frames=max_frames(sensor_size, 2, dtype),
-        )
-    else:
-        if split_by not in ("number", "time"):
-            raise ConfigError(f"split_by must be 'number' or 'time', got {split_by!r}")
-        frames_shape(int(n_frames), sensor_size, 2, dtype)  # type: ignore[arg-type]  # before any table
-        if split_by == "number":
-            starts, stops = slicing.sj_split_by_number(len(t), int(n_frames))  # type: ignore[arg-type]
-        else:
-            starts, stops = slicing.sj_split_by_time(t, int(n_frames), allow_empty=allow_empty)  # type: ignore[arg-type]
+    if n_frames is not None and duration is None:
+        frames_shape(int(n_frames), sensor_size, 2, dtype)  # before any table
+    starts, stops = frame_windows(
+        fields[0],
+        n_frames=n_frames,
+        split_by=split_by,
+        duration=duration,
+        allow_empty=allow_empty,
+        max_frames=max_frames(sensor_size, 2, dtype),
+    )
     return _accumulate(events, fields, starts, stops, sensor_size, dtype)
 
 
