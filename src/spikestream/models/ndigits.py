@@ -48,7 +48,7 @@ class CSNNConfig:
     in_channels: int = 2
     input_size: tuple[int, int] = (34, 34)
     pool: int = 2
-    channels: tuple[int, ...] = (16, 32)
+    channels: tuple[int, ...] = (24, 48)
     classes: int = 10
     neuron: str = "lif"
     tau: float = 2.0
@@ -184,5 +184,5 @@ class CSNN(nn.Module):
 
 @register_model
 def csnn_ndigits(**overrides: Any) -> CSNN:
-    """NDigits (2x34x34, 10 classes), the quick start's network: APk2s2-{c16,c32}k3s1-BN-LIF-MPk2s2-FC10, mean readout over time."""  # noqa: E501
+    """NDigits (2x34x34, 10 classes), the quick start's network: APk2s2-{c24,c48}k3s1-BN-LIF-MPk2s2-FC10, mean readout over time."""  # noqa: E501
     return CSNN(CSNNConfig(), **overrides)
