@@ -236,13 +236,14 @@ def _build_cli_class() -> Any:
 
         def after_fit(self) -> None:
             trainer: Any = self.trainer
+            log_dir = trainer.log_dir  # a broadcast: every rank takes part
             if not trainer.is_global_zero:
                 return
             ckpt = trainer.checkpoint_callback
             best = getattr(ckpt, "best_model_path", "") or getattr(ckpt, "last_model_path", "")
             acc = trainer.callback_metrics.get("val_acc")
             shown = f", val_acc {float(acc):.4f}" if acc is not None else ""
-            print(f"spikestream: run {trainer.log_dir}; checkpoint {best or 'none'}{shown}",
+            print(f"spikestream: run {log_dir}; checkpoint {best or 'none'}{shown}",
                   file=sys.stderr)  # fmt: skip
 
         def after_instantiate_classes(self) -> None:

@@ -122,8 +122,9 @@ class ClassificationModule(pl.LightningModule):
         loss = loss_value(s, y, self.loss_name, self.label_smoothing)
         n = len(y)
         on_step = stage == "train"
+        # sync_dist: epoch values averaged over DDP ranks (one small all-reduce)
         self.log(f"{stage}_loss", loss, prog_bar=True, on_step=on_step, on_epoch=True,
-                 batch_size=n, sync_dist=not on_step)  # fmt: skip
+                 batch_size=n, sync_dist=True)  # fmt: skip
         if f"{stage}_acc" in self.metrics:
             pred = s.detach().argmax(1)
             acc: Any = self.metrics[f"{stage}_acc"]
@@ -159,14 +160,17 @@ class ClassificationModule(pl.LightningModule):
         values = metric.compute()
         metric.reset()
         names = self.classes or [str(i) for i in range(len(values))]
-        self.log_dict({f"{key}/{name}": v for name, v in zip(names, values, strict=True)})
+        # computed over every rank already (torchmetrics syncs); sync_dist keeps Lightning quiet
+        per = {f"{key}/{name}": v for name, v in zip(names, values, strict=True)}
+        self.log_dict(per, sync_dist=True)
 
     def on_train_epoch_start(self) -> None:
         # the learning rate, logged here rather than by LearningRateMonitor, which refuses to
         # run without a logger (--trainer.logger false)
         opt: Any = self.optimizers()
         if hasattr(opt, "param_groups"):
-            self.log("lr", float(opt.param_groups[0]["lr"]), on_step=False, on_epoch=True)
+            lr = float(opt.param_groups[0]["lr"])
+            self.log("lr", lr, on_step=False, on_epoch=True, sync_dist=True)
 
     def on_train_epoch_end(self) -> None:
         self._per_class("train")
