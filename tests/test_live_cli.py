@@ -165,3 +165,65 @@ def test_view_port_out_of_range_is_refused(files, capsys):
                    "--port", "70000"])  # fmt: skip
     assert status == 2
     assert "--port must be 0..65535" in capsys.readouterr().err
+
+
+def test_a_failing_source_stops_the_learner(files, monkeypatch, capsys):
+    # learner.stop() ran only when the stream ended well: its thread outlived a failure
+    import time as _time
+
+    import spikestream.live.sources as sources
+    from spikestream.errors import StreamError
+    from spikestream.live.sources import EventChunk
+
+    ckpt, _, csv, stream = files
+
+    class Broken:
+        sensor_size = SENSOR
+        stats: dict = {}
+
+        def __iter__(self):
+            yield EventChunk(stream[:1000], _time.monotonic_ns())
+            raise StreamError("the camera went away")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(sources, "open_source", lambda *a, **k: Broken())
+    status = main(["live", "--checkpoint", str(ckpt), "--source", "tcp://127.0.0.1:9",
+                   "--quiet", "--learn", "--labels", str(csv)])  # fmt: skip
+    assert status == 2 and "camera went away" in capsys.readouterr().err
+    assert not [t for t in threading.enumerate() if t.name == "live-learner" and t.is_alive()]
+
+
+def test_record_keeps_a_restarted_stream_whole():
+    from spikestream.commands.live import _Recorder
+
+    class Writer:
+        def __init__(self):
+            self.parts, self.closed = [], False
+
+        def write(self, ev):
+            assert not self.closed
+            self.parts.append(ev.copy())
+
+        def close(self):
+            self.closed = True
+
+    w = Writer()
+    rec = _Recorder(w, rewind_us=1_000_000)
+    first = np.zeros(3, dtype=ss.EVENT_DTYPE)
+    first["t"] = [5_000_000, 6_000_000, 7_000_000]
+    again = np.zeros(2, dtype=ss.EVENT_DTYPE)
+    again["t"] = [100, 200]  # the server came back: times start over
+    late = np.zeros(2, dtype=ss.EVENT_DTYPE)
+    late["t"] = [150, 400]  # the restarted stream goes on; its first event is older than 200
+    rec(first)
+    rec(again)
+    rec(late)
+    t = np.concatenate(w.parts)["t"]
+    # the restart continues 1 µs after the last recorded event, the shift is listed
+    assert t.tolist() == [5_000_000, 6_000_000, 7_000_000, 7_000_001, 7_000_101, 7_000_301]
+    assert rec.shifts == [(7_000_001, 6_999_901)] and rec.skipped == 1
+    rec.close()
+    rec(first)  # the receive thread after the close: not written, counted
+    assert w.closed and rec.after_close == 3 and len(w.parts) == 3

@@ -557,3 +557,60 @@ def test_metrics_percentiles_and_bounded_history():
 
 def test_empty_chunks_and_dtype():
     assert Binner(1000, SENSOR).push(np.empty(0, dtype=EVENT_DTYPE)) == []
+
+
+# -- review fixes ---------------------------------------------------------------------------
+
+
+def test_engine_config_refuses_bad_values():
+    # these checks sat after a return (dead): overflow='dropp' was accepted, threads=0 crashed
+    for kwargs, match in (
+        ({"overflow": "dropp"}, "overflow"),
+        ({"threads": 0}, "threads"),
+        ({"max_empty_steps": -1}, "max_empty_steps"),
+    ):
+        with pytest.raises(ConfigError, match=match):
+            EngineConfig(bin_us=1000, **kwargs)
+
+
+class _Stubborn(ListSource):
+    """Yields one chunk, then ignores close() for ``block_s`` (a source that never unblocks)."""
+
+    def __init__(self, chunks, block_s):
+        super().__init__(chunks)
+        self.block_s = block_s
+
+    def __iter__(self):
+        yield EventChunk(self.chunks[0], time.monotonic_ns())
+        time.sleep(self.block_s)
+
+
+def test_run_reports_a_receive_thread_that_does_not_end(ckpt):
+    from spikestream.errors import StreamError
+
+    engine = Engine.from_checkpoint(ckpt, _Stubborn([random_events(10, 1000)], 2.0),
+                                    config=EngineConfig(bin_us=BIN_US))  # fmt: skip
+    engine.join_timeout_s = 0.2
+    with pytest.raises(StreamError, match=r"did not end within 0\.2 s"):
+        engine.run(duration_s=0.2)
+
+
+def test_the_chunk_in_hand_at_a_stop_reaches_the_hooks(ckpt):
+    # the source hands over a chunk after stop() closed it: --record must still get it
+    a, b = random_events(50, 5000, seed=1), random_events(50, 5000, seed=2)
+    b["t"] += 10_000
+
+    class Late(ListSource):
+        def __iter__(self):
+            yield EventChunk(a, time.monotonic_ns())
+            self._closed.wait(10)
+            yield EventChunk(b, time.monotonic_ns())
+
+    got: list = []
+    engine = Engine.from_checkpoint(ckpt, Late([]), config=EngineConfig(bin_us=BIN_US),
+                                    chunk_hooks=[got.append])  # fmt: skip
+    timer = threading.Timer(0.3, engine.stop)
+    timer.start()
+    engine.run()
+    timer.join()
+    assert [len(c) for c in got] == [50, 50] and got[1] is b

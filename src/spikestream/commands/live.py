@@ -179,28 +179,56 @@ def _crop(text: str | None) -> tuple[int, int, int, int] | None:
 
 
 class _Recorder:
-    """The ``--record`` chunk hook: writes what arrived, in time order (a chunk that goes back
-    in time is cut to its newer events, counted)."""
+    """The ``--record`` chunk hook: writes what arrived, in time order. A chunk that goes back
+    in time by less than ``rewind_us`` (a late chunk) is cut to its newer events (counted in
+    ``skipped``); a jump back by more (a restarted stream, a server that came back: the
+    engine starts a new bin grid there too) is kept whole, its times shifted to continue 1 µs
+    after the last recorded event, so the file stays time-sorted and holds everything that
+    arrived (each shift is listed in ``shifts`` as ``(recorded_t_us, offset_us)``).
+    `close` closes the writer under the hook's lock: a chunk the receive thread still hands
+    over afterwards is not written (counted in ``after_close``)."""
 
-    def __init__(self, writer: Any) -> None:
+    def __init__(self, writer: Any, rewind_us: int = 1_000_000) -> None:
         self.writer = writer
+        self.rewind_us = int(rewind_us)
         self.last_t: int | None = None
+        self.offset = 0
         self.skipped = 0
+        self.after_close = 0
+        self.shifts: list[tuple[int, int]] = []
+        self._lock = threading.Lock()
+        self._closed = False
 
     def __call__(self, events: np.ndarray) -> None:
         if not len(events):
             return
-        t = events["t"]
-        if len(t) > 1 and bool((t[1:] < t[:-1]).any()):
-            events = events[np.argsort(t, kind="stable")]
-        if self.last_t is not None and events["t"][0] < self.last_t:
-            keep = events["t"] >= self.last_t
-            self.skipped += int(len(events) - keep.sum())
-            events = events[keep]
-            if not len(events):
+        with self._lock:
+            if self._closed:
+                self.after_close += len(events)
                 return
-        self.writer.write(events)
-        self.last_t = int(events["t"][-1])
+            t = events["t"]
+            if len(t) > 1 and bool((t[1:] < t[:-1]).any()):
+                events = events[np.argsort(t, kind="stable")]
+            first = int(events["t"][0]) + self.offset
+            if self.last_t is not None and first < self.last_t - self.rewind_us:
+                self.offset += self.last_t + 1 - first  # a restart: continue after it
+                self.shifts.append((self.last_t + 1, self.offset))
+            if self.offset:
+                events = events.copy()
+                events["t"] += self.offset
+            if self.last_t is not None and events["t"][0] < self.last_t:
+                keep = events["t"] >= self.last_t
+                self.skipped += int(len(events) - keep.sum())
+                events = events[keep]
+                if not len(events):
+                    return
+            self.writer.write(events)
+            self.last_t = int(events["t"][-1])
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self.writer.close()
 
 
 class _Printer:
@@ -294,6 +322,7 @@ def run(args: argparse.Namespace) -> int:
     writer = jsonl = recorder = None
     stop_viewer: Callable[[], None] | None = None
     report = None
+    learn_error: BaseException | None = None
     try:
         engine = Engine(
             model,
@@ -308,7 +337,7 @@ def run(args: argparse.Namespace) -> int:
         g = engine.geometry
         if args.record is not None:
             writer = open_writer(args.record, g.sensor_size, format="aedat4")
-            recorder = _Recorder(writer)
+            recorder = _Recorder(writer, rewind_us=max(1_000_000, 10 * config.bin_us))
             engine.chunk_hooks.append(recorder)
         if args.jsonl is not None:
             jsonl = open(args.jsonl, "w", encoding="utf-8", buffering=1)
@@ -338,23 +367,34 @@ def run(args: argparse.Namespace) -> int:
             if printer.tty and not args.quiet:
                 print(file=sys.stderr)
             print(engine.metrics.format(), flush=True)  # also when the source failed
-        if learner is not None:
-            report = learner.stop()
     finally:
+        if learner is not None:  # its thread ends, also when the stream failed
+            try:
+                report = learner.stop()
+            except BaseException as exc:  # raised below unless the stream's error is
+                learn_error = exc
         source.close()
         if stop_viewer is not None:
             stop_viewer()
         if jsonl is not None:
             jsonl.close()
-        if writer is not None:
-            writer.close()  # what arrived is valid events: a complete file, even after an error
+        if recorder is not None:
+            recorder.close()  # what arrived is valid events: a complete file, even after an error
+        elif writer is not None:
+            writer.close()
+    if learn_error is not None:
+        raise learn_error
     if summary.get("interrupted"):
         print("interrupted: stopped cleanly")
     if writer is not None and recorder is not None:
         late = f" ({recorder.skipped} out-of-order events left out)" if recorder.skipped else ""
-        print(f"recorded {writer.count:,} events to {args.record}{late}")
+        shifts = "".join(
+            f"; the stream restarted: times from {t / 1e6:.6f} s on shifted by {o} µs"
+            for t, o in recorder.shifts
+        )
+        print(f"recorded {writer.count:,} events to {args.record}{late}{shifts}")
     if report is not None and learner is not None:
-        print(learner.format_report())
+        print(learner.format_report(report))
     return 0
 
 

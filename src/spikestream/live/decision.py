@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import nn
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:  # only for the annotation: the decision layer itself needs no torch
+    from torch import nn
 
 __all__ = ["Decider", "Decision", "output_kind", "probabilities"]
 

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StreamError
 from ..models.checkpoint import ModelRecord, load_model
 from .binning import Bin, Binner
 from .decision import Decider, output_kind
@@ -128,6 +128,12 @@ class EngineConfig:
             raise ConfigError(f"queue_bins must be >= 1, got {self.queue_bins}")
         if not self.backlog_ms > 0:
             raise ConfigError(f"backlog_ms must be > 0, got {self.backlog_ms}")
+        if self.overflow not in ("drop", "block"):
+            raise ConfigError(f"overflow must be 'drop' or 'block', got {self.overflow!r}")
+        if int(self.max_empty_steps) < 0:
+            raise ConfigError(f"max_empty_steps must be >= 0, got {self.max_empty_steps}")
+        if self.threads is not None and int(self.threads) < 1:
+            raise ConfigError(f"threads must be >= 1, got {self.threads}")
 
     @property
     def queue_limit(self) -> int:
@@ -136,12 +142,6 @@ class EngineConfig:
         if self.queue_bins is not None:
             return int(self.queue_bins)
         return max(2, math.ceil(self.backlog_ms * 1000 / self.bin_us))
-        if self.overflow not in ("drop", "block"):
-            raise ConfigError(f"overflow must be 'drop' or 'block', got {self.overflow!r}")
-        if int(self.max_empty_steps) < 0:
-            raise ConfigError(f"max_empty_steps must be >= 0, got {self.max_empty_steps}")
-        if self.threads is not None and int(self.threads) < 1:
-            raise ConfigError(f"threads must be >= 1, got {self.threads}")
 
 
 @dataclass
@@ -409,6 +409,9 @@ def run_offline(
 
 _END = object()
 
+#: Seconds `Engine.run` waits for the receive thread after a stop.
+JOIN_TIMEOUT_S = 10.0
+
 
 class Engine:
     """Runs ``model`` on ``source`` bin by bin (see the module docstring).
@@ -473,6 +476,7 @@ class Engine:
         self._error: BaseException | None = None
         self._dropped_events_pending = 0
         self._thread: threading.Thread | None = None
+        self.join_timeout_s = JOIN_TIMEOUT_S
 
     @classmethod
     def from_checkpoint(
@@ -514,11 +518,11 @@ class Engine:
     def _receive(self, binner: Binner) -> None:
         try:
             for chunk in self.source:
+                events = chunk.events
+                for hook in self.chunk_hooks:  # the chunk in hand is recorded, even at a stop
+                    hook(events)
                 if self._stopping.is_set():
                     break
-                events = chunk.events
-                for hook in self.chunk_hooks:
-                    hook(events)
                 bins = binner.push(events, chunk.arrival_ns)
                 now = time.monotonic_ns()
                 self.metrics.add("events", len(events))
@@ -569,13 +573,13 @@ class Engine:
             target=self._receive, args=(binner,), name="spikestream-live-receive", daemon=True
         )
         threads_before = torch.get_num_threads()
-        if self.config.threads is not None:
-            torch.set_num_threads(int(self.config.threads))
-        self.runner.warm_up()
         deadline = None if duration_s is None else time.monotonic() + float(duration_s)
-        self.metrics.started_ns = time.monotonic_ns()
-        self._thread.start()
         try:
+            if self.config.threads is not None:
+                torch.set_num_threads(int(self.config.threads))
+            self.runner.warm_up()
+            self.metrics.started_ns = time.monotonic_ns()
+            self._thread.start()
             with torch.inference_mode():
                 while True:
                     if deadline is not None and time.monotonic() >= deadline:
@@ -590,8 +594,16 @@ class Engine:
                     self._process(item)
         finally:
             self.stop()
-            self._thread.join(timeout=10)
+            if self._thread.ident is not None:  # started
+                self._thread.join(timeout=self.join_timeout_s)
             torch.set_num_threads(threads_before)
+        if self._thread.is_alive():
+            # its chunk hooks (the --record writer) may still run: callers must not assume
+            # the stream is over
+            raise StreamError(
+                f"the receive thread did not end within {self.join_timeout_s:g} s of the stop: "
+                f"the source {type(self.source).__name__} does not unblock its iterator on close()"
+            )
         if self._error is not None:
             raise self._error
         return self.metrics.summary()

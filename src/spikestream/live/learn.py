@@ -396,8 +396,9 @@ class OnlineLearner:
             "last_loss": self.stats["last_loss"],
         }
 
-    def format_report(self) -> str:
-        r = self.report()
+    def format_report(self, report: dict[str, Any] | None = None) -> str:
+        """One line of ``report`` (computed when not given: it runs the held-back windows)."""
+        r = self.report() if report is None else report
 
         def pct(v: float | None) -> str:
             return "n/a" if v is None else f"{100 * v:.1f} %"
