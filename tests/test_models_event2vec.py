@@ -392,3 +392,24 @@ def test_torch_compile_matches_eager() -> None:
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
     grad = torch.autograd.grad(out.square().sum(), net.heads.weight)[0]
     torch.testing.assert_close(grad, torch.autograd.grad(ref.square().sum(), net.heads.weight)[0])
+
+
+def test_bf16_autocast_runs_and_stays_near_float32() -> None:
+    """Under CPU autocast (the recipes' bf16-mixed) the masked attention fills with the floor of
+    the scores' own dtype: it used to fill a bf16 tensor with float32's minimum and fail."""
+    torch.manual_seed(0)
+    net = models.create("event2vec_asldvs").eval()
+    n, length = 2, 64
+    x = torch.randint(0, 240, (n, length)).float()
+    y = torch.randint(0, 180, (n, length)).float()
+    t = torch.rand(n, length).sort(1).values
+    p = torch.randint(0, 2, (n, length)).float()
+    mask = torch.ones(n, length, dtype=torch.bool)
+    mask[1, 40:] = False
+    with torch.no_grad():
+        ref = net(x, y, t, p, mask)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = net(x, y, t, p, mask)
+    assert out.dtype == torch.bfloat16 and torch.isfinite(out).all()
+    # bf16 keeps 8 bits of mantissa: a few parts in a hundred of the logits' range
+    assert (out.float() - ref).abs().max() <= 0.03 * ref.abs().max()

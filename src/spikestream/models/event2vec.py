@@ -206,9 +206,11 @@ def forgetting_attention(
     anti = pos[None, :] >= pos[:, None]
     # A finite floor instead of -inf: a row with no allowed key (a padded query of an empty
     # sample) stays finite, and is zeroed below.
-    floor = torch.finfo(q.dtype).min
-    s_fwd = (scores + fwd_bias).masked_fill(~(causal & key_ok), floor)
-    s_bwd = (scores + bwd_bias).masked_fill(~(anti & key_ok), floor)
+    # The floor of the filled tensor's own dtype: under autocast the scores (bf16/fp16) and the
+    # float32 gate sums promote differently from q.
+    s_fwd, s_bwd = scores + fwd_bias, scores + bwd_bias
+    s_fwd = s_fwd.masked_fill(~(causal & key_ok), torch.finfo(s_fwd.dtype).min)
+    s_bwd = s_bwd.masked_fill(~(anti & key_ok), torch.finfo(s_bwd.dtype).min)
     probs = torch.stack((s_fwd, s_bwd), dim=1).softmax(dim=-1)  # [N, 2, Hq, L, L]
     probs = probs.reshape(n, 2, hkv, group * length, length)
     out = (probs @ v.unsqueeze(1)).reshape(n, 2, hq, length, d)
