@@ -7,6 +7,7 @@ source) are shared with tests/test_live_replay.py, test_live_learn.py and test_l
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -133,6 +134,8 @@ def trained_checkpoint(folder: Path) -> Path:
 class ListSource:
     """An in-memory source: the given chunks (arrival stamped when yielded), optionally
     spaced by ``pause_s``."""
+
+    speed = None  # as fast as it yields: bins close on events only (no clock)
 
     def __init__(self, chunks, sensor_size=SENSOR, pause_s: float = 0.0):
         self.chunks = list(chunks)
@@ -378,17 +381,25 @@ def test_reset_when_idle_skips_the_gap(ckpt):
     stream, labels = digit_stream([1404, 1405], gap_us=200_000)
     idle = EngineConfig(bin_us=BIN_US, reset=ResetPolicy.parse("idle:100"))
     results = run_offline(model, stream, SENSOR, idle, record=record)
-    second = [r for r in results if r.t_end_us > labels[1][0]]
-    assert second[0].reset and not any(r.reset for r in results if r is not second[0])
-    # after the gap the network starts from rest: the second digit alone gives the same
+    # 100 ms without events: 9 empty bins stepped, the 10th resets and says "none" (not run)
+    (q,) = [i for i, r in enumerate(results) if r.reset]
+    quiet = results[q]
+    last_busy = max(i for i, r in enumerate(results[:q]) if r.n_events)
+    assert q - last_busy == 10 and quiet.index == results[last_busy].index + 10
+    assert quiet.n_events == 0 and quiet.decision is None and not quiet.scores.any()
+    assert all(r.n_events == 0 and not r.reset for r in results[last_busy + 1 : q])
+    # the rest of the gap is skipped; the second digit starts from rest
+    second = results[q + 1 :]
+    assert second[0].n_events > 0 and second[0].t_end_us > labels[1][0]
     np.testing.assert_allclose(
         np.stack([r.scores for r in second]), _fresh_scores(model, [r.input for r in second]),
         atol=1e-6,
     )  # fmt: skip
-    # no bin of the gap was run; without the policy every empty bin is stepped
-    assert all(r.n_events > 0 for r in results)
+    # without the policy the 200 ms gap (under the 300 ms quiet limit) is stepped bin by bin
     plain = run_offline(model, stream, SENSOR, EngineConfig(bin_us=BIN_US), record=record)
-    assert len(plain) > len(results) + 15 and sum(r.n_events == 0 for r in plain) >= 15
+    assert not any(r.reset for r in plain)
+    assert len(plain) > len(results)
+    assert sum(r.n_events == 0 for r in plain) >= 19
 
 
 def test_reset_window_is_the_clip_forward(ckpt):
@@ -614,3 +625,101 @@ def test_the_chunk_in_hand_at_a_stop_reaches_the_hooks(ckpt):
     engine.run()
     timer.join()
     assert [len(c) for c in got] == [50, 50] and got[1] is b
+
+
+def test_the_clock_closes_bins_and_falls_to_none_in_silence(ckpt, monkeypatch):
+    # a live source (speed 1): events for 25 ms, then a second of silence, then more. With a
+    # fake wall clock: the last busy bin closes when its end was due (+ grace), not when the
+    # next event comes; the empty bins after it are stepped up to the quiet limit (300 ms),
+    # which resets and says "none"; the rest of the silence is skipped, not stepped in a burst
+    import spikestream.live.engine as engine_mod
+
+    now = [0]
+    monkeypatch.setattr(engine_mod.time, "monotonic_ns", lambda: now[0])
+    resume = threading.Event()
+    a = random_events(3_000, 25_000, seed=11)
+    b = random_events(300, 5_000, seed=12)
+    b["t"] += 2_000_000
+
+    class Live(ListSource):
+        speed = 1.0
+
+        def __iter__(self):
+            now[0] = 25_000_000
+            yield EventChunk(a, now[0])
+            now[0] = 1_025_000_000  # a second later, nothing came
+            resume.wait(20)
+            now[0] = 2_005_000_000
+            yield EventChunk(b, now[0])
+
+    seen: list = []
+    # "block": the second's 31 bins come in one tick (the fake clock jumps); nothing dropped
+    config = EngineConfig(bin_us=BIN_US, overflow="block")
+    engine = Engine.from_checkpoint(ckpt, Live([]), config=config, observers=[seen.append])
+
+    def release() -> None:
+        deadline = time.monotonic() + 20
+        while len(seen) < 34 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        resume.set()
+
+    helper = threading.Thread(target=release, daemon=True)
+    helper.start()
+    summary = engine.run()
+    helper.join(5)
+    assert [r.index for r in seen] == [*range(34), 200]
+    assert [r.n_events > 0 for r in seen[:3]] == [True] * 3 and seen[-1].n_events == 300
+    # bin 2 (20-30 ms) was due at 30 ms and closed by the clock at 1.025 s: its latency is
+    # measured from its due time (it was 1.6 ms when measured from the last arrival)
+    assert seen[2].latency_ms == pytest.approx(995.0, abs=1.0)
+    assert all(r.n_events == 0 and not r.reset for r in seen[3:33])
+    quiet = seen[33]
+    assert quiet.reset and quiet.decision is None and quiet.confidence == 0.0
+    assert not seen[-1].reset and summary["skipped_bins"] == 200 - 34
+    # bin 200 starts from rest: as a fresh run on its input
+    np.testing.assert_allclose(seen[-1].scores, _fresh_scores(engine.model, [seen[-1].input])[0],
+                               atol=1e-6)  # fmt: skip
+
+
+def test_dropped_bins_reset_the_state_and_every_k_still_resets(ckpt):
+    model, record = load_model(ckpt)
+    config = EngineConfig(bin_us=BIN_US, reset=ResetPolicy.parse("every:7"), queue_bins=2,
+                          speed=None)  # fmt: skip
+    engine = Engine(model, record, ListSource([]), config=config)
+    ev = random_events(6_000, 300_000, seed=13)
+    bins = _bins(Binner(BIN_US, SENSOR), [ev])
+    assert [b.index for b in bins] == list(range(30))
+    taken = []
+    for i, b in enumerate(bins):  # inference keeps up with one bin in three
+        engine._put(b)
+        if i % 3 == 2:
+            taken.append(engine._get(0))
+    taken += list(engine._queue)
+    with torch.inference_mode():
+        results = [r for b in taken for r in engine.runner.process(b)]
+    assert sum(r.dropped_bins for r in results) == engine.metrics.counters["dropped_bins"] > 5
+    assert sum(r.n_events + r.dropped_events for r in results) == len(ev)
+    prev = None
+    for r in results:  # a reset after each hole and at each new block of 7 indices
+        want = r.dropped_bins > 0 or (prev is not None and r.index // 7 != prev.index // 7)
+        assert r.reset == want, (r.index, r.dropped_bins)
+        prev = r
+    starts = [i for i, r in enumerate(results) if r.reset or i == 0] + [len(results)]
+    for lo, hi in itertools.pairwise(starts):  # each stretch from rest
+        part = results[lo:hi]
+        fresh = _fresh_scores(model, [r.input for r in part])
+        np.testing.assert_allclose(np.stack([r.scores for r in part]), fresh, atol=1e-6)
+
+
+def test_the_queue_is_bounded_in_bytes(ckpt):
+    model, record = load_model(ckpt)
+    size = (1280, 720)
+    config = EngineConfig(bin_us=BIN_US, queue_bins=1000, queue_mb=8, speed=None)
+    engine = Engine(model, record, ListSource([], sensor_size=size), config=config)
+    ev = random_events(20_000, 100_000, seed=14, size=size)
+    bins = _bins(Binner(BIN_US, size), [ev])
+    assert bins[0].image.dtype == np.uint16 and bins[0].nbytes == 2 * 720 * 1280 * 2
+    for b in bins:
+        engine._put(b)
+        assert engine._queued_bytes <= 8 << 20 and len(engine._queue) <= 2
+    assert engine.metrics.counters["dropped_bins"] == len(bins) - 2

@@ -23,7 +23,8 @@ from spikestream.models.checkpoint import load_model
 
 from .test_live_engine import BIN_US, SENSOR, digit_stream, trained_checkpoint
 
-CONFIG = EngineConfig(bin_us=BIN_US, overflow="block", queue_bins=64)
+# speed=None: the servers send faster than real time, so bins close on events only (as offline)
+CONFIG = EngineConfig(bin_us=BIN_US, overflow="block", queue_bins=64, speed=None)
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,16 @@
 
 Bin ``k`` is ``[origin + k * width, origin + (k + 1) * width)`` in recording time (µs), with
 ``origin`` the first event's time unless given. A bin is complete when an event at or after its
-end arrives (or the stream ends: the last, partial bin is flushed). Only bins that hold events
-are emitted; each carries ``empty_before``, the number of empty bins between it and the bin
-emitted before it, so a long quiet stretch costs nothing here and the engine decides what to do
-with it (step through them, or reset: see `spikestream.live.engine`).
+end arrives, when the stream ends (the last, partial bin is flushed), or when the caller's clock
+says its time has passed (`Binner.advance`: the engine maps the wall clock to recording time for
+live sources, so a bin closes on time even when no later event comes). `push` and `flush` emit
+only bins that hold events; each carries ``empty_before``, the number of empty bins between it
+and the bin emitted before it, so a long quiet stretch costs nothing here and the engine decides
+what to do with it (step through them, or reset: see `spikestream.live.engine`). `advance` also
+emits the empty bins whose time has passed, one by one, up to ``max_empty`` in a row.
+
+Counts are ``uint16`` (``int32`` for a bin of 65536 events or more, which could overflow a
+pixel): half the bytes of float32 images in the engine's queue.
 
 The counting is `spikestream.transforms.functional.accumulate` (the kernel every training
 frame comes from) over each bin's events on the whole sensor. Splitting the same events into
@@ -40,19 +46,29 @@ def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
 @dataclass
 class Bin:
     """One complete time bin: grid index, bounds in recording time (µs), the event count image
-    ``[2, H, W]`` (float32, sensor coordinates), how many events it holds, how many empty bins
-    came before it, whether the grid restarted at it, and when the chunk that completed it
-    arrived (``time.monotonic_ns``)."""
+    ``[2, H, W]`` (uint16 or int32 counts, sensor coordinates; None for an empty bin closed by
+    the clock), how many events it holds, how many empty bins came before it, whether the grid
+    restarted at it, and when the chunk (or the clock tick) that completed it arrived
+    (``time.monotonic_ns``). The engine adds ``due_ns`` (when the bin's end was due on the
+    wall clock, 0 when unknown) and, when its queue dropped bins before this one,
+    ``dropped_bins``/``dropped_events``."""
 
     index: int
     t_start_us: int
     t_end_us: int
-    image: np.ndarray
+    image: np.ndarray | None
     n_events: int
     empty_before: int
     arrival_ns: int
     restart: bool = False
     binned_ns: int = 0
+    due_ns: int = 0
+    dropped_bins: int = 0
+    dropped_events: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self.image is None else int(self.image.nbytes)
 
 
 class Binner:
@@ -83,6 +99,7 @@ class Binner:
         self._image: np.ndarray | None = None  # counts folded early for the open bin
         self._folded = 0  # events in _image
         self._last_emitted = -1
+        self._empties = 0  # empty bins `advance` emitted since the last bin with events
         self._restart = False
         self.late_events = 0
         self.unsorted_chunks = 0
@@ -91,11 +108,13 @@ class Binner:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _count(self, events: np.ndarray) -> np.ndarray:
+    def _count(self, events: np.ndarray, dtype: type = np.int32) -> np.ndarray:
         w, h = self.sensor_size
         if len(events) == 0:
-            return np.zeros((2, h, w), dtype=np.float32)
-        counts = accumulate(events, np.array([0]), np.array([len(events)]), self.sensor_size)
+            return np.zeros((2, h, w), dtype=dtype)
+        counts = accumulate(
+            events, np.array([0]), np.array([len(events)]), self.sensor_size, dtype=dtype
+        )
         return counts[0]
 
     def _close(self, arrival_ns: int) -> Bin | None:
@@ -109,10 +128,12 @@ class Binner:
             events = self._pending[0]
         else:
             events = _concatenate(self._pending)
-        image = self._count(events)
+        total = n + self._folded
+        # no pixel can pass 65535 in a bin of fewer events
+        image = self._count(events, np.uint16 if total < 65536 else np.int32)
         if self._image is not None:
-            image += self._image
-            n += self._folded
+            image = self._image + image
+            n = total
         k = self._open_k
         assert self.origin is not None  # set by the first push
         start = self.origin + k * self.width
@@ -128,6 +149,7 @@ class Binner:
         )
         self._restart = False
         self._last_emitted = k
+        self._empties = 0
         self._pending, self._pending_n, self._image, self._folded = [], 0, None, 0
         return b
 
@@ -135,7 +157,7 @@ class Binner:
         self._pending.append(events)
         self._pending_n += len(events)
         if self._pending_n >= self.fold_events:  # bound what the open bin holds
-            folded = self._count(_concatenate(self._pending))
+            folded = self._count(_concatenate(self._pending), np.int32)
             if self._image is None:
                 self._image = folded
             else:
@@ -189,6 +211,7 @@ class Binner:
             if closed is not None:
                 out.append(closed)
             self.origin, self._open_k, self._last_emitted = int(t[0]), 0, -1
+            self._empties = 0
             self._restart = True
             self.restarts += 1
             open_start = self.origin
@@ -208,6 +231,42 @@ class Binner:
                     out.append(closed)
                 self._open_k = k
             self._add(events[lo:hi])
+        return out
+
+    def next_end_us(self, max_empty: int) -> int | None:
+        """The recording time at which the next bin (the open one, or the next empty one) ends;
+        None before the first event, or when ``max_empty`` empty bins in a row were emitted
+        and no event came since (nothing to do until one does)."""
+        if self.origin is None or (self._pending_n == 0 and self._image is None
+                                   and self._empties >= max_empty):  # fmt: skip
+            return None
+        return self.origin + (self._open_k + 1) * self.width
+
+    def advance(self, t_us: int, arrival_ns: int, max_empty: int) -> list[Bin]:
+        """The bins whose end is at or before ``t_us`` (the clock's recording time): the open
+        bin when it holds events, then the empty bins after it, at most ``max_empty`` empty
+        bins in a row (later ones are left to ``empty_before``). Events older than the new
+        open bin that arrive later are counted in it (``late_events``)."""
+        if self.origin is None:
+            return []
+        k_due = (int(t_us) - self.origin) // self.width  # bins before k_due have ended
+        if k_due <= self._open_k:
+            return []
+        out: list[Bin] = []
+        closed = self._close(arrival_ns)
+        if closed is not None:
+            out.append(closed)
+        first = max(self._last_emitted + 1, self._open_k if closed is None else self._open_k + 1)
+        n = max(0, min(k_due - first, max_empty - self._empties))
+        for k in range(first, first + n):
+            start = self.origin + k * self.width
+            out.append(Bin(k, start, start + self.width, None, 0,
+                           k - self._last_emitted - 1 if self._last_emitted >= 0 else 0,
+                           arrival_ns, restart=self._restart))  # fmt: skip
+            self._restart = False
+            self._last_emitted = k
+        self._empties += n
+        self._open_k = k_due
         return out
 
     def flush(self, arrival_ns: int = 0) -> list[Bin]:

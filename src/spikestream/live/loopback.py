@@ -47,7 +47,9 @@ def replay_over_loopback(
     model, record = load_model(checkpoint)
     if config is None:
         overflow = "block" if speed is None else "drop"
-        config = EngineConfig(bin_us=bin_width_us(record.input), overflow=overflow)
+        # the engine's clock runs at the server's speed (none for DV TCP as fast as possible)
+        clock = speed if protocol == "dv-tcp" else (speed or 4.0)
+        config = EngineConfig(bin_us=bin_width_us(record.input), overflow=overflow, speed=clock)
     h, w = record.input.get("height"), record.input.get("width")
     if h and w:  # before the first packet: the server sends as soon as we connect
         warm_up(model, (int(record.input.get("channels") or 2), int(h), int(w)),
