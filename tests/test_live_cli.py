@@ -86,6 +86,7 @@ def test_learn_from_the_command_line(files, tmp_path, capsys):
     [
         (["--reset", "sometimes"], "--reset"),
         (["--threshold", "3"], "--threshold"),
+        (["--min-rate", "-1"], "--min-rate"),
         (["--crop", "1,2,3"], "--crop"),
         (["--learn"], "--labels"),
         (["--labels", "x.csv"], "--learn"),

@@ -547,7 +547,12 @@ def test_decider_rates_threshold_and_none():
     dec = d.update(np.array([0.0, 0.8, 0.0]))
     assert dec.label == "b" and dec.index == 1 and dec.confidence == pytest.approx(0.95)
     d.reset()
-    assert d.update(np.array([0.3, 0.0, 0.0])).label == "a"
+    # after a reset the window's unseen bins are no evidence: one bin gives at most 1/2
+    first = d.update(np.array([0.3, 0.0, 0.0]))
+    assert first.label is None and first.confidence == pytest.approx(0.5)
+    assert d.update(np.array([0.01, 0.0, 0.0])).label == "a"
+    strict = Decider(["a", "b"], "rates", window=2, threshold=0.5, min_rate=0.05)
+    assert strict.update(np.array([0.04, 0.0])).confidence == 0.0  # too weak: no evidence
     np.testing.assert_allclose(probabilities(np.log([0.2, 0.3, 0.5]), "log_probs"), [0.2, 0.3, 0.5])
     np.testing.assert_allclose(probabilities(np.zeros(4), "logits"), 0.25)
     with pytest.raises(ConfigError):

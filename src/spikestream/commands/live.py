@@ -90,6 +90,13 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="bins the decision averages over (default 5)",
     )
     p.add_argument(
+        "--min-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="rate models: a bin whose output rates sum to R or less is no evidence (default 0)",
+    )
+    p.add_argument(
         "--crop",
         default=None,
         metavar="X0,Y0,W,H",
@@ -109,6 +116,14 @@ def configure(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="bins waiting for inference at most; when full the oldest is dropped (default: "
         "as many as cover 100 ms, at least 2)",
+    )
+    p.add_argument(
+        "--queue-mb",
+        type=positive_float,
+        default=256.0,
+        metavar="MB",
+        help="bytes of bin images waiting for inference at most (default 256 MiB; bins hold "
+        "uint16 counts of the whole sensor: 3.7 MB at 1280x720)",
     )
     p.add_argument(
         "--no-drop",
@@ -277,6 +292,8 @@ def run(args: argparse.Namespace) -> int:
     policy = ResetPolicy.parse(args.reset)
     if not 0.0 <= args.threshold <= 1.0:
         raise ConfigError(f"--threshold must be in [0, 1], got {args.threshold}")
+    if not 0.0 <= args.min_rate < float("inf"):
+        raise ConfigError(f"--min-rate must be >= 0, got {args.min_rate}")
     crop = _crop(args.crop)
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be 0..65535 (0: any free port), got {args.port}")
@@ -297,6 +314,8 @@ def run(args: argparse.Namespace) -> int:
         bin_us=bin_width_us(record.input, args.bin_ms),
         reset=policy,
         queue_bins=args.queue,
+        queue_mb=args.queue_mb,
+        min_rate=args.min_rate,
         overflow="block" if (args.no_drop or fast) else "drop",
         decision_window=args.window,
         threshold=args.threshold,

@@ -4,9 +4,14 @@ Each bin's scores are turned into class probabilities by what the model outputs
 (`output_kind`): a spiking classifier's firing rates (PLIFNet's voting layer) by their share of
 the spikes, log-probabilities (the Norse RSNN) by ``exp``, anything else (logits) by softmax.
 The decision is the class whose probability, averaged over the last ``window`` bins, is the
-highest, if that average reaches ``threshold``; otherwise ``None`` (the "none" state). For rate
-outputs, bins whose output neurons fired less than ``min_rate`` in total (nothing in view)
-count as no evidence: probability zero for every class, so a quiet scene decays to "none".
+highest, if that average reaches ``threshold``; otherwise ``None`` (the "none" state). The
+average is over the whole window: bins not seen yet (after a reset) count as no evidence, so
+two weak bins after a reset cannot reach confidence 1.0 (a decision needs
+``threshold * window`` bins' worth of probability). For rate outputs, bins whose output neurons
+fired ``min_rate`` or less in total (the sum of the voting layer's rates; ``--min-rate``)
+count as no evidence too: probability zero for every class, so a quiet scene decays to "none".
+Log-probabilities of an RSNN's running maximum never fall by themselves: the engine's quiet
+reset (`spikestream.live.engine`) or ``--reset idle:MS`` brings such a model back to "none".
 `reset` forgets the history (the engine calls it when the network's state is reset).
 """
 
@@ -88,7 +93,8 @@ class Decider:
         self.kind = kind
         self.threshold = float(threshold)
         self.min_rate = float(min_rate)
-        self._history: deque[np.ndarray] = deque(maxlen=int(window))
+        self._window = int(window)
+        self._history: deque[np.ndarray] = deque(maxlen=self._window)
 
     def reset(self) -> None:
         self._history.clear()
@@ -96,7 +102,7 @@ class Decider:
     def update(self, scores: np.ndarray) -> Decision:
         """Add one bin's scores; the decision after it."""
         self._history.append(probabilities(scores, self.kind, self.min_rate))
-        avg = np.mean(self._history, axis=0)
+        avg = np.sum(self._history, axis=0) / self._window
         i = int(np.argmax(avg))
         conf = float(avg[i])
         if conf < self.threshold or conf <= 0.0:
