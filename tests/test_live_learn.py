@@ -110,23 +110,47 @@ def test_learn_config_checks():
         LearnConfig(lr=5.0)
 
 
-def test_learner_windows_hold_back_every_fifth(tmp_path):
+class _R:
+    def __init__(self, i, value=None):
+        self.index, self.t_start_us, self.t_end_us = i, i * 1000, (i + 1) * 1000
+        self.input = np.full((2, 17, 17), i if value is None else value, dtype=np.float32)
+
+
+def test_learner_holds_back_whole_label_ranges(tmp_path):
+    # every 5th labelled range goes to the held-back set whole: its windows never train (every
+    # 5th window of the same recording was held back before: near copies of training windows)
     record = tiny_record()
-    model = tiny_model()
+    path = tmp_path / "l.csv"
+    path.write_text("".join(f"{k * 10_000},{(k + 1) * 10_000},{k % 10}\n" for k in range(10)))
+    learner = OnlineLearner(tiny_model(), record, LabelFile(path, record.classes),
+                            tmp_path / "o.ckpt", LearnConfig(window=2))  # fmt: skip
+    for i in range(100):  # 10 ranges of 10 bins: 5 windows each
+        learner.observe(_R(i))
+    held = {int(w[0, 0, 0, 0]) // 10 for w, _ in learner._holdout.items}
+    trained = {int(w[0, 0, 0, 0]) // 10 for w, _ in learner._buffer.items}
+    assert held == {4, 9} and trained == set(range(10)) - {4, 9}
+    assert learner.stats["held_back"] == 10 and learner.stats["windows"] == 40
+    assert sorted({lab for _, lab in learner._holdout.items}) == [4, 9]
+    learner.observe(_R(140))  # a jump in bins starts a new window (no range there: unlabelled)
+    assert learner.stats["windows"] == 40
+    assert learner.report()["steps"] == 0 and learner.stop()["checkpoint"] is None
+
+
+def test_learner_buffers_are_bounded_in_bytes(tmp_path):
+    record = tiny_record()
     path = tmp_path / "l.csv"
     path.write_text("0,1000000,3\n")
-    learner = OnlineLearner(model, record, LabelFile(path, record.classes), tmp_path / "o.ckpt",
-                            LearnConfig(window=2))  # fmt: skip
-
-    class R:
-        def __init__(self, i):
-            self.index, self.t_start_us, self.t_end_us = i, i * 1000, (i + 1) * 1000
-            self.input = np.full((2, 17, 17), i, dtype=np.float32)
-
-    for i in range(20):
-        learner.observe(R(i))
-    assert learner.stats["held_back"] == 2 and learner.stats["windows"] == 8
-    learner.observe(R(40))  # a jump in bins starts a new window
-    learner.observe(R(42))
-    assert learner.stats["windows"] == 8
-    assert learner.report()["steps"] == 0 and learner.stop()["checkpoint"] is None
+    config = LearnConfig(window=2, buffer=512, buffer_mb=0.01, holdout_every=1000)
+    learner = OnlineLearner(tiny_model(), record, LabelFile(path, record.classes),
+                            tmp_path / "o.ckpt", config)  # fmt: skip
+    for i in range(40):
+        learner.observe(_R(i))
+    window_bytes = 2 * 2 * 17 * 17 * 2  # uint16 counts
+    assert all(w.dtype == np.uint16 for w, _ in learner._buffer.items)
+    assert len(learner._buffer) == (10 << 20) // 1000 // window_bytes  # 0.01 MiB
+    assert learner._buffer.nbytes <= 0.01 * (1 << 20) and learner.stats["windows"] == 20
+    # the oldest left first; a window that is not counts stays float32
+    assert int(learner._buffer.items[-1][0][-1, 0, 0, 0]) == 39
+    learner.observe(_R(100, value=0.5))
+    learner.observe(_R(101, value=0.5))
+    assert learner._buffer.items[-1][0].dtype == np.float32

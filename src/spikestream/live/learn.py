@@ -8,8 +8,11 @@ labels the stream from now until the next line, ``-`` means no label).
 `OnlineLearner` sits beside the engine:
 
 - ``observe(result)`` (the engine's inference thread, cheap): consecutive bins with one label
-  are cut into windows of ``window`` bins; every ``holdout_every``-th window is held back for
-  the accuracy report, the others go into a bounded replay buffer (the oldest leave first);
+  are cut into windows of ``window`` bins; every ``holdout_every``-th labelled range (a line of
+  the labels file, a typed key's stretch) is held back whole for the accuracy report (windows
+  of one range are too alike to test on one another), the others go into a replay buffer. Both
+  are bounded in windows and in bytes (``buffer_mb``, ``holdout_mb``; the oldest leave first);
+  windows are kept as uint16 event counts (float32 when a value is not a count below 65536);
 - a thread of its own trains a copy of the model on random batches of the buffer: BPTT over
   each window from rest (the model's ``forward`` on ``[N, window, C, H, W]``, as in training),
   the loss of the model's output kind (firing rates: MSE to one-hot, as SpikingJelly's
@@ -107,9 +110,14 @@ class LabelFile:
 
     def label(self, t_start_us: int, t_end_us: int) -> int | None:
         """The label of the range holding all of ``[t_start_us, t_end_us)``, or None."""
+        i = self.segment(t_start_us, t_end_us)
+        return None if i is None else int(self.labels[i])
+
+    def segment(self, t_start_us: int, t_end_us: int) -> int | None:
+        """Which range (its line, in time order) holds all of ``[t_start_us, t_end_us)``."""
         i = int(np.searchsorted(self.starts, t_start_us, side="right")) - 1
         if i >= 0 and t_end_us <= self.ends[i]:
-            return int(self.labels[i])
+            return i
         return None
 
     def note_time(self, t_us: int) -> None:
@@ -159,25 +167,39 @@ class KeyLabels:
             self._now = max(self._now, int(t_us))
 
     def label(self, t_start_us: int, t_end_us: int) -> int | None:
+        found = self._find(t_start_us, t_end_us)
+        return None if found is None else found[1]
+
+    def segment(self, t_start_us: int, t_end_us: int) -> int | None:
+        """The stretch (the time its key was typed) holding ``[t_start_us, t_end_us)``."""
+        found = self._find(t_start_us, t_end_us)
+        return None if found is None else found[0]
+
+    def _find(self, t_start_us: int, t_end_us: int) -> tuple[int, int] | None:
         with self._lock:
-            current = None
+            current: tuple[int, int | None] | None = None
             for t_from, lab in self._switches:
                 if t_from <= t_start_us:
-                    current = lab
+                    current = (t_from, lab)
                 elif t_from < t_end_us:
                     return None  # the label changed inside the bin
-            return current
+            if current is None or current[1] is None:
+                return None
+            return current[0], current[1]
 
 
 @dataclass(frozen=True)
 class LearnConfig:
-    """Windows of ``window`` bins; a replay buffer of ``buffer`` windows; ``batch`` windows per
-    Adam step at ``lr``; every ``holdout_every``-th window held back (at most ``max_holdout``);
-    training starts with ``min_windows`` in the buffer; checkpoints every ``save_every_s``;
-    ``max_steps`` bounds the steps (None: until stopped)."""
+    """Windows of ``window`` bins; a replay buffer of ``buffer`` windows and ``buffer_mb``
+    MiB; ``batch`` windows per Adam step at ``lr``; every ``holdout_every``-th labelled range
+    held back (at most ``max_holdout`` windows, ``holdout_mb`` MiB); training starts with
+    ``min_windows`` in the buffer; checkpoints every ``save_every_s``; ``max_steps`` bounds the
+    steps (None: until stopped)."""
 
     window: int = 10
     buffer: int = 512
+    buffer_mb: float = 256.0
+    holdout_mb: float = 64.0
     batch: int = 16
     lr: float = 1e-4
     holdout_every: int = 5
@@ -195,6 +217,39 @@ class LearnConfig:
             raise ConfigError(f"learning rate must be in (0, 1), got {self.lr}")
         if not self.save_every_s > 0:
             raise ConfigError(f"save_every_s must be > 0, got {self.save_every_s}")
+        for name in ("buffer_mb", "holdout_mb"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"learning {name} must be > 0, got {getattr(self, name)}")
+
+
+class _Windows:
+    """Labelled windows, oldest first, bounded in count and bytes."""
+
+    def __init__(self, count: int, mb: float) -> None:
+        self.items: deque[tuple[np.ndarray, int]] = deque()
+        self.count, self.limit, self.nbytes = int(count), int(mb * (1 << 20)), 0
+
+    def add(self, window: np.ndarray, label: int) -> None:
+        self.items.append((window, label))
+        self.nbytes += window.nbytes
+        while len(self.items) > 1 and (len(self.items) > self.count or self.nbytes > self.limit):
+            self.nbytes -= self.items.popleft()[0].nbytes
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _compact(window: np.ndarray) -> np.ndarray:
+    """Event counts as uint16 (half the bytes), other values kept as float32."""
+    if window.size and window.min() >= 0 and window.max() < 65536:
+        small = window.astype(np.uint16)
+        if np.array_equal(small, window):
+            return small
+    return window.astype(np.float32, copy=False)
+
+
+def _stack(items: Sequence[tuple[np.ndarray, int]]) -> torch.Tensor:
+    return torch.from_numpy(np.stack([w for w, _ in items]).astype(np.float32, copy=False))
 
 
 def _loss(out: torch.Tensor, y: torch.Tensor, kind: str, classes: int) -> torch.Tensor:
@@ -230,12 +285,14 @@ class OnlineLearner:
         self._rng = np.random.default_rng(self.config.seed)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._buffer: deque[tuple[np.ndarray, int]] = deque(maxlen=self.config.buffer)
-        self._holdout: deque[tuple[np.ndarray, int]] = deque(maxlen=self.config.max_holdout)
+        self._buffer = _Windows(self.config.buffer, self.config.buffer_mb)
+        self._holdout = _Windows(self.config.max_holdout, self.config.holdout_mb)
         self._run: list[np.ndarray] = []
         self._run_label: int | None = None
         self._run_next = -1
-        self._windows = 0
+        self._segment: Any = None  # the labelled range the current run belongs to
+        self._segments = 0
+        self._held = False  # the current range is held back
         self._published: dict[str, torch.Tensor] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -257,24 +314,28 @@ class OnlineLearner:
         """Add one bin's model input (cheap: no training here)."""
         self.stats["bins_seen"] += 1
         self.labels.note_time(result.t_end_us)
-        label = self.labels.label(result.t_start_us, result.t_end_us)
+        segment = self.labels.segment(result.t_start_us, result.t_end_us)
+        label = None if segment is None else self.labels.label(result.t_start_us, result.t_end_us)
         if label is None or label != self._run_label or result.index != self._run_next:
             self._run, self._run_label = [], label
         self._run_next = result.index + 1
         if label is None:
             return
+        if segment != self._segment:  # a new labelled range: held back whole, or not at all
+            self._segment = segment
+            self._segments += 1
+            self._held = self._segments % self.config.holdout_every == 0
         self.stats["labelled_bins"] += 1
         self._run.append(result.input)
         if len(self._run) == self.config.window:
-            window = np.stack(self._run)
+            window = _compact(np.stack(self._run))
             self._run = []
-            self._windows += 1
             with self._cond:
-                if self._windows % self.config.holdout_every == 0:
-                    self._holdout.append((window, label))
+                if self._held:
+                    self._holdout.add(window, label)
                     self.stats["held_back"] += 1
                 else:
-                    self._buffer.append((window, label))
+                    self._buffer.add(window, label)
                     self.stats["windows"] += 1
                 self._cond.notify_all()
 
@@ -304,8 +365,8 @@ class OnlineLearner:
             picks = self._rng.integers(
                 0, len(self._buffer), min(self.config.batch, len(self._buffer))
             )
-            items = [self._buffer[int(i)] for i in picks]
-        x = torch.from_numpy(np.stack([w for w, _ in items]))
+            items = [self._buffer.items[int(i)] for i in picks]
+        x = _stack(items)
         y = torch.as_tensor([lab for _, lab in items], dtype=torch.int64)
         return x, y
 
@@ -372,7 +433,7 @@ class OnlineLearner:
         with torch.inference_mode():
             for lo in range(0, len(items), 64):
                 part = items[lo : lo + 64]
-                x = torch.from_numpy(np.stack([w for w, _ in part])).to(device)
+                x = _stack(part).to(device)
                 pred = model(x).argmax(-1).cpu().numpy()
                 correct += int((pred == np.array([lab for _, lab in part])).sum())
         model.train(was_training)
@@ -383,7 +444,7 @@ class OnlineLearner:
     def report(self) -> dict[str, Any]:
         """Accuracy on the held-back windows before and after learning, and the counters."""
         with self._lock:
-            held = list(self._holdout)
+            held = list(self._holdout.items)
         return {
             "held_back_windows": len(held),
             "accuracy_before": self._accuracy(self.initial, held),
