@@ -728,3 +728,19 @@ def test_the_queue_is_bounded_in_bytes(ckpt):
         engine._put(b)
         assert engine._queued_bytes <= 8 << 20 and len(engine._queue) <= 2
     assert engine.metrics.counters["dropped_bins"] == len(bins) - 2
+
+
+def test_count_binned_models_get_a_binning_warning():
+    from spikestream.live.engine import BinningWarning
+
+    quick = {"split_by": "number", "frames_number": 8, "step_us": 37_500.0}
+    with pytest.warns(BinningWarning, match=r"split by number.*37\.5 ms.*--bin-ms"):
+        assert bin_width_us(quick) == 37_500
+    with pytest.warns(BinningWarning, match=r"bins of 5 ms \(--bin-ms\)"):
+        assert bin_width_us(quick, 5.0) == 5_000
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert bin_width_us(tiny_record().input) == BIN_US  # trained on fixed bins: silent
+        assert bin_width_us(quick, warn=False) == 37_500

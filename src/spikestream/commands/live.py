@@ -283,7 +283,14 @@ class _Printer:
 
 def run(args: argparse.Namespace) -> int:
     from .. import open_writer
-    from ..live.engine import Engine, EngineConfig, ResetPolicy, bin_width_us, warm_up
+    from ..live.engine import (
+        Engine,
+        EngineConfig,
+        ResetPolicy,
+        bin_width_us,
+        binning_mismatch,
+        warm_up,
+    )
     from ..live.sources import open_source
     from ..models.checkpoint import load_model
 
@@ -311,7 +318,7 @@ def run(args: argparse.Namespace) -> int:
     model, record = load_model(args.checkpoint)
     fast = args.fast
     config = EngineConfig(
-        bin_us=bin_width_us(record.input, args.bin_ms),
+        bin_us=bin_width_us(record.input, args.bin_ms, warn=False),
         reset=policy,
         queue_bins=args.queue,
         queue_mb=args.queue_mb,
@@ -321,6 +328,10 @@ def run(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         threads=args.threads,
     )
+
+    mismatch = binning_mismatch(record.input, args.bin_ms)
+    if mismatch:
+        print(f"spikestream: warning: {mismatch}", file=sys.stderr, flush=True)
 
     # before connecting: a server starts sending as soon as we connect
     h, w = record.input.get("height"), record.input.get("width")

@@ -46,6 +46,7 @@ import math
 import os
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -64,11 +65,13 @@ from .metrics import Metrics
 
 __all__ = [
     "BinResult",
+    "BinningWarning",
     "Engine",
     "EngineConfig",
     "ResetPolicy",
     "Runner",
     "bin_width_us",
+    "binning_mismatch",
     "run_offline",
     "warm_up",
 ]
@@ -237,20 +240,57 @@ class BinResult:
         }
 
 
-def bin_width_us(input_spec: dict[str, Any], bin_ms: float | None = None) -> int:
-    """The bin width: ``bin_ms`` when given, else training's ``step_us`` (or ``duration_us``)."""
+class BinningWarning(UserWarning):
+    """The live bins are not the bins the model was trained on."""
+
+
+def binning_mismatch(input_spec: dict[str, Any], bin_ms: float | None = None) -> str | None:
+    """Why the live engine's fixed time bins differ from training's, or None. A model trained
+    on ``split_by`` 'number' or 'time' (a fixed count of frames per recording: each frame a
+    share of the events or of the recording's span) gets bins of the mean training width
+    (``input.step_us``): the same input only on average. This is a warning, not an error: the
+    quick start's count-binned models run live on it (their ``input`` records ``split_by``
+    'number' and the mean ``step_us``)."""
+    split = input_spec.get("split_by")
+    if split not in ("number", "time"):
+        return None
+    frames = input_spec.get("frames_number") or input_spec.get("steps")
+    width = f"{bin_ms:g} ms (--bin-ms)" if bin_ms is not None else (
+        f"{float(input_spec.get('step_us') or 0) / 1000:g} ms, the mean training frame"
+    )  # fmt: skip
+    return (
+        f"the model was trained on {frames} frames per recording split by {split} "
+        f"(split_by={split!r}), the live engine bins by fixed time: bins of {width}; its "
+        f"inputs match training's only on average (give --bin-ms to choose the width)"
+    )
+
+
+def bin_width_us(
+    input_spec: dict[str, Any], bin_ms: float | None = None, *, warn: bool = True
+) -> int:
+    """The bin width: ``bin_ms`` when given, else training's ``step_us`` (or ``duration_us``).
+    ``warn``: a `BinningWarning` when training did not bin by fixed time
+    (`binning_mismatch`)."""
     if bin_ms is not None:
         if not 0 < bin_ms < float("inf"):
             raise ConfigError(f"--bin-ms must be > 0, got {bin_ms}")
-        return max(1, round(bin_ms * 1000))
-    for key in ("step_us", "duration_us"):
-        value = input_spec.get(key)
-        if value:
-            return max(1, round(float(value)))
-    raise ConfigError(
-        "the checkpoint does not say how long a training bin was (input.step_us is null); "
-        "give the bin width with --bin-ms N"
-    )
+        width = max(1, round(bin_ms * 1000))
+    else:
+        width = 0
+        for key in ("step_us", "duration_us"):
+            value = input_spec.get(key)
+            if value:
+                width = max(1, round(float(value)))
+                break
+        if not width:
+            raise ConfigError(
+                "the checkpoint does not say how long a training bin was (input.step_us is "
+                "null); give the bin width with --bin-ms N"
+            )
+    message = binning_mismatch(input_spec, bin_ms) if warn else None
+    if message:
+        warnings.warn(message, BinningWarning, stacklevel=2)
+    return width
 
 
 def warm_up(model: nn.Module, input_shape: Sequence[int], window: bool = False) -> None:
