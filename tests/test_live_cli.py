@@ -76,9 +76,8 @@ def test_learn_from_the_command_line(files, tmp_path, capsys):
                    "--learn-window", "10", "--lr", "1e-3"])  # fmt: skip
     assert status == 0
     text = capsys.readouterr().out
-    assert "held-back accuracy" in text
-    if "0 steps" not in text:  # the learner may not reach a step on so short a stream
-        assert learned.exists()
+    assert "held-back accuracy" in text and "0 steps" not in text
+    assert learned.exists()  # at least one step at the end, whatever the CPU share
 
 
 @pytest.mark.parametrize(

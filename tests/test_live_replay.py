@@ -4,12 +4,7 @@ same file (`run_offline`: the engine's binning and inference without threads).""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import textwrap
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -17,6 +12,7 @@ import pytest
 import spikestream as ss
 from spikestream.live import Engine, EngineConfig, open_source, run_offline
 from spikestream.live.dvtcp import DvTcpSource
+from spikestream.live.loopback import wait_received
 from spikestream.live.server import StreamServer
 from spikestream.live.spif import SpifSource
 from spikestream.models.checkpoint import load_model
@@ -86,7 +82,7 @@ def test_spif_udp_equals_offline(replay):
 
     def end_when_served() -> None:
         server.wait(20)
-        time.sleep(0.3)  # the last datagrams reach the listener
+        wait_received(source, server, 10)  # every datagram sent reached the listener
         engine.stop(drain=True)
 
     with server:
@@ -94,61 +90,34 @@ def test_spif_udp_equals_offline(replay):
         watcher = threading.Thread(target=end_when_served, daemon=True)
         watcher.start()
         engine.run()
-        watcher.join(5)
+        watcher.join(15)
+    assert source.stats["datagrams"] == server.stats["datagrams"] > 0
     # SPIF carries times relative to the first event: the same bins, shifted
     t0 = int(ss.read(path).events["t"][0])
     _assert_same(seen, offline, shift_us=t0)
 
 
-_DV_WRITER = textwrap.dedent(
-    """
-    import os, sys, time
-    import dv_processing as dv
-    path, port = sys.argv[1], int(sys.argv[2])
-    reader = dv.io.MonoCameraRecording(path)
-    stream = dv.io.Stream.EventStream(0, "events", "spikestream-test", reader.getEventResolution())
-    writer = dv.io.NetworkWriter("127.0.0.1", port, stream)
-    print("ready", flush=True)
-    deadline = time.monotonic() + 20
-    while writer.getClientCount() == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    while reader.isRunning():
-        batch = reader.getNextEventBatch()
-        if batch is not None:
-            writer.writeEvents(batch)
-    while writer.getQueuedPacketCount() > 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(1.0)  # the network thread sends what it dequeued
-    os._exit(0)  # destroying a NetworkWriter with a client connected deadlocks
-    """
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_dv_processing_network_writer_equals_offline(replay):
     pytest.importorskip("dv_processing")
+    from .dv_peer import start_writer
+
     ckpt, path, offline = replay
-    port = _free_port()
-    proc = subprocess.Popen(  # the peer in its own process (its reader/writer hold the GIL)
-        [sys.executable, "-c", _DV_WRITER, str(path), str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    n = len(ss.read(path).events)
+    proc, port = start_writer(path, source="spikestream-test", deadline_s=20)
     try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        source = None
-        for _ in range(50):  # the writer's socket is listening by now; retry briefly anyway
-            try:
-                source = DvTcpSource("127.0.0.1", port, reconnects=0, timeout_s=15)
-                break
-            except ss.StreamError:
-                time.sleep(0.1)
-        assert source is not None
-        live = _run(ckpt, source)
+        source = DvTcpSource("127.0.0.1", port, reconnects=0, timeout_s=15)
+        # the writer sends no end: the stream ends once every event came (it then exits)
+        live: list = []
+        engine = Engine.from_checkpoint(ckpt, source, config=CONFIG, observers=[live.append])
+        got = [0]
+
+        def all_in(events) -> None:
+            got[0] += len(events)
+            if got[0] >= n:
+                engine.stop(drain=True)
+
+        engine.chunk_hooks.append(all_in)
+        assert engine.run()["dropped_bins"] == 0 and got[0] == n
         assert proc.wait(timeout=20) == 0
     finally:
         if proc.poll() is None:

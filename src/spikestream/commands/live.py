@@ -400,7 +400,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if learner is not None:  # its thread ends, also when the stream failed
             try:
-                report = learner.stop()
+                report = learner.stop(min_steps=1)  # a short stream still learns once
             except BaseException as exc:  # raised below unless the stream's error is
                 learn_error = exc
         source.close()

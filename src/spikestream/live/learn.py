@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StreamError
 from ..models.checkpoint import ModelRecord, save_model
 from .decision import output_kind
 
@@ -360,7 +360,8 @@ class OnlineLearner:
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         with self._cond:
             if len(self._buffer) < self.config.min_windows:
-                self._cond.wait(0.1)
+                if not self._stop.is_set():
+                    self._cond.wait(0.1)
                 return None
             picks = self._rng.integers(
                 0, len(self._buffer), min(self.config.batch, len(self._buffer))
@@ -382,25 +383,27 @@ class OnlineLearner:
                 batch = self._batch()
                 if batch is None:
                     continue
-                x, y = batch
-                device = next(self.model.parameters()).device
-                out = self.model(x.to(device))
-                loss = _loss(out, y.to(device), self.kind, self.classes)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
-                weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-                with self._lock:
-                    self._published = weights
-                self.stats["steps"] += 1
-                self.stats["last_loss"] = float(loss.detach())
-                self.stats["bins_at_step"].append(self.stats["bins_seen"])
-                del self.stats["bins_at_step"][:-1000]
+                self._train_step(*batch)
                 if time.monotonic() - last_save >= self.config.save_every_s:
                     self.save()
                     last_save = time.monotonic()
         except BaseException as exc:  # reported by stop()
             self._error = exc
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        device = next(self.model.parameters()).device
+        out = self.model(x.to(device))
+        loss = _loss(out, y.to(device), self.kind, self.classes)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        with self._lock:
+            self._published = weights
+        self.stats["steps"] += 1
+        self.stats["last_loss"] = float(loss.detach())
+        self.stats["bins_at_step"].append(self.stats["bins_seen"])
+        del self.stats["bins_at_step"][:-1000]
 
     def save(self) -> Path:
         """Write the learner's current weights to ``out`` (atomically)."""
@@ -408,15 +411,24 @@ class OnlineLearner:
         self.stats["checkpoints"] += 1
         return self.out
 
-    def stop(self, timeout_s: float = 30.0) -> dict[str, Any]:
-        """Stop the thread, write the final checkpoint; `report`."""
+    def stop(self, timeout_s: float = 30.0, min_steps: int = 0) -> dict[str, Any]:
+        """Stop the thread, take steps in the caller's thread until ``min_steps`` were taken
+        (when the buffer holds ``min_windows``: a short stream still gives a learned
+        checkpoint), write the final checkpoint; `report`."""
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                raise StreamError(f"the learner's step did not end within {timeout_s:g} s")
         if self._error is not None:
             raise self._error
+        while self.stats["steps"] < min_steps:
+            batch = self._batch()
+            if batch is None:
+                break
+            self._train_step(*batch)
         if self.stats["steps"]:
             self.save()
         return self.report()

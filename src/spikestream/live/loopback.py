@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,7 +22,7 @@ from .engine import BinResult, Engine, EngineConfig, bin_width_us, warm_up
 from .server import StreamServer
 from .sources import FileSource
 
-__all__ = ["replay_over_loopback", "segment_decisions"]
+__all__ = ["replay_over_loopback", "segment_decisions", "wait_received"]
 
 
 def replay_over_loopback(
@@ -77,7 +78,7 @@ def replay_over_loopback(
 
     def drain() -> None:
         server.wait(None)
-        threading.Event().wait(0.3)  # the last datagrams reach the listener
+        wait_received(listener, server, timeout_s)
         engine.stop(drain=True)
 
     with server:
@@ -85,6 +86,19 @@ def replay_over_loopback(
         threading.Thread(target=drain, name="loopback-drain", daemon=True).start()
         summary = engine.run()
     return results, summary
+
+
+def wait_received(listener: Any, server: Any, timeout_s: float = 10.0) -> bool:
+    """Wait until the UDP ``listener`` (`SpifSource`) counted every datagram the finished
+    ``server`` sent (``stats["datagrams"]``), at most ``timeout_s``; False when some never came
+    (UDP may lose them: the caller drains what arrived either way)."""
+    deadline = time.monotonic() + timeout_s
+    sent = int(server.stats.get("datagrams", 0))
+    while int(listener.stats.get("datagrams", 0)) < sent:
+        if time.monotonic() >= deadline or listener.closed:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def segment_decisions(
