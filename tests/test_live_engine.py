@@ -744,3 +744,33 @@ def test_count_binned_models_get_a_binning_warning():
         warnings.simplefilter("error")
         assert bin_width_us(tiny_record().input) == BIN_US  # trained on fixed bins: silent
         assert bin_width_us(quick, warn=False) == 37_500
+
+
+def test_one_geometry_helper_equals_trainings_path():
+    # transforms.functional.geometry: what train.data computed (its _input_size, _Geometry and
+    # pool_events) and what the live engine computes, from one definition
+    pytest.importorskip("lightning")
+    from spikestream.train import data as train_data
+    from spikestream.transforms.functional import geometry as G
+
+    sensor = (35, 33)
+    ev = random_events(8_000, 1_000, seed=15, size=sensor)
+    for crop, pool in ((None, 1), (None, 2), ((3, 1, 29, 31), 3), ((0, 0, 35, 33), 4)):
+        old = train_data._Geometry(list(crop) if crop else None, pool)(ev)
+        new = G.crop_pool_events(ev, crop, pool)
+        np.testing.assert_array_equal(new, old)
+        size = G.input_size(sensor, crop, pool)
+        module = object.__new__(train_data.EventDataModule)
+        module.sensor_size = sensor
+        assert size == train_data.EventDataModule._input_size(module, crop, pool)
+        # live: count on the sensor, then crop+pool the image == count the moved events
+        image = accumulate(ev, np.array([0]), np.array([len(ev)]), sensor)
+        box = G.check_box(crop, sensor, pool)
+        counts = accumulate(new, np.array([0]), np.array([len(new)]), size)
+        np.testing.assert_array_equal(G.crop_pool_counts(image, box, pool), counts)
+        assert Geometry(sensor, box, pool).apply(image).shape == (1, 2, size[1], size[0])
+    for bad in ((30, 0, 10, 10), (0, 0, 0, 5), (1, 2, 3)):
+        with pytest.raises(ConfigError):
+            G.input_size(sensor, bad, 1)
+    with pytest.raises(ConfigError, match="pool"):
+        G.input_size(sensor, None, 0)

@@ -6,7 +6,9 @@ input is that image cut to the box ``crop = (x0, y0, w, h)`` and summed over ``p
 blocks (a last partial block is kept: ``ceil(w / pool) x ceil(h / pool)``). That is the count
 image of the events ``crop``ped and moved to ``(x - x0) // pool, (y - y0) // pool``: what
 training (`spikestream.train.data`) computes when it crops and pools events before binning.
-A one-channel model gets the sum of both polarities.
+A one-channel model gets the sum of both polarities. Both are
+`spikestream.transforms.functional.geometry` (one definition of the box, the ceil and the
+checks).
 
 Which box (`resolve_geometry`):
 
@@ -28,6 +30,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..events import limits
+from ..transforms.functional.geometry import check_box, crop_pool_counts, input_size
 
 __all__ = ["Geometry", "resolve_geometry"]
 
@@ -43,40 +46,24 @@ class Geometry:
     channels: int = 2
 
     def __post_init__(self) -> None:
-        w_s, h_s = limits.sensor_dims(self.sensor_size, what="the source's sensor size")
-        x0, y0, w, h = self.crop
-        if x0 < 0 or y0 < 0 or w < 1 or h < 1 or x0 + w > w_s or y0 + h > h_s:
-            raise ConfigError(
-                f"crop {self.crop} (x0, y0, w, h) is not inside the {w_s}x{h_s} sensor; "
-                f"give --crop X0,Y0,W,H within it"
-            )
-        if self.pool < 1:
-            raise ConfigError(f"pool must be >= 1, got {self.pool}")
+        sensor = limits.sensor_dims(self.sensor_size, what="the source's sensor size")
+        try:
+            check_box(self.crop, sensor, self.pool)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; give --crop X0,Y0,W,H within it (and --pool N)") from None
         if self.channels not in (1, 2):
             raise ConfigError(f"the model's input channels must be 1 or 2, got {self.channels}")
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
         """The model's input per step, ``(C, h, w)``."""
-        _, _, w, h = self.crop
-        return (self.channels, -(-h // self.pool), -(-w // self.pool))
+        w, h = input_size(self.sensor_size, self.crop, self.pool)
+        return (self.channels, h, w)
 
     def apply(self, images: np.ndarray) -> np.ndarray:
         """Sensor count images ``[..., 2, H, W]`` -> the model's input ``[..., C, h, w]``
         (float32; a view-free copy, so the result never aliases the image)."""
-        x0, y0, w, h = self.crop
-        box = images[..., y0 : y0 + h, x0 : x0 + w]
-        p = self.pool
-        if p > 1:
-            _, hp, wp = self.input_shape
-            if (hp * p, wp * p) != (h, w):  # a partial last block: pad it with zeros
-                pad = [(0, 0)] * (box.ndim - 2) + [(0, hp * p - h), (0, wp * p - w)]
-                box = np.pad(box, pad)
-            lead = box.shape[:-2]
-            box = box.reshape(*lead, hp, p, wp, p).sum(axis=(-3, -1))
-        if self.channels == 1:
-            box = box.sum(axis=-3, keepdims=True)
-        return np.array(box, dtype=np.float32, copy=True)
+        return crop_pool_counts(images, self.crop, self.pool, self.channels)
 
 
 def _box(value: Any, what: str) -> tuple[int, int, int, int]:
