@@ -36,6 +36,30 @@ def replay(tmp_path_factory):
     return ckpt, path, offline
 
 
+def test_offline_equals_trainings_binning_and_forward(replay):
+    # the reference itself against training's path: train.data's crop+pool of the events,
+    # to_frames by duration (SpikingJelly's fixed bins), the model's multi-step forward;
+    # bin for bin, bit for bit (tests may import train; live never does)
+    pytest.importorskip("lightning")
+    import torch
+
+    from spikestream.train.data import _Geometry
+    from spikestream.transforms.functional import to_frames
+
+    ckpt, path, offline = replay
+    model, record = load_model(ckpt)
+    inp = record.input
+    events = _Geometry(inp["crop"], int(inp["pool"]))(ss.read(path).events)
+    frames = to_frames(events, (inp["width"], inp["height"]), duration=int(inp["duration_us"]))
+    with torch.no_grad():
+        scores = model.forward_steps(torch.from_numpy(frames)[:, None])[0][:, 0].numpy()
+    # training's last frame also takes an event at exactly its end; every other frame is a bin
+    assert len(frames) == len(offline)
+    live = np.stack([r.input for r in offline])
+    np.testing.assert_array_equal(live[:-1], frames[:-1])
+    np.testing.assert_array_equal(np.stack([r.scores for r in offline])[:-1], scores[:-1])
+
+
 def _run(ckpt, source) -> list:
     seen: list = []
     summary = Engine.from_checkpoint(ckpt, source, config=CONFIG, observers=[seen.append]).run()
