@@ -110,7 +110,7 @@ def worker(args: argparse.Namespace) -> None:
     data = torch.load(args.data)
     x, onehot = data["x"], data["onehot"]
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    bf16 = args.dtype == "bf16"
+    bf16 = args.dtype == ["bf16"]  # the worker gets one
     base = _current_rss_mb()
 
     def step():
