@@ -12,9 +12,14 @@ memory soak at 10 Mev/s.
    (bins, ``model.step`` under ``inference_mode``, decisions) for the quick-start network
    (``csnn_ndigits`` on 34x34, random weights: the cost of a step does not depend on them) and
    ``plifnet_dvsgesture`` (128x128, random weights), 10 ms and 50 ms bins. Reported: p50/p99
-   of event arrival (release of the chunk that completed the bin) -> decision, the network's
-   step time, and the bins dropped (the queue keeps 16; when inference is slower than the bins
-   arrive, the oldest are dropped and counted, so latency stays bounded).
+   of event arrival -> decision, where a chunk's arrival is stamped at its due time (when its
+   last event was due at the given rate, not when the replay, possibly late, released it) and
+   a bin's latency runs from its end's due time; the network's step time; the bins dropped
+   (the queue holds 100 ms of bins and at most 256 MiB; when inference is slower than the bins
+   arrive, the oldest are dropped and counted, so latency stays bounded); the rate achieved
+   and the chunks released more than 10 ms late. A row whose achieved rate is under 90 % of
+   the target (or with over 10 % late chunks) is marked "missed": the replay, not the engine,
+   could not keep that rate on this machine, and its latency is not the target rate's.
 3. **Soak**: 10 Mev/s into the quick-start network for ``--soak-s`` seconds (default 60; 600
    for the issue's 10 minutes): RSS after warm-up and at the end, drops.
 
@@ -44,7 +49,7 @@ from spikestream import models
 from spikestream.events import make_events
 from spikestream.live import Binner, Engine, EngineConfig
 from spikestream.live.dvtcp import DvTcpSource
-from spikestream.live.sources import FileSource
+from spikestream.live.sources import EventChunk, FileSource
 from spikestream.models.checkpoint import ModelRecord, input_record
 
 from .common import Row, have, print_table
@@ -210,24 +215,52 @@ def _record(size: tuple[int, int], bin_us: int) -> ModelRecord:
     return ModelRecord("bench", {}, [str(i) for i in range(11)], inp)
 
 
+class DueStamped:
+    """A paced `FileSource` whose chunks are stamped with their due time (when the chunk's
+    last event was due on the wall clock at the replay's speed) instead of their release, so a
+    replay that falls behind does not hide its delay from the latency."""
+
+    def __init__(self, source: FileSource) -> None:
+        self.source, self.sensor_size, self.stats = source, source.sensor_size, source.stats
+        self.speed = source.speed
+
+    def __iter__(self):
+        start = t0 = 0
+        for chunk in self.source:
+            t_last = int(chunk.events["t"][-1])
+            if not start:
+                start, t0 = chunk.arrival_ns, t_last
+            due = start + int((t_last - t0) * 1000 / (self.speed or 1.0))
+            yield EventChunk(chunk.events, min(chunk.arrival_ns, due))
+
+    def close(self) -> None:
+        self.source.close()
+
+
 def latency(
     name: str, size: tuple[int, int], rate: float, bin_us: int, seconds: float, threads: int
 ) -> dict:
     torch.manual_seed(0)
     model = models.create(name).eval()
     events = synthetic(int(rate * 1.0), rate, size, seed=1)  # 1 s, looped
-    source = FileSource(ss.Recording(events, size), speed=1.0, loop=True)
+    source = DueStamped(FileSource(ss.Recording(events, size), speed=1.0, loop=True))
     config = EngineConfig(bin_us=bin_us, threads=threads)
     engine = Engine(model, _record(size, bin_us), source, config=config)
     s = engine.run(duration_s=seconds)
     total = s["latency_ms"]["total"]
+    chunks = max(1, int(source.stats.get("chunks", 0)))
+    late = int(source.stats.get("late_chunks", 0))
+    achieved = s["events_per_s"]
     return {
         "p50": total["p50"],
         "p99": total["p99"],
         "infer": s["latency_ms"]["infer"]["p50"],
         "bins": s["bins"],
         "dropped": s["dropped_bins"],
-        "late": source.stats.get("late_chunks", 0),
+        "late": late,
+        "late_share": late / chunks,
+        "achieved": achieved,
+        "missed": achieved < 0.9 * rate or late / chunks > 0.1,
     }
 
 
@@ -303,10 +336,10 @@ def main(argv: list[str] | None = None) -> None:
     if "latency" in args.only:
         print(f"\n### End-to-end latency (event arrival -> decision), 2 CPU cores ({load()})\n")
         print(
-            "| model | input | rate | bin | threads | p50 ms | p99 ms | step p50 ms | bins "
-            "| dropped |"
+            "| model | input | rate | achieved | late chunks | bin | threads | p50 ms | p99 ms "
+            "| step p50 ms | bins | dropped |"
         )
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         cases = [
             ("csnn_ndigits", (34, 34), 1e6, 10_000, 1),
             ("csnn_ndigits", (34, 34), 10e6, 10_000, 1),
@@ -319,11 +352,16 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.rounds):
             for i, (name, size, rate, bin_us, threads) in enumerate(cases):
                 r = latency(name, size, rate, bin_us, args.seconds, threads)
-                if i not in best or r["p99"] < best[i]["p99"]:
+                # best: a round that kept the rate first, then the lowest p99
+                key = (r["missed"], r["p99"])
+                if i not in best or key < (best[i]["missed"], best[i]["p99"]):
                     best[i] = r
         for i, (name, size, rate, bin_us, threads) in enumerate(cases):
             r = best[i]
-            print(f"| {name} | {size[0]}x{size[1]} | {rate / 1e6:g} Mev/s | {bin_us / 1000:g} ms "
+            missed = " **missed**" if r["missed"] else ""
+            print(f"| {name} | {size[0]}x{size[1]} | {rate / 1e6:g} Mev/s | "
+                  f"{r['achieved'] / 1e6:.2f} Mev/s{missed} | {r['late']} "
+                  f"({100 * r['late_share']:.0f} %) | {bin_us / 1000:g} ms "
                   f"| {threads} | {r['p50']:.1f} | {r['p99']:.1f} | {r['infer']:.1f} | {r['bins']} "
                   f"| {r['dropped']} |")  # fmt: skip
 

@@ -774,3 +774,21 @@ def test_one_geometry_helper_equals_trainings_path():
             G.input_size(sensor, bad, 1)
     with pytest.raises(ConfigError, match="pool"):
         G.input_size(sensor, None, 0)
+
+
+def test_threads_are_restored_when_the_warm_up_fails(ckpt):
+    class Failing(torch.nn.Module):
+        def init_state(self, batch):
+            return None
+
+        def step(self, x, state):
+            raise RuntimeError("no step today")
+
+    _, record = load_model(ckpt)
+    before = torch.get_num_threads()
+    want = 2 if before != 2 else 3
+    engine = Engine(Failing(), record, ListSource([]),
+                    config=EngineConfig(bin_us=BIN_US, threads=want))  # fmt: skip
+    with pytest.raises(RuntimeError, match="no step today"):
+        engine.run()
+    assert torch.get_num_threads() == before
