@@ -26,6 +26,7 @@ skip work, never change the maths: tests compare it with the reference.
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from dataclasses import dataclass
@@ -38,6 +39,24 @@ from .._numba import launch_lock
 from ..errors import ConfigError
 from ..settings import kernel_pool_bytes, snn_backend
 from .surrogate import KERNEL_IDS, Surrogate
+
+
+def _eager_only(fn):
+    """``torch.compiler.disable(fn)``, applied at the first call rather than at import: the
+    decorator imports ``torch._dynamo`` (0.7-3 s), which every process importing the neurons
+    would otherwise pay, compiled or not. Dynamo cannot trace numba, so under ``torch.compile``
+    these ops run eagerly between graph pieces."""
+    disabled = None
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        nonlocal disabled
+        if disabled is None:
+            disabled = torch.compiler.disable(fn)
+        return disabled(*args, **kwargs)
+
+    return wrapper
+
 
 IF, LIF, PLIF = 0, 1, 2
 
@@ -538,7 +557,7 @@ def _resolve(spec: NeuronSpec, x_seq: torch.Tensor, backend: str | None) -> str:
     return name
 
 
-@torch.compiler.disable
+@_eager_only
 def multistep(
     spec: NeuronSpec,
     x_seq: torch.Tensor,
@@ -554,7 +573,7 @@ def multistep(
     return _BACKENDS[name](spec, x_seq, v, decay, store_v_seq)
 
 
-@torch.compiler.disable
+@_eager_only
 def multistep_pool2x2(
     spec: NeuronSpec, x_seq: torch.Tensor, v: torch.Tensor, decay, backend: str | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -649,7 +668,7 @@ class _MaxPool2x2(torch.autograd.Function):
         return gx.reshape(ctx.in_shape)
 
 
-@torch.compiler.disable  # a numba call: dynamo cannot trace it (as `multistep`)
+@_eager_only  # a numba call: dynamo cannot trace it (as `multistep`)
 def max_pool2x2(x: torch.Tensor) -> torch.Tensor:
     """``max_pool2d(x, 2, 2)`` over the last two axes, equal to torch's in value and gradient
     routing; float32 CPU tensors run a kernel that keeps one byte per output for the backward
