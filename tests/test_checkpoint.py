@@ -119,3 +119,51 @@ def test_record_must_be_plain_data(tmp_path):
         save_model(tmp_path / "x", torch.nn.Linear(1, 1),
                    _record(model_args={"act": torch.nn.ReLU()}))  # fmt: skip
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def _frames(**kw):
+    inp = input_record("frames", sensor_size=[34, 34], height=34, width=34, steps=4,
+                       split_by="number", frames_number=4)  # fmt: skip
+    return {**inp, **kw}
+
+
+def _tokens(**kw):
+    inp = input_record("tokens", sensor_size=[240, 180], num_events=8, sampler="random",
+                       norm_t="sample")  # fmt: skip
+    return {**inp, **kw}
+
+
+@pytest.mark.parametrize(
+    "inp, match",
+    [
+        (_tokens(norm_t="dataset", t_scale=None), "t_scale"),
+        (_tokens(sampler="everything"), "sampler"),
+        (_tokens(pool=0), "pool"),
+        (_frames(height=None), "height"),
+        (_frames(width=0), "width"),
+        (_frames(split_by="duration", duration_us=None), "duration_us"),
+        (_frames(frames_number=None), "frames_number"),
+        (_frames(crop=[0, 0, "a", 4]), "crop"),
+    ],
+)
+def test_invalid_input_records_are_refused(tmp_path, inp, match):
+    with pytest.raises(ConfigError, match=match):
+        check_input(inp)
+    # a file holding one: FormatError naming the file and the key, from every reader
+    path = tmp_path / "bad.ckpt"
+    body = {**_record().to_dict(), "input": inp}
+    torch.save({"spikestream": body, "state_dict": {}}, path)
+    with pytest.raises(FormatError, match=match) as info:
+        read_record(path)
+    assert str(path) in str(info.value)
+
+
+def test_records_written_before_the_added_keys_still_read(tmp_path):
+    old = _tokens(norm_t="dataset", t_scale=521217.0)
+    for key in ("crop", "pool", "window_us"):
+        del old[key]
+    rec = ModelRecord.from_dict({**_record().to_dict(), "input": old})
+    assert (rec.input["crop"], rec.input["pool"], rec.input["window_us"]) == (None, 1, None)
+    frames = _frames()
+    del frames["events_per_frame"]
+    assert ModelRecord.from_dict({**_record().to_dict(), "input": frames}).input["pool"] == 1

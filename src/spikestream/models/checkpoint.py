@@ -34,19 +34,27 @@ Frame models (``kind: "frames"``, tensors ``[N, T, C, H, W]``)::
     step_us       mean training bin duration in µs (what a live engine bins by), or null
     crop          null or [x0, y0, w, h] in sensor pixels, applied before pooling
     pool          integer sum-pooling factor applied after the crop (1: none)
+    events_per_frame  mean events per frame of the training set when split_by is "number"
+                  (what a live engine bins by count), else null
 
 Event-token models (``kind: "tokens"``: Event2Vec, ``x, y, t, p, valid_mask [N, L]``)::
 
     kind          "tokens"
-    sensor_size   [W, H]
+    sensor_size   [W, H] of the recordings trained on
     num_events    tokens per sample (events sampled down to this many)
     sampler       "random" | "uniform" | "chunk" | "deterministic_uniform" (training's)
     grid          null or [w, h]: coordinates rescaled onto this grid before the model
     norm_t        "sample" | "dataset" | "none" (time normalisation)
     t_scale       the dataset-wise divisor in µs when norm_t is "dataset", else null
+    crop          null or [x0, y0, w, h] in sensor pixels; token coordinates are in the box
+    pool          integer pooling factor after the crop (coordinates // pool; 1: none)
+    window_us     mean duration of a training sample in µs (the window tokens come from)
 
-`input_record` and `check_input` build and check these dicts; other keys may be added (readers
-ignore what they do not know).
+`input_record` and `check_input` build and check these dicts; `ModelRecord.from_dict` checks
+every record it reads (an empty ``input``, a model saved without one, is allowed). Keys added
+after version 1 (``events_per_frame``; the tokens' ``crop``, ``pool``, ``window_us``) read as
+their defaults from older files. Other keys may be added (readers ignore what they do not
+know).
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ from torch import nn
 
 from ..errors import ConfigError, FormatError, MissingFileError
 from ..files import atomic_file
+from ..transforms.functional.tokens import NORM_T, SAMPLERS
 from .registry import create
 
 __all__ = [
@@ -84,10 +93,18 @@ PREFIX = "model."
 INPUT_KINDS = {
     "frames": (
         "sensor_size", "channels", "height", "width", "steps", "split_by", "frames_number",
-        "duration_us", "step_us", "crop", "pool",
+        "duration_us", "step_us", "crop", "pool", "events_per_frame",
     ),
-    "tokens": ("sensor_size", "num_events", "sampler", "grid", "norm_t", "t_scale"),
+    "tokens": (
+        "sensor_size", "num_events", "sampler", "grid", "norm_t", "t_scale", "crop", "pool",
+        "window_us",
+    ),
 }  # fmt: skip
+#: Defaults of keys added within version 1 (files written before them read as these).
+ADDED_KEYS: dict[str, dict[str, Any]] = {
+    "frames": {"events_per_frame": None},
+    "tokens": {"crop": None, "pool": 1, "window_us": None},
+}
 
 
 @dataclass(frozen=True)
@@ -130,7 +147,15 @@ class ModelRecord:
                               "dict)", path=where)  # fmt: skip
         if not isinstance(classes, list) or not isinstance(inp, dict):
             raise FormatError("record's 'classes' must be a list, 'input' a dict", path=where)
-        return cls(name, dict(args), [str(c) for c in classes], dict(inp))
+        inp = dict(inp)
+        if inp:
+            for key, value in ADDED_KEYS.get(inp.get("kind"), {}).items():  # type: ignore[arg-type]
+                inp.setdefault(key, value)
+            try:
+                check_input(inp)
+            except ConfigError as exc:
+                raise FormatError(f"bad input record: {exc}", path=where) from None
+        return cls(name, dict(args), [str(c) for c in classes], inp)
 
 
 def _plain(value: Any, where: str) -> Any:
@@ -155,8 +180,9 @@ def input_record(kind: str, **values: Any) -> dict[str, Any]:
     if kind not in INPUT_KINDS:
         raise ConfigError(f"input kind must be one of {sorted(INPUT_KINDS)}, got {kind!r}")
     out: dict[str, Any] = dict.fromkeys(INPUT_KINDS[kind])
+    out["pool"] = 1
     if kind == "frames":
-        out.update(channels=2, pool=1)
+        out["channels"] = 2
     out.update(values)
     out = {"kind": kind, **_plain(out, "input")}
     check_input(out)
@@ -171,25 +197,48 @@ def check_input(inp: dict[str, Any], where: str = "input") -> None:
     if missing := [k for k in INPUT_KINDS[kind] if k not in inp]:
         raise ConfigError(f"{where} ({kind}) lacks {missing}")
     size = inp["sensor_size"]
-    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(s, int) and s > 0
-                                                               for s in size)):  # fmt: skip
+    if not (isinstance(size, list) and len(size) == 2 and all(_positive_int(s) for s in size)):
         raise ConfigError(f"{where}.sensor_size must be [W, H] of positive ints, got {size!r}")
+    if not _positive_int(inp["pool"]):
+        raise ConfigError(f"{where}.pool must be an int >= 1, got {inp['pool']!r}")
+    crop = inp["crop"]
+    if crop is not None and not (isinstance(crop, list) and len(crop) == 4
+                                 and all(isinstance(c, int) for c in crop)):  # fmt: skip
+        raise ConfigError(f"{where}.crop must be null or [x0, y0, w, h], got {crop!r}")
     if kind == "frames":
-        if inp["split_by"] not in ("number", "time", "duration", None):
+        for key in ("height", "width", "channels"):
+            if not _positive_int(inp[key]):
+                raise ConfigError(f"{where}.{key} must be a positive int, got {inp[key]!r}")
+        split = inp["split_by"]
+        if split not in ("number", "time", "duration", None):
             raise ConfigError(f"{where}.split_by must be 'number', 'time' or 'duration', "
-                              f"got {inp['split_by']!r}")  # fmt: skip
-        if not isinstance(inp["pool"], int) or inp["pool"] < 1:
-            raise ConfigError(f"{where}.pool must be an int >= 1, got {inp['pool']!r}")
-        crop = inp["crop"]
-        if crop is not None and not (isinstance(crop, list) and len(crop) == 4):
-            raise ConfigError(f"{where}.crop must be null or [x0, y0, w, h], got {crop!r}")
+                              f"got {split!r}")  # fmt: skip
+        if split == "duration" and not _positive(inp["duration_us"]):
+            raise ConfigError(f"{where}.duration_us must be > 0 when split_by is 'duration', "
+                              f"got {inp['duration_us']!r}")  # fmt: skip
+        if split in ("number", "time") and not _positive_int(inp["frames_number"]):
+            raise ConfigError(f"{where}.frames_number must be a positive int when split_by is "
+                              f"{split!r}, got {inp['frames_number']!r}")  # fmt: skip
     else:
         n = inp["num_events"]
-        if not isinstance(n, int) or n < 1:
+        if not _positive_int(n):
             raise ConfigError(f"{where}.num_events must be an int >= 1, got {n!r}")
-        if inp["norm_t"] not in ("sample", "dataset", "none"):
-            raise ConfigError(f"{where}.norm_t must be 'sample', 'dataset' or 'none', "
-                              f"got {inp['norm_t']!r}")  # fmt: skip
+        if inp["sampler"] not in SAMPLERS:
+            raise ConfigError(f"{where}.sampler must be one of {SAMPLERS}, "
+                              f"got {inp['sampler']!r}")  # fmt: skip
+        if inp["norm_t"] not in NORM_T:
+            raise ConfigError(f"{where}.norm_t must be one of {NORM_T}, got {inp['norm_t']!r}")
+        if inp["norm_t"] == "dataset" and not _positive(inp["t_scale"]):
+            raise ConfigError(f"{where}.t_scale must be > 0 (µs) when norm_t is 'dataset', got "
+                              f"{inp['t_scale']!r}")  # fmt: skip
+
+
+def _positive_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def _positive(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
 
 
 def save_model(path: str | os.PathLike[str], model: nn.Module, record: ModelRecord) -> None:

@@ -12,6 +12,8 @@ from ...events import require_sorted
 from .frames import _fields
 
 SAMPLERS = ("random", "uniform", "chunk", "deterministic_uniform")
+#: Time normalisations of `normalize_time` (and of checkpoints' token ``input`` records).
+NORM_T = ("sample", "dataset", "none")
 
 
 def sample_indices(
@@ -73,7 +75,7 @@ def normalize_time(t: np.ndarray, mode: str = "sample", scale: float | None = No
             raise ConfigError("dataset-wise time normalisation needs scale > 0")
         # in float32, as Event2Vec divides (float64 differs by an ulp past 2^24 µs)
         return rel.astype(np.float32) / np.float32(scale)
-    raise ConfigError(f"time normalisation must be 'sample', 'dataset' or 'none', got {mode!r}")
+    raise ConfigError(f"time normalisation must be one of {NORM_T}, got {mode!r}")
 
 
 def event_tokens(
