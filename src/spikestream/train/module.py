@@ -12,10 +12,12 @@ from torchmetrics.classification import MulticlassAccuracy
 from .. import models
 from ..errors import ConfigError
 from ..models.checkpoint import ModelRecord
+from ..models.rsnn import RecurrentSNN
 from ..snn.functional import reset_net
 from .losses import check_loss, loss_value, scores
 
 STAGES = ("train", "val", "test")
+SCHEDULERS = (None, "cosine", "onecycle")
 
 
 class ClassificationModule(pl.LightningModule):
@@ -27,10 +29,12 @@ class ClassificationModule(pl.LightningModule):
 
     ``loss``: ``'mse_rate'``, ``'cross_entropy'`` (``label_smoothing``) or ``'nll_max'`` (see
     `spikestream.train.losses`). Without the CLI's ``optimizer:``/``lr_scheduler:`` groups the
-    optimiser is ``optimizer`` ('adam' or 'adamw') with ``lr`` and ``weight_decay``, and
-    ``scheduler='cosine'`` anneals it over ``max_epochs``. ``scheduler_interval``: 'epoch'
-    (default) or 'step', how often any scheduler steps (also the CLI's ``lr_scheduler:``,
-    e.g. OneCycleLR with ``total_steps`` = steps per epoch x epochs). ``compile`` runs the
+    optimiser is ``optimizer`` ('adam' or 'adamw') with ``lr`` and ``weight_decay``;
+    ``scheduler='cosine'`` anneals it over ``max_epochs`` (per batch with
+    ``scheduler_interval='step'``), ``scheduler='onecycle'`` is OneCycleLR peaking at ``lr``
+    after ``pct_start`` of the run, stepped per batch and sized from the trainer's own step
+    count (so ``--trainer.max_epochs`` may change freely). ``scheduler_interval`` ('epoch' or
+    'step') also sets how often the CLI's ``lr_scheduler:`` group steps. ``compile`` runs the
     network through ``torch.compile`` (the weights, hence the checkpoint, stay the plain
     model's).
 
@@ -51,6 +55,7 @@ class ClassificationModule(pl.LightningModule):
         weight_decay: float = 0.0,
         scheduler: str | None = None,
         scheduler_interval: str = "epoch",
+        pct_start: float = 0.3,
         compile: bool = False,
     ) -> None:
         super().__init__()
@@ -58,9 +63,11 @@ class ClassificationModule(pl.LightningModule):
         if optimizer not in ("adam", "adamw"):
             raise ConfigError(f"--model.optimizer {optimizer!r}: use 'adam' or 'adamw' (or the "
                               "CLI's --optimizer class_path for anything else)")  # fmt: skip
-        if scheduler not in (None, "cosine"):
-            raise ConfigError(f"--model.scheduler {scheduler!r}: use null or 'cosine' (or the "
-                              "CLI's --lr_scheduler class_path)")  # fmt: skip
+        if scheduler not in SCHEDULERS:
+            raise ConfigError(f"--model.scheduler {scheduler!r}: use null, 'cosine' or "
+                              "'onecycle' (or the CLI's --lr_scheduler class_path)")  # fmt: skip
+        if not 0 < pct_start < 1:
+            raise ConfigError(f"--model.pct_start must be in (0, 1), got {pct_start}")
         if scheduler_interval not in ("epoch", "step"):
             raise ConfigError(f"--model.scheduler_interval {scheduler_interval!r}: 'epoch' or "
                               "'step' (how often the LR scheduler steps)")  # fmt: skip
@@ -109,21 +116,57 @@ class ClassificationModule(pl.LightningModule):
 
     # -- the step ---------------------------------------------------------------------------
 
-    def forward(self, x: Any) -> torch.Tensor:
-        """``[N, classes]`` scores for a batch's ``x``."""
+    def forward(self, x: Any, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``[N, classes]`` scores for a batch's ``x``. With ``lengths`` (frames zero-padded
+        after each sample's last valid step) each sample is scored over its own steps only,
+        so its scores do not depend on its batch-mates."""
         reset_net(self.model)  # SpikingJelly-style modules keep state between calls
+        if lengths is not None and not isinstance(x, dict) and int(lengths.min()) < x.shape[1]:
+            return self._scores_by_length(x, lengths)
         net = self._run["net"]
         out = net(**x) if isinstance(x, dict) else net(x)
         return scores(out, self.loss_name)
 
+    def _scores_by_length(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        net: Any = self.model
+        lengths = lengths.to(x.device)
+        steps = torch.arange(x.shape[1], device=x.device)
+        if isinstance(net, RecurrentSNN):
+            # the decision after each step (running maximum): take each sample's last valid one
+            decisions = net.run(x)[0]  # [N, T, C]
+            return decisions[torch.arange(len(x), device=x.device), lengths - 1]
+        if hasattr(net, "forward_steps"):
+            # causal per-step scores [T, N, C]: padded steps come after, so they are dropped
+            out = net.forward_steps(x.transpose(0, 1))[0]
+            valid = (steps[:, None] < lengths[None, :]).unsqueeze(-1)  # [T, N, 1]
+            if self.loss_name == "nll_max":
+                return out.masked_fill(~valid, float("-inf")).amax(0)
+            return (out * valid).sum(0) / lengths[:, None].to(out.dtype)
+        # any other model: one call per distinct length, on the unpadded steps
+        rows: list[torch.Tensor | None] = [None] * len(x)
+        for n in lengths.unique().tolist():
+            idx = (lengths == n).nonzero().flatten()
+            reset_net(net)
+            s = scores(net(x[idx, :n]), self.loss_name)
+            for k, i in enumerate(idx.tolist()):
+                rows[i] = s[k]
+        return torch.stack(rows)  # type: ignore[arg-type]
+
+    def _batch_scores(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
+        # training keeps the padded batch as SpikingJelly and Tonic train; evaluation does not
+        lengths = None if stage == "train" else batch.get("lengths")
+        return self(batch["x"], lengths)
+
     def _step(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
-        s = self(batch["x"])
+        s = self._batch_scores(batch, stage)
         y = batch["y"]
         loss = loss_value(s, y, self.loss_name, self.label_smoothing)
         n = len(y)
         on_step = stage == "train"
-        # sync_dist: epoch values averaged over DDP ranks (one small all-reduce)
-        self.log(f"{stage}_loss", loss, prog_bar=True, on_step=on_step, on_epoch=True,
+        if on_step:  # the per-step value is this rank's; the epoch value is averaged over ranks
+            self.log(f"{stage}_loss_step", loss, prog_bar=True, on_step=True, on_epoch=False,
+                     batch_size=n)  # fmt: skip
+        self.log(f"{stage}_loss", loss, prog_bar=not on_step, on_step=False, on_epoch=True,
                  batch_size=n, sync_dist=True)  # fmt: skip
         if f"{stage}_acc" in self.metrics:
             pred = s.detach().argmax(1)
@@ -146,7 +189,7 @@ class ClassificationModule(pl.LightningModule):
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[dict[str, Any]]:
         """One dict per sample: ``name``, ``label``, ``index`` and the ``scores`` list."""
-        s = self(batch["x"]).float().cpu()
+        s = self._batch_scores(batch, "predict").float().cpu()
         return [
             {"name": name, "label": int(y), "index": int(i), "scores": row.tolist()}
             for name, y, i, row in zip(batch["names"], batch["y"], batch["index"], s, strict=True)
@@ -189,6 +232,11 @@ class ClassificationModule(pl.LightningModule):
         opt = cls(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         if hp.scheduler is None:
             return opt
+        if hp.scheduler == "onecycle":
+            steps = max(1, int(self.trainer.estimated_stepping_batches))
+            one = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hp.lr, total_steps=steps,
+                                                      pct_start=hp.pct_start)  # fmt: skip
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": one, "interval": "step"}}
         if self.scheduler_interval == "step":
             total = max(1, int(self.trainer.estimated_stepping_batches))
         else:
