@@ -18,14 +18,19 @@ Batches are dicts: ``x`` (frames ``[N, T, 2, H, W]`` or a dict ``x, y, t, p, val
 
 Splits: a dataset's ``train``/``test`` stores; for datasets without one (ASL-DVS) the first
 ``train_fraction`` of each class in name order is train, the rest test (Event2Vec's split).
-Validation is the test split (``val_split='test'``, what the seed projects report) or a seeded
-fraction of train (``val_split=0.1``). ``val_repeats`` lists the validation set several times
-(Event2Vec draws a new random token subset each time).
+Validation (what picks the "best" checkpoint) is a seeded fraction of train
+(``val_split=0.1``, the default: none of the datasets has a validation split), or the test split
+itself (``val_split='test'``, what the seed projects do; then "best" is chosen on the test
+set). ``val_repeats`` lists the validation set several times (Event2Vec draws a new random
+token subset each time).
 
-``prepare_data`` runs the dataset pipeline (download when ``download``, convert, under the
-dataset's locks: once per node); ``setup`` opens the stores; DataLoader workers use numba with
-one thread (forked workers would each start a thread per core) and reopen stores by path when
-spawned (`PackedStore` pickles as its folder).
+``prepare_data`` runs the dataset pipeline (download when ``download``, convert) on every rank
+of every node: the dataset's lock files make the first process build and the others wait and
+find it complete, which also works where nodes do or do not share a filesystem. ``setup``
+opens the stores and mixes the global rank into the augmentation and token-sampling seeds (ranks
+draw differently); numba runs ``torch.get_num_threads()`` threads per process (one per DDP rank's
+share of the cores), one per DataLoader worker, and spawned workers reopen stores by path
+(`PackedStore` pickles as its folder).
 """
 
 from __future__ import annotations
@@ -44,9 +49,9 @@ from .. import datasets as ds
 from .. import transforms as T
 from ..errors import ConfigError, DatasetError, SpikestreamError
 from ..models.checkpoint import input_record
-from ..transforms.functional import augment as A
+from ..transforms.functional import geometry as G
 from ..transforms.functional import to_frames
-from ..transforms.functional.tokens import SAMPLERS, pad_tokens
+from ..transforms.functional.tokens import NORM_T, SAMPLERS, pad_tokens
 
 REPRESENTATIONS = ("frames", "tokens")
 
@@ -55,13 +60,37 @@ def _worker_init(worker_id: int) -> None:
     import numba
 
     numba.set_num_threads(1)
+    # random transforms reseed per worker from [worker seed, their own seed]; their own seed
+    # carries the global rank (EventDataModule.seed_for), so ranks and workers all differ
 
 
-def build_transform(spec: Any, sensor_size: tuple[int, int], seed: int, i: int) -> Callable:
+def _fraction_or_test(value: Any) -> float | str:
+    """``--data.val_split``: 'test', or a fraction in (0, 1) (also given as a string, as a
+    command line or a config's quoted value gives it)."""
+    if isinstance(value, str) and value != "test":
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if value == "test" or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                           and 0 < value < 1):  # fmt: skip
+        return value if value == "test" else float(value)
+    raise ConfigError(f"--data.val_split {value!r}: 'test' or a fraction in (0, 1), e.g. 0.1")
+
+
+def seed_for(seed: int, rank: int, stream: int) -> int:
+    """A seed of its own for each (config seed, global rank, stream): DDP ranks, the
+    augmentations and the token sampler never share a sequence of draws."""
+    return int(np.random.SeedSequence([int(seed), int(rank), int(stream)]).generate_state(1)[0])
+
+
+def build_transform(spec: Any, sensor_size: tuple[int, int], seed: int, i: int,
+                    rank: int = 0) -> Callable:  # fmt: skip
     """One augmentation from ``{"class_path": "RandomFlipLR", "init_args": {...}}`` (a
     `spikestream.transforms` class name or a full import path) or a bare class name.
     ``sensor_size`` and ``seed`` are filled in where the class takes them and the config
-    leaves them out (seed: ``seed + i``, so two transforms never share a stream)."""
+    leaves them out (seed: `seed_for` ``(seed, rank, i)``, so two transforms or two ranks never
+    share a stream; a seed the config gives is mixed with the rank the same way)."""
     where = f"--data.augment[{i}]"
     if isinstance(spec, str):
         spec = {"class_path": spec}
@@ -80,8 +109,9 @@ def build_transform(spec: Any, sensor_size: tuple[int, int], seed: int, i: int) 
     names = {f.name for f in fields(cls)} if hasattr(cls, "__dataclass_fields__") else set()
     if "sensor_size" in names and "sensor_size" not in args:
         args["sensor_size"] = tuple(sensor_size)
-    if "seed" in names and args.get("seed") is None:
-        args["seed"] = seed + i
+    if "seed" in names:
+        given = args.get("seed")
+        args["seed"] = seed_for(seed if given is None else int(given), rank, i)
     for key in ("sensor_size", "size"):
         if isinstance(args.get(key), list):
             args[key] = tuple(args[key])
@@ -89,14 +119,6 @@ def build_transform(spec: Any, sensor_size: tuple[int, int], seed: int, i: int) 
         return cls(**args)
     except (TypeError, SpikestreamError) as exc:
         raise ConfigError(f"{where} ({path}): {exc}") from None
-
-
-def pool_events(events: np.ndarray, pool: int) -> np.ndarray:
-    """Integer sum-pooling of the sensor: x -> x // pool, y -> y // pool (a copy)."""
-    out = events.copy()
-    out["x"] //= pool
-    out["y"] //= pool
-    return out
 
 
 class Samples(Dataset):
@@ -169,7 +191,7 @@ class EventDataModule(pl.LightningDataModule):
         batch_size: int = 16,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
-        val_split: str | float = "test",
+        val_split: float | str = 0.1,
         train_fraction: float = 0.8,
         val_repeats: int = 1,
         predict_split: str = "test",
@@ -205,8 +227,8 @@ class EventDataModule(pl.LightningDataModule):
                 raise ConfigError(f"--data.num_events must be >= 1, got {num_events}")
             if sampler not in SAMPLERS:
                 raise ConfigError(f"--data.sampler {sampler!r}: use one of {SAMPLERS}")
-            if norm_t not in ("sample", "dataset", "none"):
-                raise ConfigError(f"--data.norm_t {norm_t!r}: use 'sample', 'dataset' or 'none'")
+            if norm_t not in NORM_T:
+                raise ConfigError(f"--data.norm_t {norm_t!r}: use one of {NORM_T}")
             if norm_t == "dataset" and not (t_scale and t_scale > 0):
                 raise ConfigError("--data.norm_t dataset needs --data.t_scale > 0 (µs, e.g. the "
                                   "longest training sample: 521217 for ASL-DVS)")  # fmt: skip
@@ -215,8 +237,8 @@ class EventDataModule(pl.LightningDataModule):
         if batch_size < 1 or num_workers < 0 or val_repeats < 1:
             raise ConfigError("--data.batch_size and --data.val_repeats must be >= 1, "
                               "--data.num_workers >= 0")  # fmt: skip
-        if not (val_split == "test" or (isinstance(val_split, float) and 0 < val_split < 1)):
-            raise ConfigError(f"--data.val_split {val_split!r}: 'test' or a fraction in (0, 1)")
+        val_split = _fraction_or_test(val_split)
+        self.hparams["val_split"] = val_split
         if predict_split not in ("train", "val", "test"):
             raise ConfigError(f"--data.predict_split {predict_split!r}: train, val or test")
         if label_order not in ("dataset", "spikingjelly"):
@@ -226,28 +248,39 @@ class EventDataModule(pl.LightningDataModule):
         self.sensor_size: tuple[int, int] = (int(w), int(h))
         self.input_size = self._input_size(crop, pool)
         self.augment_specs = list(augment or [])
-        self.augment = [build_transform(s, self.sensor_size, seed, i)
-                        for i, s in enumerate(self.augment_specs)]  # fmt: skip
+        self.rank = 0  # the global rank the random streams are drawn for (set in setup)
+        self.augment = self._build_augment()
         self.classes: list[str] = []
         self.splits: dict[str, Samples] = {}
         self.step_us: float | None = float(duration_us) if duration_us else None
+        # training-set figures the checkpoint records (set with the splits)
+        self.stats: dict[str, float | None] = {}
 
     @property
     def _hp(self) -> Any:
         return self.hparams
 
+    def _build_augment(self) -> list[Callable]:
+        hp: Any = self.hparams
+        return [build_transform(s, self.sensor_size, hp.seed, i, self.rank)
+                for i, s in enumerate(self.augment_specs)]  # fmt: skip
+
+    def use_rank(self, rank: int) -> None:
+        """Draw augmentations and token samples for global rank ``rank`` (`setup` calls it
+        with the trainer's; every rank otherwise repeats rank 0's draws)."""
+        if rank == self.rank:
+            return
+        self.rank = int(rank)
+        self.augment = self._build_augment()
+        for name, split in self.splits.items():
+            split.pipeline = self._pipeline(name == "train")
+
     # -- geometry ---------------------------------------------------------------------------
 
     def _input_size(self, crop: Sequence[int] | None, pool: int) -> tuple[int, int]:
-        w, h = self.sensor_size
-        if crop is not None:
-            if len(crop) != 4 or min(crop) < 0 or crop[2] < 1 or crop[3] < 1:
-                raise ConfigError(f"--data.crop must be [x0, y0, w, h], got {crop}")
-            x0, y0, cw, ch = (int(c) for c in crop)
-            if x0 + cw > w or y0 + ch > h:
-                raise ConfigError(f"--data.crop {list(crop)} reaches outside the {w}x{h} sensor")
-            w, h = cw, ch
-        return -(-w // pool), -(-h // pool)  # ceil: the last partial block is kept
+        # the one crop + ceil-pool definition training, live and show share
+        G.check_box(crop, self.sensor_size, pool, what="--data.crop")
+        return G.input_size(self.sensor_size, crop, pool)
 
     def _pipeline(self, train: bool) -> Callable[[np.ndarray], Any]:
         hp: Any = self.hparams
@@ -263,7 +296,8 @@ class EventDataModule(pl.LightningDataModule):
                     sampler=hp.sampler,
                     norm_t=hp.norm_t,
                     t_scale=hp.t_scale,
-                    seed=hp.seed + (0 if train else 1000),
+                    # a stream of its own, apart from the augmentations' (0, 1, ...)
+                    seed=seed_for(hp.seed, self.rank, 1_000_000 + (0 if train else 1)),
                 )
             )
         return _Chain(steps)
@@ -272,16 +306,18 @@ class EventDataModule(pl.LightningDataModule):
         """The checkpoint's ``input`` dict (`spikestream.models.checkpoint`)."""
         hp: Any = self.hparams
         w, h = self.input_size
+        crop = None if hp.crop is None else [int(c) for c in hp.crop]
         if hp.representation == "tokens":
             return input_record(
-                "tokens", sensor_size=[w, h], num_events=hp.num_events, sampler=hp.sampler,
-                grid=None, norm_t=hp.norm_t, t_scale=hp.t_scale, crop=hp.crop, pool=hp.pool,
+                "tokens", sensor_size=list(self.sensor_size), num_events=hp.num_events,
+                sampler=hp.sampler, grid=None, norm_t=hp.norm_t, t_scale=hp.t_scale, crop=crop,
+                pool=int(hp.pool), window_us=self.stats.get("window_us"),
             )  # fmt: skip
         return input_record(
             "frames", sensor_size=list(self.sensor_size), channels=2, height=h, width=w,
             steps=hp.frames_number, split_by="duration" if hp.duration_us else hp.split_by,
             frames_number=hp.frames_number, duration_us=hp.duration_us, step_us=self.step_us,
-            crop=hp.crop, pool=hp.pool,
+            crop=crop, pool=int(hp.pool), events_per_frame=self.stats.get("events_per_frame"),
         )  # fmt: skip
 
     # -- Lightning hooks --------------------------------------------------------------------
@@ -299,8 +335,16 @@ class EventDataModule(pl.LightningDataModule):
             raise DatasetError(f"--data.root / --data.dataset: {exc}") from None
 
     def setup(self, stage: str | None = None) -> None:
+        import numba
+
+        # numba's kernels (binning, sampling) take this rank's share of the cores, as torch
+        # does under DDP (OMP_NUM_THREADS / cores per process), not every core per rank
+        most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+        numba.set_num_threads(max(1, min(torch.get_num_threads(), most)))
         if not self.splits:
             self._build_splits()
+        if self.trainer is not None:
+            self.use_rank(self.trainer.global_rank)
         module: Any = self.trainer.lightning_module if self.trainer is not None else None
         if module is not None and hasattr(module, "attach_data"):
             self.attach(module)
@@ -345,19 +389,35 @@ class EventDataModule(pl.LightningDataModule):
             "val": Samples(va_base, va_idx, self._pipeline(False)),
             "test": Samples(test_base, te_idx, self._pipeline(False)),
         }
-        if hp.representation == "frames" and hp.frames_number:
-            # the mean training bin, what a live engine bins by
-            store = train_base.store
-            counts = np.diff(store.offsets)[tr_idx]
-            full = tr_idx[counts > 0]
-            t = store.events["t"]
-            spans = t[store.offsets[full + 1] - 1] - t[store.offsets[full]]
-            self.step_us = float(spans.mean()) / hp.frames_number if len(spans) else None
+        self._training_stats(train_base, tr_idx)
+
+    def _training_stats(self, base: ds.EventDataset, idx: np.ndarray) -> None:
+        """Mean duration and event count of the training samples (before augmentation and
+        crop), what a live engine needs to bin as training did: frames split by count or time
+        record the mean bin (``step_us``) and, split by number, the mean events per frame;
+        tokens the mean window their ``num_events`` are drawn from (``window_us``)."""
+        hp: Any = self.hparams
+        store = base.store
+        counts = np.diff(store.offsets)[idx]
+        full = idx[counts > 0]
+        t = store.events["t"]
+        spans = (t[store.offsets[full + 1] - 1] - t[store.offsets[full]]).astype(np.float64)
+        mean_span = float(spans.mean()) if len(spans) else None
+        mean_count = float(counts.mean()) if len(counts) else None
+        if hp.representation == "tokens":
+            self.stats = {"window_us": mean_span}
+        elif hp.frames_number:
+            n = hp.frames_number
+            self.step_us = None if mean_span is None else mean_span / n
+            by_count = mean_count is not None and hp.split_by == "number"
+            per_frame = mean_count / n if by_count else None
+            self.stats = {"events_per_frame": per_frame}
 
     def check_model(self, module: Any) -> None:
         """Run one validation sample through the model: a `ConfigError` naming the options to
         change when the data's shape or class count does not fit it (before any training)."""
         sample = self.splits["val"][0]
+        self._check_train_sample(sample[0])
         batch = collate([sample])
         was_training = module.training
         module.eval()
@@ -378,6 +438,32 @@ class EventDataModule(pl.LightningDataModule):
                 f"model {module.model_name!r} gives {out.shape[-1]} scores, dataset "
                 f"{self.dataset_cls.name} has {len(self.classes)} classes; set the class count "
                 f"in --model.model_args (classes or n_classes: {len(self.classes)})"
+            )
+
+    def _check_train_sample(self, val_rep: Any) -> None:
+        """The first training sample through the training pipeline (augmentations included):
+        a `ConfigError` unless it works and gives what validation gives (the same frame size or
+        token fields)."""
+        try:
+            rep = self.splits["train"][0][0]
+        except (SpikestreamError, RuntimeError, TypeError, ValueError, IndexError,
+                KeyError) as exc:  # fmt: skip
+            what = " ".join(str(exc).split())[:300]
+            raise ConfigError(f"--data.augment {self.augment_specs}: the training pipeline "
+                              f"fails on {self.dataset_cls.name}'s first training sample: "
+                              f"{what}") from None  # fmt: skip
+        if isinstance(val_rep, dict):
+            ok = isinstance(rep, dict) and sorted(rep) == sorted(val_rep)
+            got, want = (sorted(rep) if isinstance(rep, dict) else type(rep)), sorted(val_rep)
+        else:
+            # frames: T may vary (duration bins), the frame's shape may not
+            ok = isinstance(rep, np.ndarray) and rep.shape[1:] == val_rep.shape[1:]
+            got, want = getattr(rep, "shape", type(rep)), val_rep.shape
+        if not ok:
+            raise ConfigError(
+                f"--data.augment {self.augment_specs}: training samples come out as {got}, "
+                f"validation samples as {want}; an augmentation must keep the sensor size "
+                "(crop and pool with --data.crop / --data.pool, which apply to every split)"
             )
 
     def _describe(self) -> str:
@@ -435,17 +521,15 @@ class _Chain:
 
 
 class _Geometry:
-    """Crop ``[x0, y0, w, h]`` (or None), then sum-pool by ``pool``."""
+    """Crop ``[x0, y0, w, h]`` (or None), then sum-pool by ``pool``
+    (`spikestream.transforms.functional.geometry.crop_pool_events`, as a picklable step)."""
 
     def __init__(self, crop: Sequence[int] | None, pool: int) -> None:
         self.crop = None if crop is None else tuple(int(c) for c in crop)
-        self.pool = pool
+        self.pool = int(pool)
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
-        if self.crop is not None:
-            x0, y0, w, h = self.crop
-            events = A.crop(events, (x0, y0), (w, h))
-        return pool_events(events, self.pool) if self.pool > 1 else events
+        return G.crop_pool_events(events, self.crop, self.pool)
 
 
 class _Frames:
