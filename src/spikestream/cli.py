@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .errors import ConfigError, SpikestreamError
+from .train.cli import VERB_HELP as TRAIN_VERB_HELP
 
 #: name -> (module implementing configure/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -42,17 +43,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "decode, summarise and re-encode a folder of sample recordings",
     ),
     "export": ("spikestream.commands.export", "a model to NIR (spiking) or ONNX (event tokens)"),
-    "fit": ("spikestream.commands.train", "train a model from a YAML config (Lightning CLI)"),
-    "validate": ("spikestream.commands.train", "score a checkpoint on the validation split"),
-    "test": ("spikestream.commands.train", "score a checkpoint on the test split"),
-    "predict": ("spikestream.commands.train", "one JSON line per sample: name, label, scores"),
+    # fit, validate, test, predict: Lightning's CLI (one list, in spikestream.train.cli)
+    **{verb: ("spikestream.commands.train", text) for verb, text in TRAIN_VERB_HELP.items()},
     "serve": ("spikestream.commands.serve", "replay a recording onto the wire (DV TCP, SPIF UDP)"),
     "live": ("spikestream.commands.live", "run a trained model on a live event stream"),
     "show": ("spikestream.commands.show", "GIF / MP4 / PNG of a recording, or a model's traces"),
 }
 
 #: Verbs whose arguments go, unparsed, to Lightning's CLI (spikestream.commands.train).
-TRAIN_VERBS = ("fit", "validate", "test", "predict")
+TRAIN_VERBS = tuple(TRAIN_VERB_HELP)
 
 #: Exit status of every reported error (argparse's own for usage errors).
 ERROR_STATUS = 2

@@ -9,18 +9,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-#: the verbs this module serves (registered in spikestream.cli.COMMANDS)
-VERBS = ("fit", "validate", "test", "predict")
+from ..train.cli import VERBS, help_text
+
+__all__ = ["VERBS", "configure", "run", "run_raw"]
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    # shown by `spikestream --help`; the verb's own --help is Lightning's
-    p.epilog = (
-        "Example: spikestream fit --config quickstart --trainer.max_epochs 3\n"
-        "         spikestream fit --config quickstart --ckpt_path last   (resume the last run)\n"
-        "         spikestream predict --config quickstart --ckpt_path best --predict_out p.jsonl\n"
-        "Every option after the verb is Lightning's CLI (`spikestream fit --help`)."
-    )
+    # shown by `spikestream <verb> ... --help` through argparse; the verb's own --help is
+    # Lightning's
+    p.epilog = help_text()
     p.add_argument("args", nargs=argparse.REMAINDER, help="Lightning CLI arguments")
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -64,17 +63,29 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
+def _plain_paths(value: Any) -> Any:
+    """``value`` with every path (`os.PathLike`) as its string, inside lists and dicts too."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, dict):
+        return {k: _plain_paths(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_paths(v) for v in value]
+    return value
+
+
 def to_argv(config: str | os.PathLike | dict[str, Any] | None, **overrides: Any) -> list[str]:
     """Lightning CLI arguments for ``config`` and ``overrides`` (see the module docstring)."""
     argv: list[str] = []
     if isinstance(config, dict):
         argv += ["--config", json.dumps(config)]
     elif config is not None:
-        argv += ["--config", os.fspath(config) if isinstance(config, Path) else str(config)]
+        argv += ["--config", os.fspath(config) if isinstance(config, os.PathLike) else str(config)]
     flat: dict[str, Any] = {}
     for key, value in overrides.items():
         _flatten(key, value, flat)
     for key, value in flat.items():
+        value = _plain_paths(value)
         text = value if isinstance(value, str) else json.dumps(value)
         argv.append(f"--{key}={text}")
     return argv

@@ -9,13 +9,26 @@ What this adds to ``LightningCLI``:
   ``checkpoints/last.ckpt`` and the best one by ``val_acc``).
 * ``--ckpt_path last`` (or ``best``, or a checkpoint file inside a run) continues **that** run:
   the same ``version_N`` folder for TensorBoard and checkpoints, epoch, optimizer and scheduler
-  restored; ``--resume RUN_DIR`` is the same with the run's own ``config.yaml``. A second
-  config of the same run is saved as ``config.<verb>.yaml`` (``config.resume.yaml``), never over
-  the first and never as an error.
+  restored. ``last``/``best`` are looked up in the configured logger version's folder
+  (``--trainer.logger.init_args.version``), else in the newest ``version_N``; ``best`` is the
+  file ``last.ckpt``'s ModelCheckpoint state names. ``--resume RUN_DIR`` is the same with the
+  run's own ``config.yaml``, from any working directory. A second config of the same run is
+  saved as ``config.<verb>.yaml`` (``config.resume.yaml``), never over the first.
+* One rule for a checkpoint's settings: with ``--ckpt_path`` (``last``, ``best`` or a file) the
+  model's arguments (``--model.*``: network, loss, optimiser settings) are the checkpoint's,
+  whatever the config or the command line say (Lightning's CLI parses them over the config);
+  data, trainer, optimizer and lr_scheduler groups come from the config and command line.
+* A fresh ``fit`` (no ``--ckpt_path``) into a run folder that already holds a run (a configured
+  logger version) is a `ConfigError`; a ``fit`` holds ``RUN/run.lock`` while it trains, so a
+  second ``fit`` of the same run (two resumes) is refused, not interleaved.
 * ``--trainer.precision 16-mixed`` on a CPU becomes ``bf16-mixed`` (fp16 AMP is CUDA-only).
 * ``predict`` writes one JSON line per sample (``name``, ``label``, ``index``, ``scores``) to
   ``--predict_out FILE`` (per rank ``FILE.rankN`` under DDP) or to stdout.
 * Every bad option ends as a `ConfigError`/`DatasetError` naming the key, before training.
+
+Multi-node: the run folder (``runs/``) must be on a filesystem every node shares; each node's
+processes decide alone whether ``config.yaml`` exists (no broadcast), and checkpoints are written
+by global rank 0.
 """
 
 from __future__ import annotations
@@ -31,7 +44,14 @@ from typing import Any
 
 from ..errors import ConfigError, SpikestreamError
 
-VERBS = ("fit", "validate", "test", "predict")
+#: The training verbs and their one-line help (``spikestream --help`` lists them from here).
+VERB_HELP = {
+    "fit": "train a model from a YAML config (Lightning CLI)",
+    "validate": "score a checkpoint on the validation split",
+    "test": "score a checkpoint on the test split",
+    "predict": "one JSON line per sample: name, label, index, scores",
+}
+VERBS = tuple(VERB_HELP)
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 RUNS = "runs"
 
@@ -42,8 +62,9 @@ def packaged_configs() -> list[str]:
 
 
 def resolve_config(value: str) -> str:
-    """A config path as given, or a packaged recipe's file for its bare name."""
-    if Path(value).exists() or value.lstrip().startswith("{"):
+    """A config path as given, or a packaged recipe's file for its bare name (a file of that
+    name wins; a folder does not)."""
+    if Path(value).is_file() or value.lstrip().startswith("{"):
         return value
     name = value[:-5] if value.endswith(".yaml") else value
     if "/" not in name and (CONFIG_DIR / f"{name}.yaml").is_file():
@@ -80,14 +101,18 @@ def prepare_argv(verb: str, argv: Sequence[str]) -> tuple[list[str], dict[str, A
     args, predict_out = _take_option(args, "--predict_out")
     opts: dict[str, Any] = {"predict_out": predict_out, "config_name": None}
     if resume is not None:
-        run = Path(resume)
+        run = Path(resume).resolve()
         if not (run / "config.yaml").is_file():
             raise ConfigError(f"--resume {resume}: no config.yaml there; give a run folder "
                               f"such as {RUNS}/quickstart/version_0")  # fmt: skip
         last = run / "checkpoints" / "last.ckpt"
         if not last.is_file():
             raise ConfigError(f"--resume {resume}: no checkpoints/last.ckpt in that run")
-        args = ["--config", str(run / "config.yaml"), *args, "--ckpt_path", str(last)]
+        # the run's own folder, absolute: its config's save_dir is relative to where it began
+        where = ["--trainer.logger.init_args.save_dir", str(run.parent.parent),
+                 "--trainer.logger.init_args.name", run.parent.name,
+                 "--trainer.logger.init_args.version", run.name]  # fmt: skip
+        args = ["--config", str(run / "config.yaml"), *args, *where, "--ckpt_path", str(last)]
         opts["config_name"] = run.parent.name
     out: list[str] = []
     i = 0
@@ -96,17 +121,32 @@ def prepare_argv(verb: str, argv: Sequence[str]) -> tuple[list[str], dict[str, A
         value = None
         if arg in ("-c", "--config") and i + 1 < len(args):
             value, i = args[i + 1], i + 1
-        elif arg.startswith("--config="):
+        elif arg.startswith(("--config=", "-c=")):
             value = arg.split("=", 1)[1]
         if value is None:
             out.append(arg)
         else:
             path = resolve_config(value)
             out += ["--config", path]
-            if opts["config_name"] is None and not path.lstrip().startswith("{"):
-                opts["config_name"] = Path(path).stem
+            if opts["config_name"] is None:
+                opts["config_name"] = _run_name(path)
         i += 1
     return out, opts
+
+
+def _run_name(config: str) -> str | None:
+    """The runs/<name> folder of a config: the file's stem, or for a JSON config its model's
+    name (dict configs from Python would otherwise all share runs/default)."""
+    if not config.lstrip().startswith("{"):
+        return Path(config).stem
+    try:
+        model = json.loads(config).get("model") or {}
+    except (ValueError, AttributeError):
+        return None  # Lightning's parser reports the bad config
+    name = model.get("model") if isinstance(model, dict) else None
+    if not name and isinstance(model, dict):  # class_path/init_args form
+        name = (model.get("init_args") or {}).get("model")
+    return str(name) if name else None
 
 
 def _version_of(ckpt: Path, base: Path) -> int | str | None:
@@ -121,25 +161,58 @@ def _version_of(ckpt: Path, base: Path) -> int | str | None:
     return int(m.group(1)) if m else rel.parts[0]
 
 
-def find_run_checkpoint(base: Path, which: str) -> Path:
-    """``last.ckpt`` (or the best checkpoint) of the newest run under ``base``."""
-    runs = sorted(
-        (p for p in base.glob("version_*") if re.fullmatch(r"version_\d+", p.name)),
-        key=lambda p: int(p.name.split("_")[1]),
-    )
-    for run in reversed(runs):
-        ckpts = run / "checkpoints"
-        if which == "last" and (ckpts / "last.ckpt").is_file():
-            return ckpts / "last.ckpt"
-        if which == "best":
-            best = sorted(p for p in ckpts.glob("*.ckpt") if not p.name.startswith("last"))
-            if best:
-                return best[-1]
+def _version_dir(version: int | str) -> str:
+    # TensorBoardLogger: an int version is "version_N", a string is used verbatim
+    return f"version_{version}" if isinstance(version, int) else str(version)
+
+
+def find_run_checkpoint(base: Path, which: str, version: int | str | None = None) -> Path:
+    """``last.ckpt`` (or the best checkpoint) of run ``base/<version>`` when a version is
+    configured, else of the newest ``version_N`` under ``base`` that has one. The best one is
+    the path ``last.ckpt``'s ModelCheckpoint state holds (file names do not sort by epoch)."""
+    if version is not None:
+        runs = [base / _version_dir(version)]
+        where = str(runs[0] / "checkpoints")
+    else:
+        runs = sorted(
+            (p for p in base.glob("version_*") if re.fullmatch(r"version_\d+", p.name)),
+            key=lambda p: int(p.name.split("_")[1]),
+            reverse=True,
+        )
+        where = f"{base}/version_*/checkpoints"
+    for run in runs:
+        last = run / "checkpoints" / "last.ckpt"
+        if not last.is_file():
+            continue
+        if which == "last":
+            return last
+        best = _best_of(last)
+        if best is not None:
+            return best
     raise ConfigError(
         f"--ckpt_path {which}: no {'last.ckpt' if which == 'last' else 'best checkpoint'} in "
-        f"{base}/version_*/checkpoints; train first (spikestream fit without --ckpt_path), or "
-        "give the file"
+        f"{where}; train first (spikestream fit without --ckpt_path), or give the file"
     )
+
+
+def _best_of(last: Path) -> Path | None:
+    """The best checkpoint recorded in ``last.ckpt`` (its ModelCheckpoint callback's state),
+    found next to it when the run was moved or began in another working directory."""
+    import torch
+
+    try:
+        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+    except Exception:  # an unreadable last.ckpt: Lightning's own load reports it
+        return None
+    states = ckpt.get("callbacks", {}) if isinstance(ckpt, dict) else {}
+    for key, state in states.items():
+        path = state.get("best_model_path") if "ModelCheckpoint" in str(key) else None
+        if not path:
+            continue
+        for candidate in (Path(path), last.parent / Path(path).name):
+            if candidate.is_file():
+                return candidate
+    return None
 
 
 def _build_cli_class() -> Any:
@@ -171,14 +244,24 @@ def _build_cli_class() -> Any:
                 {f"trainer.{k}": v for k, v in trainer_defaults(self.opts["config_name"]).items()}
             )
 
+        def _parse_ckpt_path(self) -> None:
+            # last/best become the run's file first, so Lightning's CLI applies the
+            # checkpoint's model arguments in every case (one rule, see the module docstring)
+            sub = self.config.get("subcommand")
+            if sub:
+                self._resolve_run(sub, self.config[sub])
+            super()._parse_ckpt_path()
+
         def before_instantiate_classes(self) -> None:
+            from lightning.fabric.accelerators.cuda import num_cuda_devices
+
             sub = self.config.get("subcommand")
             cfg = self.config[sub] if sub else self.config  # run=False: no subcommand
-            if sub:
-                self._resolve_run(sub, cfg)
             precision = str(cfg.trainer.get("precision"))
             accel = str(cfg.trainer.get("accelerator"))
-            on_cpu = accel == "cpu" or (accel == "auto" and not torch.cuda.is_available())
+            # num_cuda_devices, not torch.cuda.is_available: that initialises CUDA, which
+            # ddp_fork forbids before the fork
+            on_cpu = accel == "cpu" or (accel == "auto" and num_cuda_devices() == 0)
             if precision.startswith("16") and on_cpu:
                 warnings.warn(
                     "fp16 AMP (precision 16-mixed) needs CUDA; using bf16-mixed on the CPU",
@@ -203,8 +286,8 @@ def _build_cli_class() -> Any:
             ckpt = cfg.get("ckpt_path")
             if not ckpt:
                 return
-            if ckpt in ("last", "best") and base is not None:
-                ckpt = str(find_run_checkpoint(base, ckpt))
+            if ckpt in ("last", "best") and base is not None and init is not None:
+                ckpt = str(find_run_checkpoint(base, ckpt, init.get("version")))
                 cfg.ckpt_path = ckpt
             if ckpt in ("last", "best", "hpc", "registry"):
                 return
@@ -232,7 +315,38 @@ def _build_cli_class() -> Any:
             if self.datamodule is not None and hasattr(self.datamodule, "attach"):
                 self.datamodule.attach(self.model)
 
-        before_fit = before_validate = before_test = before_predict = _check_data
+        before_validate = before_test = before_predict = _check_data
+
+        def before_fit(self) -> None:
+            self._check_data()
+            self._claim_run()
+
+        def _claim_run(self) -> None:
+            """Refuse a fresh fit into a folder holding a run, and a second fit of one run;
+            hold ``RUN/run.lock`` while this one trains (released by `run_cli`)."""
+            trainer: Any = self.trainer
+            logger = trainer.logger
+            if logger is None or not trainer.is_global_zero or not getattr(logger, "log_dir", None):
+                return
+            run = Path(logger.log_dir)
+            if (run / "config.yaml").is_file() and not self.config["fit"].get("ckpt_path"):
+                raise ConfigError(
+                    f"{run} holds a run already (config.yaml): continue it with --ckpt_path "
+                    f"last or --resume {run}, or start a new run (leave "
+                    "--trainer.logger.init_args.version unset)"
+                )
+            from filelock import FileLock, Timeout
+
+            run.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(run / "run.lock"), timeout=0)
+            try:
+                lock.acquire()
+            except Timeout:
+                raise ConfigError(
+                    f"{run} is being trained by another process ({run / 'run.lock'} is held); "
+                    "wait for it to end, or start a new run"
+                ) from None
+            self.opts["lock"] = lock
 
         def after_fit(self) -> None:
             trainer: Any = self.trainer
@@ -301,7 +415,9 @@ def trainer_defaults(config_name: str | None) -> dict[str, Any]:
     return {
         "logger": {
             "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
-            "init_args": {"save_dir": RUNS, "name": config_name or "default"},
+            # absolute: the run's config.yaml and checkpoints name the same folder whatever
+            # the working directory of a later --resume (Lightning compares the paths)
+            "init_args": {"save_dir": str(Path.cwd() / RUNS), "name": config_name or "default"},
         },
         "callbacks": [
             {
@@ -328,15 +444,25 @@ def run_cli(verb: str, argv: Sequence[str], *, run: bool = True) -> Any:
     try:
         from . import allocator
 
-        allocator.tune()  # may re-execute this process with the allocator's environment
+        allocator.tune()  # torch's huge-page allocation, set before its first allocation
     except ImportError:
         pass
-    import argparse
-
     cli_cls, save_cb, module_cls, data_cls = _build_cli_class()
     _quiet_tips()
     cli_cls.opts = opts
     no_exit = {"exit_on_error": False}
+    try:
+        return _parse_and_run(cli_cls, save_cb, module_cls, data_cls, verb, args, run, no_exit)
+    finally:
+        lock = opts.pop("lock", None)
+        if lock is not None:
+            lock.release()
+
+
+def _parse_and_run(cli_cls: Any, save_cb: Any, module_cls: Any, data_cls: Any, verb: str,
+                   args: list[str], run: bool, no_exit: dict[str, Any]) -> Any:  # fmt: skip
+    import argparse
+
     try:
         with warnings.catch_warnings():
             # argv is spikestream's, rewritten (config names resolved): not a mistake
@@ -403,39 +529,42 @@ def main(verb: str, argv: Sequence[str]) -> int:
     return 0
 
 
-_VERB_HELP = {
-    "fit": "train a model from a YAML config",
-    "validate": "score a checkpoint on the validation split",
-    "test": "score a checkpoint on the test split",
-    "predict": "one JSON line per sample (name, label, index, scores)",
-}
+#: One example per verb (the verb's --help and `spikestream --help` show them). The test split
+#: is scored with the last epoch's weights: "best" is chosen on validation (a fraction of
+#: train), and the published figures the recipes compare with are mostly last-epoch ones.
 _VERB_EXAMPLE = {
     "fit": "spikestream fit --config quickstart --trainer.max_epochs 3",
     "validate": "spikestream validate --config quickstart --ckpt_path best",
-    "test": "spikestream test --config quickstart --ckpt_path best",
-    "predict": "spikestream predict --config quickstart --ckpt_path best --predict_out p.jsonl",
+    "test": "spikestream test --config quickstart --ckpt_path last",
+    "predict": "spikestream predict --config quickstart --ckpt_path last --predict_out p.jsonl",
 }
+_PREDICT_OUT = (
+    "--predict_out FILE: the JSON lines (default: stdout); under DDP each rank writes "
+    "FILE.rankN, and Lightning's distributed sampler pads the split to a multiple of the rank "
+    "count, so a few samples appear twice (dedupe by index)."
+)
 
 
 def verb_help(verb: str) -> str:
+    extra = f" {_PREDICT_OUT}" if verb == "predict" else ""
     return (
-        f"Example: {_VERB_EXAMPLE[verb]} -- {_VERB_HELP[verb]} (Lightning's CLI). "
+        f"Example: {_VERB_EXAMPLE[verb]} -- {VERB_HELP[verb]} (Lightning's CLI). "
         f"--config takes a file or a packaged recipe ({', '.join(packaged_configs())}); runs go "
         f"to {RUNS}/<config name>/version_N/; --ckpt_path last|best picks that run's checkpoint "
-        "and continues its logs."
+        f"and continues its logs; the model's arguments then come from the checkpoint.{extra}"
     )
 
 
 def help_text() -> str:
+    """The training verbs' summary (``spikestream --help``, ``python -m spikestream.train.cli``)."""
     names = ", ".join(packaged_configs()) or "(none)"
+    examples = "\n".join(f"  {_VERB_EXAMPLE[v]}" for v in VERBS)
     return (
-        "Lightning's CLI: `spikestream fit --config quickstart [--trainer.max_epochs 3] "
-        "[--model.lr 1e-3] [--data.batch_size 32]`.\n"
+        f"Examples:\n{examples}\n"
+        "  spikestream fit --config NAME --ckpt_path last   (resume; or --resume RUN_DIR)\n"
         f"Packaged configs (--config NAME): {names}.\n"
-        "Resume: `spikestream fit --config NAME --ckpt_path last` (or --resume RUN_DIR).\n"
-        "Predict: `spikestream predict --config NAME --ckpt_path best --predict_out out.jsonl`.\n"
         f"Runs: {RUNS}/<config name>/version_N/ (TensorBoard, config.yaml, checkpoints/).\n"
-        "`spikestream fit --help` after the verb shows every option (Lightning's help)."
+        "Every option after the verb is Lightning's CLI (`spikestream fit --help`)."
     )
 
 
