@@ -18,7 +18,13 @@ from spikestream.datasets import ASLDVS, NMNIST, POKERDVS, DVS128Gesture, NDigit
 from spikestream.errors import ConfigError, DatasetError
 from spikestream.events import make_events
 from spikestream.models.checkpoint import load_model
-from spikestream.train.cli import CONFIG_DIR, packaged_configs, run_cli
+from spikestream.train.cli import (
+    CONFIG_DIR,
+    find_run_checkpoint,
+    packaged_configs,
+    prepare_argv,
+    run_cli,
+)
 
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 
@@ -93,11 +99,14 @@ def test_every_packaged_config_trains_two_steps(fake_roots, ndigits, tmp_path, m
     for name in names:
         dataset = _config_data(name)
         root = ndigits if dataset == "ndigits" else fake_roots[dataset]
+        # two training steps and nothing else: no validation loop, no checkpoint, no compile
+        # (the data module still checks a validation and a training sample against the model)
         argv = ["--config", name, f"--data.root={root}", "--data.batch_size=2",
                 "--data.num_workers=0", "--trainer.max_epochs=1", "--trainer.limit_train_batches=2",
-                "--trainer.limit_val_batches=2", "--trainer.accelerator=cpu",
-                "--trainer.devices=1", "--trainer.logger=false", "--trainer.precision=32",
-                *QUIET]  # fmt: skip
+                "--trainer.limit_val_batches=0", "--trainer.num_sanity_val_steps=0",
+                "--trainer.enable_checkpointing=false", "--model.compile=false",
+                "--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.logger=false",
+                "--trainer.precision=32", *QUIET]  # fmt: skip
         if dataset in ("dvs128gesture", "nmnist", "ndigits"):
             argv.append("--data.frames_number=2")  # miniature: 2 frames instead of 10-16
         if dataset == "asldvs":
@@ -138,24 +147,58 @@ def test_checkpoint_contract_and_resume(ndigits, tmp_path, monkeypatch):
     assert (run / "config.yaml").is_file()
     config_before = (run / "config.yaml").read_text()
 
-    # resume: same version folder, epoch, global step, optimizer and scheduler continue
-    second = train.fit(config, ckpt_path="last", **{"trainer.max_epochs": 2})
-    trainer = second["trainer"]
-    assert Path(second["log_dir"]).resolve() == run.resolve()
-    assert sorted(p.name for p in run.parent.iterdir()) == ["version_0"]
+    # the frame record: mean events per frame of the training samples (split by number)
+    dm = first["datamodule"]
+    train_split = dm.splits["train"]
+    counts = np.diff(train_split.base.store.offsets)[train_split.indices]
+    assert inp["events_per_frame"] == pytest.approx(counts.mean() / 4)
+
+    # a fresh fit into the folder of a run refuses (instead of writing config.resume.yaml)
+    with pytest.raises(ConfigError, match=r"holds a run already.*--ckpt_path last"):
+        train.fit(config, **{"trainer.logger.init_args.version": 0})
+    # a second fit of a run being trained (its lock held) refuses
+    from filelock import FileLock
+
+    with FileLock(str(run / "run.lock")), pytest.raises(ConfigError, match="another process"):
+        train.fit(config, ckpt_path="last", **{"trainer.max_epochs": 2})
+
+    # --ckpt_path last|best: the configured version's run, best from last.ckpt's state
+    decoy = tmp_path / "runs" / "tiny" / "version_7" / "checkpoints"
+    decoy.mkdir(parents=True)
+    (decoy / "last.ckpt").write_bytes(last.read_bytes())
+    (run / "checkpoints" / "zzz-epoch9.ckpt").write_bytes(b"")  # sorts after the best by name
+    base = tmp_path / "runs" / "tiny"
+    assert find_run_checkpoint(base, "last") == decoy / "last.ckpt"  # the newest run
+    assert find_run_checkpoint(base, "last", 0) == last
+    assert (
+        find_run_checkpoint(base, "best", 0).resolve() == Path(first["best_model_path"]).resolve()
+    )
+    # one rule: the checkpoint's model arguments win over the command line, last or a file
+    for ckpt in ("last", str(last)):
+        res = train.validate(config, ckpt_path=ckpt, model={"lr": 0.5},
+                             **{"trainer.logger.init_args.version": 0})  # fmt: skip
+        assert res["model"].hparams.lr == 1e-3, ckpt
+    (decoy / "last.ckpt").unlink()
+
+    # resume through --resume RUN_DIR from another working directory: the same run continues
+    # (version folder, epoch, global step, optimizer and scheduler state, TensorBoard run)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    second = run_cli("fit", ["--resume", str(run), "--trainer.max_epochs=2", *QUIET])
+    trainer = second.trainer
+    assert Path(trainer.log_dir).resolve() == run.resolve()
+    assert not (elsewhere / "runs").exists()
+    assert sorted(p.name for p in run.parent.iterdir()) == ["version_0", "version_7"]
     assert trainer.current_epoch == 2 and trainer.global_step == 2 * steps
     opt = trainer.optimizers[0]
     assert {int(s["step"]) for s in opt.state.values()} == {2 * steps}
     assert trainer.lr_scheduler_configs[0].scheduler.last_epoch == 2
-    assert len(list(run.glob("events.out.tfevents.*"))) == 2  # both sessions log into one run
+    # every session logs into the one run: the fit, the two validates, the resume
+    assert len(list(run.glob("events.out.tfevents.*"))) == 4
     assert (run / "config.yaml").read_text() == config_before  # never clobbered
     assert (run / "config.resume.yaml").is_file()
     assert torch.load(last, weights_only=True)["epoch"] == 2  # written after epoch 2
-
-    # the same run through --resume RUN_DIR (its own config.yaml), one more epoch
-    third = run_cli("fit", ["--resume", str(run), "--trainer.max_epochs=3", *QUIET])
-    assert third.trainer.global_step == 3 * steps
-    assert sorted(p.name for p in run.parent.iterdir()) == ["version_0"]
 
 
 @pytest.mark.parametrize(
@@ -197,14 +240,24 @@ def test_tokens_batches_and_record(fake_roots):
     """The Event2Vec v1 pipeline: 255 sorted random events, time / 521217, -1 padding."""
     dm = train.EventDataModule("asldvs", root=str(fake_roots["asldvs"]), representation="tokens",
                                num_events=255, norm_t="dataset", t_scale=521217, batch_size=4,
-                               val_repeats=2)  # fmt: skip
+                               val_repeats=2, val_split="test", crop=[0, 0, 200, 180],
+                               pool=2)  # fmt: skip
     dm.setup()
     assert len(dm.splits["train"]) == 24 * 4 and len(dm.splits["val"]) == 24 * 2
     batch = next(iter(dm.val_dataloader()))
     x = batch["x"]
     assert x["t"].shape == (4, 255) and x["valid_mask"].all()
     assert float(x["t"][:, 0].abs().max()) == 0 and float(x["t"].max()) < 150_000 / 521217
-    assert dm.input_record()["num_events"] == 255 and dm.input_record()["t_scale"] == 521217
+    assert float(x["x"].max()) < 100 and float(x["y"].max()) < 90  # cropped, pooled by 2
+    rec = dm.input_record()
+    assert rec["num_events"] == 255 and rec["t_scale"] == 521217
+    # the raw sensor, the crop and pool, and the mean window the tokens come from
+    assert rec["sensor_size"] == [240, 180] and rec["crop"] == [0, 0, 200, 180]
+    assert rec["pool"] == 2
+    store = dm.splits["train"].base.store
+    t, off, idx = store.events["t"], store.offsets, dm.splits["train"].indices
+    spans = (t[off[idx + 1] - 1] - t[off[idx]]).astype(np.float64)
+    assert rec["window_us"] == pytest.approx(spans.mean())
 
 
 def test_augment_crop_pool_and_variable_frames(fake_roots):
@@ -219,7 +272,7 @@ def test_augment_crop_pool_and_variable_frames(fake_roots):
     with pytest.raises(ConfigError, match=r"--data\.augment\[0\]"):
         train.EventDataModule("dvs128gesture", root=root, frames_number=4, augment=["Nope"])
     dm = train.EventDataModule("pokerdvs", root=str(fake_roots["pokerdvs"]), duration_us=20_000,
-                               batch_size=8)  # fmt: skip
+                               batch_size=8, val_split="test")  # fmt: skip
     dm.setup()
     batch = next(iter(dm.val_dataloader()))
     lengths = batch["lengths"]
@@ -273,3 +326,121 @@ def test_validation_fraction_of_train(fake_roots):
     assert first == again  # seeded
     assert len(first["val"]) == 24 and len(first["train"]) == 72  # 96 training samples
     assert not first["val"] & first["train"] and not first["test"] & (first["train"] | first["val"])
+
+
+def test_onecycle_scheduler_sized_from_the_trainer(ndigits, tmp_path, monkeypatch):
+    """``--model.scheduler onecycle``: OneCycleLR over every batch of the run, however many
+    epochs (a fixed total_steps stepped per epoch crashed past it)."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["--config", str(tiny_config(tmp_path, ndigits)), "--trainer.logger=false",
+            "--trainer.enable_checkpointing=false", "--trainer.limit_val_batches=0",
+            "--trainer.num_sanity_val_steps=0", "--model.scheduler=onecycle",
+            "--model.lr=0.01", "--trainer.max_epochs=3"]  # fmt: skip
+    cli = run_cli("fit", argv)
+    sched = cli.trainer.lr_scheduler_configs[0]
+    assert sched.interval == "step" and sched.scheduler.total_steps == 6  # 3 epochs x 2 batches
+    assert sched.scheduler.last_epoch == 6 and cli.trainer.global_step == 6
+
+
+def test_val_split_and_paths_from_the_command_line(ndigits, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tiny_config(tmp_path, ndigits)
+    cli = run_cli("fit", ["--config", str(config), "--data.val_split=0.25"], run=False)
+    assert cli.datamodule.hparams.val_split == 0.25
+    # the Python API's values: a number and a Path (json would refuse a Path)
+    argv = train.to_argv(config, data={"val_split": 0.1, "root": ndigits})
+    cli = run_cli("fit", argv, run=False)
+    assert cli.datamodule.hparams.val_split == 0.1 and cli.datamodule.root == str(ndigits)
+    with pytest.raises(ConfigError, match=r"--data\.val_split"):
+        run_cli("fit", ["--config", str(config), "--data.val_split=1.5"], run=False)
+
+
+def test_config_names_and_run_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "quickstart").mkdir()  # a folder named like a recipe does not shadow it
+    args, opts = prepare_argv("fit", ["--config", "quickstart"])
+    assert args == ["--config", str(CONFIG_DIR / "quickstart.yaml")]
+    assert opts["config_name"] == "quickstart"
+    args, _ = prepare_argv("fit", ["-c=nmnist_plif"])
+    assert args == ["--config", str(CONFIG_DIR / "nmnist_plif.yaml")]
+    # a dict config's runs are named after its model, not all runs/default
+    _, opts = prepare_argv("fit", ["--config", '{"model": {"model": "rsnn_pokerdvs"}}'])
+    assert opts["config_name"] == "rsnn_pokerdvs"
+
+
+class Upscale:
+    """A size-changing augmentation: coordinates doubled (outside the sensor)."""
+
+    def __call__(self, events):
+        out = events.copy()
+        out["x"] = out["x"] * 2 + 1
+        return out
+
+
+def test_augmentations_are_checked_before_training(ndigits):
+    dm = train.EventDataModule("ndigits", root=str(ndigits), frames_number=4, limit_samples=4,
+                               augment=["tests.test_train.Upscale"])  # fmt: skip
+    module = train.ClassificationModule("plifnet_ndigits", model_args=TINY["model"]["model_args"])
+    with pytest.raises(ConfigError, match=r"--data\.augment.*training pipeline fails"):
+        dm.attach(module)
+
+
+@pytest.mark.parametrize(
+    "model, args, loss",
+    [
+        ("rsnn_pokerdvs", {"input_shape": [2, 34, 34], "hidden": 8}, "nll_max"),  # run()
+        ("csnn_ndigits", {}, "cross_entropy"),  # forward_steps
+    ],
+)
+def test_padded_frames_do_not_change_scores(model, args, loss):
+    """Validation/test/predict score each sample over its own frames: the same scores alone
+    as in a zero-padded batch with longer samples."""
+    torch.manual_seed(0)
+    module = train.ClassificationModule(model, model_args=args, loss=loss).eval()
+    lengths = torch.tensor([6, 4, 2])
+    x = 30 * (torch.rand(3, 6, 2, 34, 34) < 0.3).float()  # dense enough to spike
+    for i, n in enumerate(lengths.tolist()):
+        x[i, n:] = 0
+    batch = {"x": x, "lengths": lengths, "y": torch.zeros(3, dtype=torch.int64)}
+    with torch.no_grad():
+        together = module._batch_scores(batch, "val")
+        alone = torch.cat([module(x[i : i + 1, :n]) for i, n in enumerate(lengths.tolist())])
+        padded = module(x)  # without lengths: the padding counts (training's batches)
+    torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(padded[1:], alone[1:], atol=1e-6)
+
+
+def test_ranks_draw_differently(fake_roots):
+    """Under DDP every rank draws its own augmentations and token samples."""
+
+    def first_tokens(rank: int) -> np.ndarray:
+        dm = train.EventDataModule(
+            "asldvs",
+            root=str(fake_roots["asldvs"]),
+            representation="tokens",
+            num_events=32,
+            seed=5,
+            augment=[{"class_path": "DropEvent", "init_args": {"p": 0.5}}],
+        )
+        dm.setup()
+        dm.use_rank(rank)
+        return dm.splits["train"][0][0]["t"]
+
+    rank0, rank1, again = first_tokens(0), first_tokens(1), first_tokens(0)
+    assert np.array_equal(rank0, again)  # seeded
+    assert not np.array_equal(rank0, rank1)
+
+
+def test_numba_threads_follow_torch(ndigits):
+    import numba
+
+    before = torch.get_num_threads(), numba.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        dm = train.EventDataModule("ndigits", root=str(ndigits), frames_number=4, limit_samples=4)
+        dm.setup()
+        assert numba.get_num_threads() == 1  # a DDP rank's share, as torch's
+    finally:
+        torch.set_num_threads(before[0])
+        numba.set_num_threads(before[1])
