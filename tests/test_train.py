@@ -385,18 +385,30 @@ def test_augmentations_are_checked_before_training(ndigits):
         dm.attach(module)
 
 
+class MeanOverTime(torch.nn.Module):
+    """A model with neither ``run`` nor ``forward_steps``: the mean frame's first 10 pixels."""
+
+    def forward(self, x):
+        return x.flatten(2)[:, :, :10].mean(1)
+
+
 @pytest.mark.parametrize(
     "model, args, loss",
     [
         ("rsnn_pokerdvs", {"input_shape": [2, 34, 34], "hidden": 8}, "nll_max"),  # run()
         ("csnn_ndigits", {}, "cross_entropy"),  # forward_steps
+        ("other", {}, "cross_entropy"),  # neither: one call per length
     ],
 )
 def test_padded_frames_do_not_change_scores(model, args, loss):
     """Validation/test/predict score each sample over its own frames: the same scores alone
     as in a zero-padded batch with longer samples."""
     torch.manual_seed(0)
-    module = train.ClassificationModule(model, model_args=args, loss=loss).eval()
+    name = "csnn_ndigits" if model == "other" else model
+    module = train.ClassificationModule(name, model_args=args, loss=loss).eval()
+    if model == "other":
+        module.model = MeanOverTime()
+        module._run["net"] = module.model
     lengths = torch.tensor([6, 4, 2])
     x = 30 * (torch.rand(3, 6, 2, 34, 34) < 0.3).float()  # dense enough to spike
     for i, n in enumerate(lengths.tolist()):
@@ -444,3 +456,15 @@ def test_numba_threads_follow_torch(ndigits):
     finally:
         torch.set_num_threads(before[0])
         numba.set_num_threads(before[1])
+
+
+def test_train_loss_synced_over_ranks_only_per_epoch():
+    module = train.ClassificationModule("plifnet_ndigits", model_args=TINY["model"]["model_args"])
+    module.attach_data([str(d) for d in range(10)], {})
+    logged = {}
+    module.log = lambda name, value, **kw: logged.setdefault(name, kw)  # type: ignore[method-assign]
+    batch = {"x": torch.zeros(2, 2, 2, 34, 34), "y": torch.tensor([1, 2])}
+    module._step(batch, "train")
+    step, epoch = logged["train_loss_step"], logged["train_loss"]
+    assert step["on_step"] and not step["on_epoch"] and not step.get("sync_dist", False)
+    assert epoch["on_epoch"] and not epoch["on_step"] and epoch["sync_dist"]
