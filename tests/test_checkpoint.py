@@ -167,3 +167,21 @@ def test_records_written_before_the_added_keys_still_read(tmp_path):
     frames = _frames()
     del frames["events_per_frame"]
     assert ModelRecord.from_dict({**_record().to_dict(), "input": frames}).input["pool"] == 1
+
+
+def test_frames_input_and_recording_stats():
+    import numpy as np
+
+    from spikestream.models.checkpoint import frames_input, recording_stats
+
+    t = np.array([0, 10, 30, 5, 5, 100, 400], dtype=np.int64)  # recordings: 3, 0, 2, 2 events
+    offsets = np.array([0, 3, 3, 5, 7])
+    span, count = recording_stats(t, offsets, np.array([0, 1, 2, 3]))
+    assert span == (30 + 0 + 300) / 3 and count == 7 / 4  # the empty one has no duration
+    inp = frames_input((35, 33), frames_number=5, crop=(1, 0, 33, 33), pool=2,
+                       mean_duration_us=span, mean_events=count)  # fmt: skip
+    assert (inp["width"], inp["height"], inp["crop"], inp["pool"]) == (17, 17, [1, 0, 33, 33], 2)
+    assert inp["step_us"] == span / 5 and inp["events_per_frame"] == count / 5
+    fixed = frames_input((35, 33), duration_us=1000, mean_duration_us=span, mean_events=count)
+    assert (fixed["split_by"], fixed["step_us"], fixed["steps"]) == ("duration", 1000.0, None)
+    assert fixed["events_per_frame"] is None

@@ -62,10 +62,12 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -79,9 +81,11 @@ __all__ = [
     "PREFIX",
     "ModelRecord",
     "check_input",
+    "frames_input",
     "input_record",
     "load_model",
     "read_record",
+    "recording_stats",
     "save_model",
 ]
 
@@ -187,6 +191,54 @@ def input_record(kind: str, **values: Any) -> dict[str, Any]:
     out = {"kind": kind, **_plain(out, "input")}
     check_input(out)
     return out
+
+
+def recording_stats(
+    t: np.ndarray, offsets: np.ndarray, indices: np.ndarray
+) -> tuple[float | None, float | None]:
+    """Mean duration in µs (last event's time minus the first's; empty recordings left out)
+    and mean event count of recordings ``indices`` of a packed store (event times ``t``,
+    ``offsets``): the training set's figures `frames_input` and token records keep."""
+    idx = np.asarray(indices, dtype=np.int64)
+    counts = np.diff(offsets)[idx]
+    full = idx[counts > 0]
+    spans = t[offsets[full + 1] - 1].astype(np.float64) - t[offsets[full]].astype(np.float64)
+    mean_span = float(spans.mean()) if len(spans) else None
+    return mean_span, float(counts.mean()) if len(counts) else None
+
+
+def frames_input(
+    sensor_size: Sequence[int],
+    *,
+    frames_number: int | None = None,
+    split_by: str = "number",
+    duration_us: int | None = None,
+    crop: Sequence[int] | None = None,
+    pool: int = 1,
+    mean_duration_us: float | None = None,
+    mean_events: float | None = None,
+) -> dict[str, Any]:
+    """The ``input`` record of frames binned from ``sensor_size`` recordings (after ``crop``
+    and ``pool``): ``frames_number`` frames split by 'number' or 'time', or fixed bins of
+    ``duration_us``. ``mean_duration_us`` / ``mean_events`` (`recording_stats` of the training
+    set) give ``step_us`` and, split by number, ``events_per_frame``."""
+    from ..transforms.functional.geometry import input_size
+
+    w, h = input_size(sensor_size, crop, pool)
+    n = frames_number
+    if duration_us:
+        step_us: float | None = float(duration_us)
+        split_by, per_frame = "duration", None
+    else:
+        step_us = None if mean_duration_us is None or not n else mean_duration_us / n
+        by_count = split_by == "number" and mean_events is not None and n
+        per_frame = mean_events / n if by_count else None  # type: ignore[operator]
+    return input_record(
+        "frames", sensor_size=[int(v) for v in sensor_size], channels=2, height=h, width=w,
+        steps=n, split_by=split_by, frames_number=n, duration_us=duration_us, step_us=step_us,
+        crop=None if crop is None else [int(c) for c in crop], pool=int(pool),
+        events_per_frame=per_frame,
+    )  # fmt: skip
 
 
 def check_input(inp: dict[str, Any], where: str = "input") -> None:

@@ -48,7 +48,7 @@ from torch.utils.data import DataLoader, Dataset
 from .. import datasets as ds
 from .. import transforms as T
 from ..errors import ConfigError, DatasetError, SpikestreamError
-from ..models.checkpoint import input_record
+from ..models.checkpoint import frames_input, input_record, recording_stats
 from ..transforms.functional import geometry as G
 from ..transforms.functional import to_frames
 from ..transforms.functional.tokens import NORM_T, SAMPLERS, pad_tokens
@@ -252,8 +252,7 @@ class EventDataModule(pl.LightningDataModule):
         self.augment = self._build_augment()
         self.classes: list[str] = []
         self.splits: dict[str, Samples] = {}
-        self.step_us: float | None = float(duration_us) if duration_us else None
-        # training-set figures the checkpoint records (set with the splits)
+        # the training set's mean duration and event count, for the record (set with the splits)
         self.stats: dict[str, float | None] = {}
 
     @property
@@ -305,19 +304,18 @@ class EventDataModule(pl.LightningDataModule):
     def input_record(self) -> dict[str, Any]:
         """The checkpoint's ``input`` dict (`spikestream.models.checkpoint`)."""
         hp: Any = self.hparams
-        w, h = self.input_size
         crop = None if hp.crop is None else [int(c) for c in hp.crop]
+        span, count = self.stats.get("mean_duration_us"), self.stats.get("mean_events")
         if hp.representation == "tokens":
             return input_record(
                 "tokens", sensor_size=list(self.sensor_size), num_events=hp.num_events,
                 sampler=hp.sampler, grid=None, norm_t=hp.norm_t, t_scale=hp.t_scale, crop=crop,
-                pool=int(hp.pool), window_us=self.stats.get("window_us"),
+                pool=int(hp.pool), window_us=span,
             )  # fmt: skip
-        return input_record(
-            "frames", sensor_size=list(self.sensor_size), channels=2, height=h, width=w,
-            steps=hp.frames_number, split_by="duration" if hp.duration_us else hp.split_by,
-            frames_number=hp.frames_number, duration_us=hp.duration_us, step_us=self.step_us,
-            crop=crop, pool=int(hp.pool), events_per_frame=self.stats.get("events_per_frame"),
+        return frames_input(
+            self.sensor_size, frames_number=hp.frames_number, split_by=hp.split_by,
+            duration_us=hp.duration_us, crop=crop, pool=int(hp.pool), mean_duration_us=span,
+            mean_events=count,
         )  # fmt: skip
 
     # -- Lightning hooks --------------------------------------------------------------------
@@ -393,25 +391,12 @@ class EventDataModule(pl.LightningDataModule):
 
     def _training_stats(self, base: ds.EventDataset, idx: np.ndarray) -> None:
         """Mean duration and event count of the training samples (before augmentation and
-        crop), what a live engine needs to bin as training did: frames split by count or time
-        record the mean bin (``step_us``) and, split by number, the mean events per frame;
-        tokens the mean window their ``num_events`` are drawn from (``window_us``)."""
-        hp: Any = self.hparams
+        crop), what a live engine needs to bin as training did: frames record the mean bin
+        (``step_us``) and, split by number, the mean events per frame; tokens the mean window
+        their ``num_events`` are drawn from (``window_us``)."""
         store = base.store
-        counts = np.diff(store.offsets)[idx]
-        full = idx[counts > 0]
-        t = store.events["t"]
-        spans = (t[store.offsets[full + 1] - 1] - t[store.offsets[full]]).astype(np.float64)
-        mean_span = float(spans.mean()) if len(spans) else None
-        mean_count = float(counts.mean()) if len(counts) else None
-        if hp.representation == "tokens":
-            self.stats = {"window_us": mean_span}
-        elif hp.frames_number:
-            n = hp.frames_number
-            self.step_us = None if mean_span is None else mean_span / n
-            by_count = mean_count is not None and hp.split_by == "number"
-            per_frame = mean_count / n if by_count else None
-            self.stats = {"events_per_frame": per_frame}
+        span, count = recording_stats(store.events["t"], store.offsets, idx)
+        self.stats = {"mean_duration_us": span, "mean_events": count}
 
     def check_model(self, module: Any) -> None:
         """Run one validation sample through the model: a `ConfigError` naming the options to
