@@ -5,8 +5,9 @@ recipe runs through the Lightning layer as ``spikestream fit --config quickstart
 
 The recipe (`RECIPE`, measured in the README's quick-start table): T=8 frames of equal event
 counts, input pooled to 17x17, two conv-BN-LIF blocks, a mean readout trained with
-cross-entropy, whole-sample translations of up to 2 pixels as augmentation (the digits sit at
-slightly different places in the field of view), AdamW with a one-cycle learning-rate schedule.
+cross-entropy (label smoothing 0.1), whole-sample translations of up to 2 pixels as augmentation
+(the digits sit at slightly different places in the field of view), AdamW with a one-cycle
+learning-rate schedule.
 
 `classify_from_checkpoint` is the other half: a saved checkpoint classifies recordings with no
 training code involved, binning them as the checkpoint's ``input`` record says.
@@ -45,7 +46,7 @@ class Recipe:
     weight_decay: float = 0.0
     warmup: float = 0.25  # fraction of the steps spent raising the learning rate
     max_shift: int = 2  # random whole-sample translation, pixels per axis
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.1
 
     def check(self) -> None:
         for name in ("frames", "epochs", "batch_size"):
