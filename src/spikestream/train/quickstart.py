@@ -29,7 +29,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..models import create
-from ..models.checkpoint import ModelRecord, input_record, load_model, save_model
+from ..models.checkpoint import ModelRecord, frames_input, load_model, save_model
 from ..transforms.functional import to_frames
 
 
@@ -77,19 +77,22 @@ class Decision(NamedTuple):
 
 def load_frames(
     root: str | os.PathLike | None, train: bool, frames: int
-) -> tuple[torch.Tensor, torch.Tensor, float]:
+) -> tuple[torch.Tensor, torch.Tensor, tuple[float, float]]:
     """One NDigits split as frames ``[N, T, 2, 34, 34]`` (float32 event counts), the labels and
-    the mean duration of a frame in µs; the dataset is generated on first use."""
+    the recordings' mean duration (µs) and event count; the dataset is generated on first
+    use."""
     from ..datasets.ndigits import NDigits
 
     ds = NDigits(root, train=train)
     out = np.empty((len(ds), frames, 2, *ds.sensor_size[::-1]), dtype=np.float32)
-    spans = np.empty(len(ds))
+    spans, counts = np.zeros(len(ds)), np.zeros(len(ds))
     for i in range(len(ds)):  # one compiled binning call per recording
         events, _ = ds[i]
         out[i] = to_frames(events, ds.sensor_size, n_frames=frames, split_by="number")
+        counts[i] = len(events)
         spans[i] = int(events["t"][-1]) - int(events["t"][0]) if len(events) else 0
-    return torch.from_numpy(out), torch.as_tensor(ds.targets), float(spans.mean()) / frames
+    stats = float(spans[counts > 0].mean()), float(counts.mean())
+    return torch.from_numpy(out), torch.as_tensor(ds.targets), stats
 
 
 def translate_frames(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
@@ -141,7 +144,7 @@ def train_on_ndigits(
         raise ConfigError(f"train_limit must be >= 1 sample, got {train_limit}")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    x_train, y_train, step_us = load_frames(root, True, recipe.frames)
+    x_train, y_train, stats = load_frames(root, True, recipe.frames)
     x_test, y_test, _ = load_frames(root, False, recipe.frames)
     if train_limit is not None:
         keep = torch.randperm(len(x_train), generator=gen)[:train_limit]
@@ -173,7 +176,7 @@ def train_on_ndigits(
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     accuracy = _accuracy(net, x_test, y_test)
     net.eval()
-    record = ndigits_record(recipe, step_us)
+    record = ndigits_record(recipe, *stats)
     if checkpoint is not None:
         save_model(checkpoint, net, record)
     return {
@@ -189,19 +192,19 @@ def train_on_ndigits(
     }
 
 
-def ndigits_record(recipe: Recipe, step_us: float | None) -> ModelRecord:
-    """The checkpoint record of a quick-start model: frames of the whole 34x34 sensor."""
+def ndigits_record(
+    recipe: Recipe, mean_duration_us: float | None, mean_events: float | None
+) -> ModelRecord:
+    """The checkpoint record of a quick-start model: frames of the whole 34x34 sensor, with the
+    training recordings' mean duration and event count (`frames_input`)."""
     from ..datasets.ndigits import CLASSES, SENSOR_SIZE
 
-    inp = input_record(
-        "frames",
-        sensor_size=list(SENSOR_SIZE),
-        height=SENSOR_SIZE[1],
-        width=SENSOR_SIZE[0],
-        steps=recipe.frames,
-        split_by="number",
+    inp = frames_input(
+        SENSOR_SIZE,
         frames_number=recipe.frames,
-        step_us=step_us,
+        split_by="number",
+        mean_duration_us=mean_duration_us,
+        mean_events=mean_events,
     )
     return ModelRecord(recipe.model, dict(recipe.model_args), list(CLASSES), inp)
 
