@@ -78,11 +78,18 @@ def test_demo_runs_on_embedded_data_only(ndigits_root, tmp_path, monkeypatch, ca
     monkeypatch.setattr(spikestream.io, "read", no_files)
     monkeypatch.delenv("SPIKESTREAM_REAL_DATA", raising=False)
     monkeypatch.chdir(tmp_path)  # no ../shared beside the working directory
-    assert main(["demo", "--root", str(ndigits_root), "--epochs", "1"]) == 0
+    assert main(["demo", "--root", str(ndigits_root), "--epochs", "2", "--out", "m.ckpt"]) == 0
     out = capsys.readouterr().out
     assert "1438 train / 359 test samples" in out
     accuracy = float(out.split("Test accuracy: ")[1].split(" %")[0])
-    assert 50 < accuracy <= 100  # one epoch; chance is 10 %
+    assert 60 < accuracy <= 100  # two epochs; chance is 10 %
+    assert (tmp_path / "m.ckpt").is_file()
+    # then five test digits replayed over loopback through the live engine, each decided
+    live = out.split("Live: 5 test recordings")[1]
+    decided = [line.split("-> ")[1].split(" (")[0] for line in live.splitlines()[1:6]]
+    assert len(decided) == 5 and all(d in "0123456789" and d for d in decided), live
+    right = int(live.split("/5 right")[0].rsplit("\n", 1)[1])
+    assert right == sum("(right)" in line for line in live.splitlines()[1:6]) and right >= 3
 
 
 def test_info_json(real_dir, capsys):

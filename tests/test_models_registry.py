@@ -72,6 +72,15 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {
+    "csnn_*": Family(
+        # the quick start's network; a low threshold so every layer spikes at initialisation
+        small={"channels": (4, 8), "input_size": (16, 16), "neuron_kwargs": {"v_threshold": 0.05}},
+        inputs=_plif_inputs,
+        length=3,
+        multi=lambda m, x: m.forward_steps(x.transpose(0, 1)),
+        reduce=lambda per_step: per_step.mean(0),
+        real_length=2,
+    ),
     "plifnet_*": Family(
         # a low threshold so every layer spikes at initialisation (else the checks compare zeros)
         small={
