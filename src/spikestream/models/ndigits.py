@@ -23,7 +23,7 @@ trained network runs live. The model keeps no hidden state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -33,7 +33,7 @@ from ..errors import ConfigError
 from ..snn import kernels
 from ..snn.neuron import BaseNode, LIFNode, ParametricLIFNode
 from ..snn.surrogate import ATan
-from .registry import register_model
+from .registry import family_config, register_model
 
 __all__ = ["CSNN", "CSNNConfig", "csnn_ndigits"]
 
@@ -86,17 +86,9 @@ class CSNN(nn.Module):
 
     def __init__(self, config: CSNNConfig | None = None, **overrides: Any):
         super().__init__()
-        names = {f.name for f in fields(CSNNConfig)}
-        if unknown := sorted(set(overrides) - names):
-            raise ConfigError(f"CSNN: unknown option(s) {unknown}; options: {sorted(names)}")
-        cfg = replace(config or CSNNConfig(), **overrides)
-        size = cfg.input_size
-        if isinstance(size, int):  # a square input
-            size = (size, size)
-        if len(size) != 2:
-            raise ConfigError(f"CSNN input_size must be (H, W), got {cfg.input_size}")
+        cfg = family_config("CSNN", CSNNConfig, config, overrides)
         channels = (cfg.channels,) if isinstance(cfg.channels, int) else tuple(cfg.channels)
-        cfg = replace(cfg, input_size=(int(size[0]), int(size[1])), channels=channels)
+        cfg = replace(cfg, channels=channels)
         cfg.check()
         self.config = cfg
         self.pool = nn.AvgPool2d(cfg.pool) if cfg.pool > 1 else nn.Identity()

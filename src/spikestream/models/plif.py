@@ -38,7 +38,7 @@ BatchNorm layers in eval mode.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import torch
@@ -49,7 +49,7 @@ from ..snn import kernels
 from ..snn.layer import MultiStepDropout, VotingLayer
 from ..snn.neuron import BaseNode, LIFNode, ParametricLIFNode
 from ..snn.surrogate import ATan
-from .registry import register_model
+from .registry import family_config, register_model
 
 __all__ = [
     "PLIFConfig",
@@ -180,16 +180,8 @@ class PLIFNet(nn.Module):
 
     def __init__(self, config: PLIFConfig | None = None, **overrides: Any):
         super().__init__()
-        names = {f.name for f in fields(PLIFConfig)}
-        if unknown := sorted(set(overrides) - names):
-            raise ConfigError(f"PLIFNet: unknown option(s) {unknown}; options: {sorted(names)}")
-        cfg = replace(config or PLIFConfig(), **overrides)
-        size = cfg.input_size
-        if isinstance(size, int):  # a square input
-            size = (size, size)
-        if len(size) != 2:
-            raise ConfigError(f"PLIFNet input_size must be (H, W), got {cfg.input_size}")
-        cfg = replace(cfg, input_size=(int(size[0]), int(size[1])), hidden=tuple(cfg.hidden))
+        cfg = family_config("PLIFNet", PLIFConfig, config, overrides)
+        cfg = replace(cfg, hidden=tuple(cfg.hidden))
         cfg.check()
         self.config = cfg
         try:

@@ -9,6 +9,7 @@ builds one, `list_models()` lists them.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -18,6 +19,7 @@ from torch import nn
 from ..errors import ConfigError
 
 ModelFn = TypeVar("ModelFn", bound=Callable[..., nn.Module])
+ConfigT = TypeVar("ConfigT")
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 
@@ -69,3 +71,21 @@ class StepModel(Protocol):
     def init_state(self, batch: int) -> Any: ...
 
     def step(self, x_t: Any, state: Any) -> tuple[Any, Any]: ...
+
+
+def family_config(
+    owner: str, config_type: type[ConfigT], config: ConfigT | None, overrides: dict[str, Any]
+) -> ConfigT:
+    """A family's config: ``config`` (or the defaults) with ``overrides`` applied, unknown
+    options refused naming the valid ones, and an ``input_size`` given as one int (a square
+    input) made ``(H, W)``. The family checks the rest."""
+    names = {f.name for f in dataclasses.fields(config_type)}  # type: ignore[arg-type]
+    if unknown := sorted(set(overrides) - names):
+        raise ConfigError(f"{owner}: unknown option(s) {unknown}; options: {sorted(names)}")
+    cfg = dataclasses.replace(config or config_type(), **overrides)  # type: ignore[type-var]
+    size = cfg.input_size  # type: ignore[attr-defined]
+    if isinstance(size, int):
+        size = (size, size)
+    if len(size) != 2:
+        raise ConfigError(f"{owner} input_size must be (H, W), got {size}")
+    return dataclasses.replace(cfg, input_size=(int(size[0]), int(size[1])))  # type: ignore[type-var]
