@@ -169,3 +169,15 @@ def test_plifnet_training_step_equals_spikingjelly_s_layer_by_layer_run():
         assert torch.equal(p.grad, grads[name].grad), name
     assert ours.conv_fc[0].weight.grad.abs().sum() > 0
     assert ours_bytes < 0.7 * ref_bytes
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_max_pool2x2_other_dtypes_on_five_axes(dtype):
+    """Other dtypes run torch's pool (the NIR export's float64 check runs PLIFNet's [T, N, C,
+    H, W] spikes through it): more than 4 axes are folded into its batch axis and back."""
+    g = torch.Generator().manual_seed(3)
+    x = (torch.rand((3, 2, 4, 6, 8), generator=g) < 0.3).to(dtype)
+    out = kernels.max_pool2x2(x)
+    ref = nn.functional.max_pool2d(x.flatten(0, 1).float(), 2, 2).reshape(3, 2, 4, 3, 4)
+    assert out.shape == (3, 2, 4, 3, 4) and out.dtype == dtype
+    assert torch.equal(out.float(), ref)

@@ -674,5 +674,9 @@ def max_pool2x2(x: torch.Tensor) -> torch.Tensor:
     routing; float32 CPU tensors run a kernel that keeps one byte per output for the backward
     instead of the input and int64 indices (other tensors run torch's)."""
     if x.device.type != "cpu" or x.dtype != torch.float32 or x.dim() < 3:
-        return torch.nn.functional.max_pool2d(x, 2, 2)
+        if x.dim() <= 4:
+            return torch.nn.functional.max_pool2d(x, 2, 2)
+        # torch's pool takes at most 4 axes: the leading ones ([T, N, ...]) as one batch axis
+        out = torch.nn.functional.max_pool2d(x.flatten(0, -4), 2, 2)
+        return out.reshape(*x.shape[:-2], *out.shape[-2:])
     return _MaxPool2x2.apply(x)
