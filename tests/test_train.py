@@ -468,3 +468,33 @@ def test_train_loss_synced_over_ranks_only_per_epoch():
     step, epoch = logged["train_loss_step"], logged["train_loss"]
     assert step["on_step"] and not step["on_epoch"] and not step.get("sync_dist", False)
     assert epoch["on_epoch"] and not epoch["on_step"] and epoch["sync_dist"]
+
+
+def test_quickstart_is_one_recipe_and_trains_past_its_epochs(ndigits, tmp_path, monkeypatch):
+    """The demo's loop reads the packaged config (one recipe), whose one-cycle schedule is
+    sized from the run: more epochs than the recipe's 30 train to the end (a fixed
+    total_steps of 30 stepped per epoch crashed at epoch 31)."""
+    import yaml
+
+    from spikestream.train.quickstart import RECIPE, recipe_from_config
+
+    cfg = yaml.safe_load((CONFIG_DIR / "quickstart.yaml").read_text())
+    assert recipe_from_config() == RECIPE
+    assert (RECIPE.epochs, RECIPE.frames, RECIPE.lr, RECIPE.warmup, RECIPE.max_shift) == (
+        cfg["trainer"]["max_epochs"], cfg["data"]["frames_number"], cfg["model"]["lr"],
+        cfg["model"]["pct_start"], cfg["data"]["augment"][0]["init_args"]["max_shift"],
+    )  # fmt: skip
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**cfg, "model": {**cfg["model"], "scheduler": "cosine"}}))
+    with pytest.raises(ConfigError, match=r"model\.scheduler"):
+        recipe_from_config(bad)
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["--config", "quickstart", f"--data.root={ndigits}", "--data.limit_samples=2",
+            "--data.batch_size=2", "--trainer.max_epochs=32", "--trainer.limit_val_batches=0",
+            "--trainer.num_sanity_val_steps=0", "--trainer.enable_checkpointing=false",
+            "--trainer.logger=false", *QUIET]  # fmt: skip
+    cli = run_cli("fit", argv)
+    sched = cli.trainer.lr_scheduler_configs[0]
+    assert cli.trainer.current_epoch == 32 and sched.scheduler.total_steps == 32
+    assert sched.interval == "step" and sched.scheduler.last_epoch == 32

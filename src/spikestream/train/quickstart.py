@@ -3,11 +3,13 @@
 checkpoint. What ``spikestream demo`` runs; a plain training loop to read and copy. The same
 recipe runs through the Lightning layer as ``spikestream fit --config quickstart``.
 
-The recipe (`RECIPE`, measured in the README's quick-start table): T=8 frames of equal event
-counts, input pooled to 17x17, two conv-BN-LIF blocks, a mean readout trained with
-cross-entropy (label smoothing 0.1), whole-sample translations of up to 2 pixels as augmentation
-(the digits sit at slightly different places in the field of view), AdamW with a one-cycle
-learning-rate schedule.
+The recipe (`RECIPE`, measured in the README's quick-start table) is the packaged
+``configs/quickstart.yaml``, read here (`recipe_from_config`): one recipe for this loop and for
+``spikestream fit --config quickstart``. T=8 frames of equal event counts, input pooled to
+17x17, two conv-BN-LIF blocks, a mean readout trained with cross-entropy (label smoothing 0.1),
+whole-sample translations of up to 2 pixels as augmentation (the digits sit at slightly
+different places in the field of view), AdamW with a one-cycle learning-rate schedule stepped
+per batch.
 
 `classify_from_checkpoint` is the other half: a saved checkpoint classifies recordings with no
 training code involved, binning them as the checkpoint's ``input`` record says.
@@ -19,7 +21,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -29,24 +31,34 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..models import create
-from ..models.checkpoint import ModelRecord, frames_input, load_model, save_model
+from ..models.checkpoint import (
+    ModelRecord,
+    frames_input,
+    load_model,
+    recording_stats,
+    save_model,
+)
 from ..transforms.functional import to_frames
+
+#: The quick start's recipe, shared with ``spikestream fit --config quickstart``.
+CONFIG = Path(__file__).resolve().parent.parent / "configs" / "quickstart.yaml"
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """Everything that decides the quick start's result (besides the seed)."""
+    """Everything that decides the quick start's result (besides the seed); the values are
+    the config's (`recipe_from_config`), each field's key named beside it."""
 
-    model: str = "csnn_ndigits"
-    model_args: dict[str, Any] = field(default_factory=dict)
-    frames: int = 8  # T, frames of equal event counts (split_by "number")
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 3e-3  # the one-cycle schedule's peak
-    weight_decay: float = 0.0
-    warmup: float = 0.25  # fraction of the steps spent raising the learning rate
-    max_shift: int = 2  # random whole-sample translation, pixels per axis
-    label_smoothing: float = 0.1
+    model: str  # model.model
+    model_args: dict[str, Any]  # model.model_args
+    frames: int  # data.frames_number: T, frames of equal event counts (split_by "number")
+    epochs: int  # trainer.max_epochs
+    batch_size: int  # data.batch_size
+    lr: float  # model.lr: the one-cycle schedule's peak
+    weight_decay: float  # model.weight_decay
+    warmup: float  # model.pct_start: fraction of the steps spent raising the learning rate
+    max_shift: int  # data.augment RandomTranslate max_shift, pixels per axis
+    label_smoothing: float  # model.label_smoothing
 
     def check(self) -> None:
         for name in ("frames", "epochs", "batch_size"):
@@ -64,7 +76,61 @@ class Recipe:
             )
 
 
-RECIPE = Recipe()
+def recipe_from_config(path: str | os.PathLike = CONFIG) -> Recipe:
+    """The `Recipe` of a quick-start config (the packaged one by default). The loop here
+    implements one recipe family (NDigits frames split by number, cross-entropy, AdamW with the
+    'onecycle' scheduler, RandomTranslate as the only augmentation); a config asking for
+    anything else is a `ConfigError` naming the key, not silently a different recipe."""
+    try:
+        import yaml
+    except ImportError:
+        raise ConfigError("the quick start reads its recipe (configs/quickstart.yaml) with "
+                          "PyYAML: pip install 'spikestream[train]'") from None  # fmt: skip
+    try:
+        cfg = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the quick-start recipe: {exc}") from None
+    model, data, trainer = (cfg.get(k) or {} for k in ("model", "data", "trainer"))
+    expected = {
+        "model.loss": (model.get("loss", "cross_entropy"), "cross_entropy"),
+        "model.optimizer": (model.get("optimizer", "adam"), "adamw"),
+        "model.scheduler": (model.get("scheduler"), "onecycle"),
+        "data.dataset": (data.get("dataset"), "ndigits"),
+        "data.representation": (data.get("representation", "frames"), "frames"),
+        "data.split_by": (data.get("split_by", "number"), "number"),
+        "optimizer/lr_scheduler groups": (bool(cfg.get("optimizer") or cfg.get("lr_scheduler")),
+                                          False),
+    }  # fmt: skip
+    for key, (got, want) in expected.items():
+        if got != want:
+            raise ConfigError(f"{path}: the quick start's loop implements {key} {want!r}, the "
+                              f"config gives {got!r}")  # fmt: skip
+    shift = 0
+    for spec in data.get("augment") or []:
+        name = str(spec.get("class_path", "") if isinstance(spec, dict) else spec)
+        if name.rsplit(".", 1)[-1] != "RandomTranslate":
+            raise ConfigError(f"{path}: the quick start's loop implements data.augment "
+                              f"RandomTranslate only, the config gives {name!r}")  # fmt: skip
+        args = (spec.get("init_args") or {}) if isinstance(spec, dict) else {}
+        shift = int(args.get("max_shift", 2))  # RandomTranslate's default
+    try:
+        return Recipe(
+            model=str(model["model"]),
+            model_args=dict(model.get("model_args") or {}),
+            frames=int(data["frames_number"]),
+            epochs=int(trainer["max_epochs"]),
+            batch_size=int(data.get("batch_size", 16)),
+            lr=float(model.get("lr", 1e-3)),
+            weight_decay=float(model.get("weight_decay", 0.0)),
+            warmup=float(model.get("pct_start", 0.3)),
+            max_shift=shift,
+            label_smoothing=float(model.get("label_smoothing", 0.0)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: the quick-start recipe lacks or mistypes {exc}") from None
+
+
+RECIPE = recipe_from_config()
 
 
 class Decision(NamedTuple):
@@ -77,21 +143,18 @@ class Decision(NamedTuple):
 
 def load_frames(
     root: str | os.PathLike | None, train: bool, frames: int
-) -> tuple[torch.Tensor, torch.Tensor, tuple[float, float]]:
+) -> tuple[torch.Tensor, torch.Tensor, tuple[float | None, float | None]]:
     """One NDigits split as frames ``[N, T, 2, 34, 34]`` (float32 event counts), the labels and
-    the recordings' mean duration (µs) and event count; the dataset is generated on first
-    use."""
+    the recordings' mean duration (µs) and event count (`recording_stats`, as the training
+    layer records them); the dataset is generated on first use."""
     from ..datasets.ndigits import NDigits
 
     ds = NDigits(root, train=train)
     out = np.empty((len(ds), frames, 2, *ds.sensor_size[::-1]), dtype=np.float32)
-    spans, counts = np.zeros(len(ds)), np.zeros(len(ds))
     for i in range(len(ds)):  # one compiled binning call per recording
         events, _ = ds[i]
         out[i] = to_frames(events, ds.sensor_size, n_frames=frames, split_by="number")
-        counts[i] = len(events)
-        spans[i] = int(events["t"][-1]) - int(events["t"][0]) if len(events) else 0
-    stats = float(spans[counts > 0].mean()), float(counts.mean())
+    stats = recording_stats(ds.store.events["t"], ds.store.offsets, np.arange(len(ds)))
     return torch.from_numpy(out), torch.as_tensor(ds.targets), stats
 
 
