@@ -22,8 +22,8 @@ charged potential is recomputed from the recorded input and previous potential w
 kernels' own `charge` (one equation in one place). Norse cells are hooked with forward hooks,
 and RecurrentSNN's fused run is wrapped on the instance. Nothing is changed once the block
 exits, or when setting up fails part-way; one model is recorded by one block at a time (a
-nested block on it is a `ConfigError`). Memory is bounded: ``max_steps`` steps per layer are kept, later steps are counted in
-`NeuronTrace.dropped_steps`.
+nested block on it is a `ConfigError`). Memory is bounded: ``max_steps`` steps per layer are
+kept, later steps are counted in `NeuronTrace.dropped_steps`.
 """
 
 from __future__ import annotations
