@@ -196,6 +196,7 @@ def _misuses(tmp: Path) -> list[tuple[list[str], str]]:
         (["dataset", "import", "nmnist", "--events-np", str(tmp / "nothing")], "missing"),
         (["decode-samples", str(tmp / "nothing")], "no such folder"),
         (["demo", "--epochs", "0"], "--epochs"),
+        (["demo", "--show", "-1"], "argument --show: expected a whole number >= 0"),
         (["nope"], "invalid choice: 'nope'"),
     ]
 

@@ -171,7 +171,7 @@ def test_view_port_out_of_range_is_refused(files, capsys):
     status = main(["live", "--checkpoint", str(ckpt), "--source", f"file:{rec}", "--view",
                    "--port", "70000"])  # fmt: skip
     assert status == 2
-    assert "--port must be 0..65535" in capsys.readouterr().err
+    assert "argument --port: must be 0..65535 (0: any free port)" in capsys.readouterr().err
 
 
 def test_a_failing_source_stops_the_learner(files, monkeypatch, capsys):

@@ -540,3 +540,19 @@ def test_serve_bad_arguments_are_one_line_errors(rec_path, tmp_path):
     assert main(["serve", str(tmp_path / "missing.aedat4")]) == 2
     assert main(["serve", str(rec_path), "--protocol", "spif-udp", "--port", "0"]) == 2
     assert main(["serve", str(rec_path), "--compression", "gzip"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--port", "70000"], "argument --port: must be 0..65535 (0: any free port), got '70000'"),
+        (["--port", "x"], "argument --port: must be 0..65535"),
+        (["--wait-clients", "-1"], "argument --wait-clients: expected a whole number >= 0"),
+    ],
+)
+def test_serve_refuses_bad_numbers_before_binding(rec_path, capsys, extra, message):
+    from spikestream.cli import main
+
+    assert main(["serve", str(rec_path), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

@@ -18,20 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from . import output_file, positive_int
+from . import non_negative_int, output_file, positive_int
 
 DEFAULT_OUT = Path("runs") / "demo" / "csnn_ndigits.ckpt"
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
 
 
 def configure(p: argparse.ArgumentParser) -> None:

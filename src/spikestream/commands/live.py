@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from . import input_path, output_file, positive_float, positive_int, sensor_size
+from . import input_path, output_file, port_number, positive_float, positive_int, sensor_size
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -43,7 +43,10 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="serve a live page (events, scores, decision, latency) on http://127.0.0.1:PORT/",
     )
     p.add_argument(
-        "--port", type=int, default=8050, help="--view's port (default 8050; 0: any free one)"
+        "--port",
+        type=port_number,
+        default=8050,
+        help="--view's port (default 8050; 0: any free one)",
     )
     p.add_argument(
         "--source",
@@ -302,8 +305,6 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.min_rate < float("inf"):
         raise ConfigError(f"--min-rate must be >= 0, got {args.min_rate}")
     crop = _crop(args.crop)
-    if not 0 <= args.port <= 65535:
-        raise ConfigError(f"--port must be 0..65535 (0: any free port), got {args.port}")
     for out in (args.jsonl, args.record):
         if out is not None:
             output_file(out)

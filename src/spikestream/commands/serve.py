@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import ConfigError
-from . import input_path, positive_float
+from . import input_path, non_negative_int, port_number, positive_float
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -34,7 +33,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--port",
-        type=int,
+        type=port_number,
         default=None,
         help="dv-tcp: port to listen on (default 7777, 0: any free port); spif-udp: the "
         "listener's port (default 3333)",
@@ -52,7 +51,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--wait-clients",
-        type=int,
+        type=non_negative_int,
         default=1,
         metavar="N",
         help="dv-tcp: start the replay once N clients are connected (default 1; 0: at once)",
@@ -65,10 +64,6 @@ def run(args: argparse.Namespace) -> int:
 
     input_path(args.file)
     port = args.port if args.port is not None else (7777 if args.protocol == "dv-tcp" else 3333)
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"--port must be 0..65535, got {port}")
-    if args.wait_clients < 0:
-        raise ConfigError(f"--wait-clients must be >= 0, got {args.wait_clients}")
     server = StreamServer(
         args.file,
         args.protocol,
