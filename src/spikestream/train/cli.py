@@ -526,7 +526,19 @@ def main(verb: str, argv: Sequence[str]) -> int:
     """The ``spikestream <verb>`` entry: 0 on success; ``--help`` and ``--print_config`` exit
     through SystemExit(0) as argparse does."""
     run_cli(verb, argv)
+    _end_process_group()
     return 0
+
+
+def _end_process_group() -> None:
+    """Destroy the DDP process group before the interpreter exits. Lightning leaves it alive;
+    left to the exit, gloo's worker threads can be torn down joinable, which aborts the
+    process (SIGABRT, "terminate called without an active exception") after a good run.
+    PyTorch documents the call as each trainer process's last step."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 #: One example per verb (the verb's --help and `spikestream --help` show them). The test split
