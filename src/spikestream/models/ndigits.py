@@ -30,7 +30,6 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..snn import kernels
 from ..snn.neuron import BaseNode, LIFNode, ParametricLIFNode
 from ..snn.surrogate import ATan
 from .registry import family_config, register_model
@@ -154,7 +153,7 @@ class CSNN(nn.Module):
         v_out = []
         for conv, norm, node, v in zip(self.convs, self.norms, self.nodes, state, strict=True):
             h = norm(conv(h)).unflatten(0, (steps, batch))
-            h, _, v = kernels.multistep(node.spec(), h, v, node.decay(), node.backend, False)
+            h, _, v = node.run_steps(h, v)
             v_out.append(v)
             h = nn.functional.max_pool2d(h.flatten(0, 1), 2)
         return self.fc(h.flatten(1)).unflatten(0, (steps, batch)), tuple(v_out)

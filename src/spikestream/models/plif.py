@@ -260,15 +260,11 @@ class PLIFNet(nn.Module):
             if isinstance(layer, BaseNode):
                 nxt = layers[i + 1] if i + 1 < len(layers) else None
                 if not keep_spikes and nxt is not None and _is_pool2x2(nxt):
-                    # neuron and pool in one op: no full-size spikes kept (`multistep_pool2x2`)
-                    h, v[i_neuron] = kernels.multistep_pool2x2(
-                        layer.spec(), h, v[i_neuron], layer.decay(), layer.backend
-                    )
+                    # neuron and pool in one op: no full-size spikes kept (`run_steps_pool2x2`)
+                    h, v[i_neuron] = layer.run_steps_pool2x2(h, v[i_neuron])
                     pooled = True
                 else:
-                    h, _, v[i_neuron] = kernels.multistep(
-                        layer.spec(), h, v[i_neuron], layer.decay(), layer.backend, False
-                    )
+                    h, _, v[i_neuron] = layer.run_steps(h, v[i_neuron])
                     if keep_spikes:
                         spikes.append(h)
                 i_neuron += 1

@@ -1,11 +1,19 @@
 """IF, LIF and parametric LIF neurons with SpikingJelly 2.0's equations and arguments,
 single-step (``step_mode='s'``, one ``[N, ...]`` input per call, state kept in ``self.v``) and
 multi-step (``'m'``, a ``[T, N, ...]`` sequence in one fused call). ``reset()`` (or
-`spikestream.snn.functional.reset_net`) clears the state between samples."""
+`spikestream.snn.functional.reset_net`) clears the state between samples.
+
+Every run of a neuron's kernel (its own forward, or a model running it fused, as PLIFNet and
+CSNN do, through `BaseNode.run_steps` / `run_steps_pool2x2`) can be watched: set
+``node.step_observer = fn`` and ``fn(node, steps)`` is called after each run with its
+`NeuronSteps` (``spikestream.viz.record_neurons`` does this for neuron traces). Unset (the
+default, None) it costs one attribute check per run."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -15,8 +23,25 @@ from . import kernels
 from .surrogate import Sigmoid, Surrogate
 
 
+class NeuronSteps(NamedTuple):
+    """What a step observer is handed for one run of a neuron layer over ``T`` steps."""
+
+    spec: kernels.NeuronSpec
+    x_seq: torch.Tensor  # [T, N, ...] input
+    v0: torch.Tensor  # potential before the first step (may broadcast to x_seq[0])
+    decay: Any  # the kernel's decay argument: 1, tau (LIF) or the parameter w (PLIF)
+    spikes: torch.Tensor  # [T, N, ...]
+    v_seq: torch.Tensor  # [T, N, ...] potential after each step's reset
+
+
+StepObserver = Callable[["BaseNode", NeuronSteps], None]
+
+
 class BaseNode(nn.Module):
     kind: int = kernels.IF
+    # called after each kernel run when set (see the module docstring); a class default, so
+    # an unobserved node holds nothing and costs one attribute check per run
+    step_observer: StepObserver | None = None
 
     def __init__(
         self,
@@ -69,11 +94,32 @@ class BaseNode(nn.Module):
         # no state yet, or a batch of another shape: start from the resting potential
         return torch.full_like(like, 0.0 if self.v_reset is None else self.v_reset)
 
+    def run_steps(
+        self, x_seq: torch.Tensor, v0: torch.Tensor, store_v_seq: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """(spikes, v after each step or None, last v) of this neuron over ``x_seq [T, N,
+        ...]`` from the potential ``v0``, in its fused multi-step kernel (`kernels.multistep`)
+        without touching ``self.v``: what the forward and the models' fused loops run."""
+        if self.step_observer is None:
+            return kernels.multistep(
+                self.spec(), x_seq, v0, self.decay(), self.backend, store_v_seq
+            )
+        spikes, v_seq, v_last = _observed(self, x_seq, v0)
+        return spikes, v_seq if store_v_seq else None, v_last
+
+    def run_steps_pool2x2(
+        self, x_seq: torch.Tensor, v0: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the spikes max-pooled 2x2 over the last two axes, last v): `run_steps` and the
+        pool after it in one op (`kernels.multistep_pool2x2`); observed, the two run apart
+        (the same values) so the observer sees the full-size spikes."""
+        if self.step_observer is None:
+            return kernels.multistep_pool2x2(self.spec(), x_seq, v0, self.decay(), self.backend)
+        spikes, _, v_last = _observed(self, x_seq, v0)
+        return kernels.max_pool2x2(spikes), v_last
+
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        v0 = self._initial_v(x_seq[0])
-        spikes, v_seq, self.v = kernels.multistep(
-            self.spec(), x_seq, v0, self.decay(), self.backend, self.store_v_seq
-        )
+        spikes, v_seq, self.v = self.run_steps(x_seq, self._initial_v(x_seq[0]), self.store_v_seq)
         if self.store_v_seq:
             self.v_seq = v_seq
         return spikes
@@ -92,6 +138,20 @@ class BaseNode(nn.Module):
             f"detach_reset={self.detach_reset}, step_mode={self.step_mode}, "
             f"surrogate_function={self.surrogate_function}"
         )
+
+
+@kernels._eager_only  # under torch.compile the observer runs eagerly, as the kernel does
+def _observed(
+    node: BaseNode, x_seq: torch.Tensor, v0: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`BaseNode.run_steps` keeping every potential, then its observer called (not while
+    ``torch.jit`` traces: an observer is no part of a traced graph)."""
+    spec, decay = node.spec(), node.decay()
+    spikes, v_seq, v_last = kernels.multistep(spec, x_seq, v0, decay, node.backend, True)
+    observer = node.step_observer
+    if observer is not None and not torch.jit.is_tracing():
+        observer(node, NeuronSteps(spec, x_seq, v0, decay, spikes, v_seq))
+    return spikes, v_seq, v_last
 
 
 class IFNode(BaseNode):

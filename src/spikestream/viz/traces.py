@@ -14,16 +14,17 @@ every neuron when the layer has no more than ``max_neurons``):
   the membrane ``v`` (after the reset), the synaptic current ``i`` and the spikes ``z`` (none
   for a leaky integrator).
 
-How: SpikingJelly-style neurons all charge through `spikestream.snn.kernels.multistep` (or
-`multistep_pool2x2`, PLIFNet's neuron fused with the pool after it), which the recorder wraps
-while the block runs, recognising each of the model's neuron layers by the
-spec object it hands over (calls from other models or threads pass through untouched); the
-charged potential is recomputed from the recorded input and previous potential with the
-kernels' own `charge` (one equation in one place). Norse cells are hooked with forward hooks,
-and RecurrentSNN's fused run is wrapped on the instance. Nothing is changed once the block
-exits, or when setting up fails part-way; one model is recorded by one block at a time (a
-nested block on it is a `ConfigError`). Memory is bounded: ``max_steps`` steps per layer are
-kept, later steps are counted in `NeuronTrace.dropped_steps`.
+How: every run of a SpikingJelly-style neuron's kernel (its forward, or a model's fused loop:
+PLIFNet, CSNN) goes through `BaseNode.run_steps` / `run_steps_pool2x2`, which call the node's
+``step_observer`` when it is set; the recorder sets it on the model's neuron layers while the
+block runs (other models, in this thread or another, are untouched; a neuron fused with the
+pool after it runs as the two ops while observed, the same values). The charged potential is
+recomputed from the recorded input and previous potential with the kernels' own `charge` (one
+equation in one place). Norse cells are hooked with forward hooks, and RecurrentSNN's fused run
+is wrapped on the instance. Nothing is changed once the block exits, or when setting up fails
+part-way; one model is recorded by one block at a time (a nested block on it, or a node with
+a ``step_observer`` of its own, is a `ConfigError`). Memory is bounded: ``max_steps`` steps per
+layer are kept, later steps are counted in `NeuronTrace.dropped_steps`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..snn import kernels
-from ..snn.neuron import BaseNode
+from ..snn.neuron import BaseNode, NeuronSteps, StepObserver
 from ..snn.norse import LICell, LIFCell, LIFRecurrentCell
 
 FIELDS = ("x", "h", "v", "i", "spikes")
@@ -169,103 +170,42 @@ class NeuronRecorder:
         return self.traces[name]
 
 
-# -- the kernel wrapper (SpikingJelly-style neurons) -----------------------------------------
+# -- SpikingJelly-style neurons: the nodes' step observer ----------------------------------------
 
 _lock = threading.Lock()
-# id(spec) -> (the spec itself, kept alive so its id is not reused; recorder; layer name)
-_pending: dict[int, tuple[kernels.NeuronSpec, NeuronRecorder, str]] = {}
-# the kernels' own functions while the wrappers are installed (kernel name -> original)
-_installed: dict[str, Any] = {}
-_users = 0
-# modules some record_neurons block is recording now (nesting is refused: one spec per node)
+# modules some record_neurons block is recording now (nesting is refused: one observer a node)
 _recording: set[int] = set()
-
-
-def _claim(spec: Any) -> tuple[NeuronRecorder, str] | None:
-    with _lock:
-        entry = _pending.get(id(spec))
-        if entry is None or entry[0] is not spec:
-            return None
-        del _pending[id(spec)]
-    return entry[1], entry[2]
-
-
-def _record(target: tuple[NeuronRecorder, str], multistep: Any, spec, x_seq, v, decay, backend):
-    """Run the neuron through the kernels' own ``multistep`` keeping every potential, record
-    the chosen sample and neurons, and return (spikes, v after each step, last v)."""
-    recorder, name = target
-    spikes, v_seq, v_last = multistep(spec, x_seq, v, decay, backend, True)
-    with torch.no_grad():
-        k = torch.sigmoid(decay) if spec.kind == kernels.PLIF else decay
-        v_prev = torch.cat([v.expand_as(x_seq[0]).unsqueeze(0), v_seq[:-1]])
-        h = kernels.charge(spec, v_prev, x_seq, k)  # the charged potential, before firing
-        trace = recorder._trace(name, _kind(spec), spec.v_threshold, x_seq[0, 0].numel())
-        trace._add(recorder.max_steps, x=recorder._pick(x_seq), h=recorder._pick(h),
-                   v=recorder._pick(v_seq), spikes=recorder._pick(spikes))  # fmt: skip
-    return spikes, v_seq, v_last
-
-
-def _wrappers(multistep: Any, multistep_pool2x2: Any) -> dict[str, Any]:
-    """Wrappers of the kernels' own functions, each holding its original in a closure: a call
-    that fetched a wrapper just before the block exits still runs (no shared table to clear)."""
-
-    def _multistep(spec, x_seq, v, decay, backend=None, store_v_seq=True):
-        target = _claim(spec)
-        if target is None:
-            return multistep(spec, x_seq, v, decay, backend, store_v_seq)
-        spikes, v_seq, v_last = _record(target, multistep, spec, x_seq, v, decay, backend)
-        return spikes, v_seq if store_v_seq else None, v_last
-
-    def _multistep_pool2x2(spec, x_seq, v, decay, backend=None):
-        # PLIFNet fuses a neuron with the 2x2 max pool after it: recorded, the two run apart
-        # (the same values: the fused op is the neuron followed by the pool)
-        target = _claim(spec)
-        if target is None:
-            return multistep_pool2x2(spec, x_seq, v, decay, backend)
-        spikes, _, v_last = _record(target, multistep, spec, x_seq, v, decay, backend)
-        return kernels.max_pool2x2(spikes), v_last
-
-    return {"multistep": _multistep, "multistep_pool2x2": _multistep_pool2x2}
 
 
 def _kind(spec: kernels.NeuronSpec) -> str:
     return {kernels.IF: "IF", kernels.LIF: "LIF", kernels.PLIF: "PLIF"}.get(spec.kind, "?")
 
 
-def _tagged_spec(recorder: NeuronRecorder, name: str, node: BaseNode) -> Any:
-    cls_spec = type(node).spec
+def _node_observer(recorder: NeuronRecorder, name: str) -> StepObserver:
+    def observe(node: BaseNode, run: NeuronSteps) -> None:
+        spec, x_seq, v_seq = run.spec, run.x_seq, run.v_seq
+        with torch.no_grad():
+            k = torch.sigmoid(run.decay) if spec.kind == kernels.PLIF else run.decay
+            v_prev = torch.cat([run.v0.expand_as(x_seq[0]).unsqueeze(0), v_seq[:-1]])
+            h = kernels.charge(spec, v_prev, x_seq, k)  # the charged potential, before firing
+            trace = recorder._trace(name, _kind(spec), spec.v_threshold, x_seq[0, 0].numel())
+            trace._add(recorder.max_steps, x=recorder._pick(x_seq), h=recorder._pick(h),
+                       v=recorder._pick(v_seq), spikes=recorder._pick(run.spikes))  # fmt: skip
 
-    def spec() -> kernels.NeuronSpec:
-        s = cls_spec(node)
-        with _lock:
-            _pending[id(s)] = (s, recorder, name)
-        return s
-
-    return spec
-
-
-def _install() -> None:
-    """Swap the wrappers in (the first of nested / concurrent blocks); `_uninstall` undoes."""
-    global _users
-    with _lock:
-        if _users == 0:
-            originals = {fn: getattr(kernels, fn) for fn in ("multistep", "multistep_pool2x2")}
-            for fn, wrapper in _wrappers(**originals).items():
-                _installed[fn] = originals[fn]
-                setattr(kernels, fn, wrapper)
-        _users += 1
+    return observe
 
 
-def _uninstall(recorder: NeuronRecorder) -> None:
-    global _users
-    with _lock:
-        # this block's specs that never reached a kernel (an exception, an unused layer)
-        for key in [k for k, entry in _pending.items() if entry[1] is recorder]:
-            del _pending[key]
-        _users -= 1
-        if _users == 0:
-            for fn, original in _installed.items():
-                setattr(kernels, fn, original)
+def _observe(node: BaseNode, observer: StepObserver) -> None:
+    if node.step_observer is not None:
+        raise ConfigError(
+            f"{type(node).__name__} already has a step_observer ({node.step_observer!r}); "
+            "set it to None before recording its traces"
+        )
+    node.step_observer = observer
+
+
+def _unobserve(node: BaseNode) -> None:
+    vars(node).pop("step_observer", None)  # back to the class default (None)
 
 
 def _threshold(value: Any, where: str) -> float:
@@ -351,9 +291,8 @@ def record_neurons(
         if unknown := sorted(set(layers) - known):
             raise ConfigError(f"no neuron layer named {unknown}; neuron layers: {sorted(known)}")
     wanted = (lambda n: True) if layers is None else (lambda n: n in set(layers))
-    wrapped = False  # the kernel wrappers installed by this block
     with contextlib.ExitStack() as stack:
-        # each patch is undone by the stack as soon as it is made: an error part-way through
+        # each hook is undone by the stack as soon as it is made: an error part-way through
         # (a layer refused below) leaves the model as it was
         for name, module in named:
             if not wanted(name) or not isinstance(
@@ -364,12 +303,8 @@ def record_neurons(
             _claim_module(module, label)
             stack.callback(_release_module, module)
             if isinstance(module, BaseNode):
-                if not wrapped:
-                    _install()
-                    stack.callback(_uninstall, recorder)
-                    wrapped = True
-                module.spec = _tagged_spec(recorder, label, module)  # type: ignore[method-assign]
-                stack.callback(delattr, module, "spec")
+                _observe(module, _node_observer(recorder, label))
+                stack.callback(_unobserve, module)
             elif isinstance(module, RecurrentSNN):
                 module._run = _rsnn_run(recorder, f"{name}." if name else "", module)  # type: ignore[method-assign]
                 stack.callback(delattr, module, "_run")
