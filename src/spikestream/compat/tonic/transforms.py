@@ -6,8 +6,10 @@
 Inputs are structured arrays with fields x, y, t, p (any order and dtype), as in Tonic;
 ``sensor_size`` is ``(W, H, P)``. Random transforms draw from numpy's global generator, as
 Tonic's do (``np.random.seed`` reproduces a run); their random streams are spikestream's own, so
-the same seed picks other events than Tonic would. The deterministic ones (frames, voxel grid,
-time surface, Denoise, RefractoryPeriod, crops, flips, Downsample) give Tonic's results exactly.
+the same seed picks other events than Tonic would. The deterministic ones (frames, image, sparse
+tensor, voxel grid, time surface, Denoise, RefractoryPeriod, DropPixel, crops, flips, Downsample)
+give Tonic's results exactly. Values a transform would move out of their field (a jittered x below
+0 in an unsigned field, say) raise `ConfigError` instead of wrapping around.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ def _one_polarity(frames: np.ndarray, p: int) -> np.ndarray:
     return frames.sum(axis=1, keepdims=True, dtype=frames.dtype)
 
 
+def _global_rng() -> np.random.Generator:
+    """A generator seeded from numpy's global one, so that ``np.random.seed`` reproduces a run
+    (Tonic's behaviour) while the draws use spikestream's vectorised functions."""
+    return np.random.default_rng(np.random.randint(2**32, dtype=np.uint64))  # noqa: NPY002
+
+
 def _ratio(value: float | tuple[float, float], name: str) -> float:
     """A ratio in [0, 1), or one drawn uniformly from a (min, max) pair."""
     low, high = value if isinstance(value, tuple) else (value, value)
@@ -97,6 +105,48 @@ class ToFrame:
             include_incomplete=self.include_incomplete,
         )
         return _one_polarity(frames, p)
+
+
+@dataclass(frozen=True)
+class ToImage:
+    """All events counted into one int16 image ``[P, H, W]`` (Tonic's ``ToFrame`` with
+    ``event_count=len(events)``, its frame axis squeezed); an empty input gives zeros."""
+
+    sensor_size: tuple[int, int, int]
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        w, h, p = _sensor(self.sensor_size, events)
+        whole = (np.zeros(1, dtype=np.int64), np.full(1, len(events), dtype=np.int64))
+        frame = F.accumulate(events, *whole, (w, h), dtype=np.int16)
+        return _one_polarity(frame, p)[0]
+
+
+@dataclass(frozen=True)
+class ToSparseTensor:
+    """`ToFrame`'s frames as a coalesced sparse COO torch tensor (int16, dense shape
+    ``[T, P, H, W]``; ``.to_dense()`` gives the frames back), as Tonic builds it."""
+
+    sensor_size: tuple[int, int, int] | None
+    time_window: float | None = None
+    event_count: int | None = None
+    n_time_bins: int | None = None
+    n_event_bins: int | None = None
+    overlap: float = 0
+    include_incomplete: bool = False
+
+    def __call__(self, events: np.ndarray) -> Any:
+        import torch  # only here: the transforms module stays importable without loading torch
+
+        frames = ToFrame(
+            self.sensor_size,
+            time_window=self.time_window,
+            event_count=self.event_count,
+            n_time_bins=self.n_time_bins,
+            n_event_bins=self.n_event_bins,
+            overlap=self.overlap,
+            include_incomplete=self.include_incomplete,
+        )(events)
+        return torch.from_numpy(frames).to_sparse()
 
 
 @dataclass(frozen=True)
@@ -174,10 +224,97 @@ class DropEvent:
         p = self.p
         if isinstance(p, tuple):
             p = (p[1] - p[0]) * np.random.random_sample() + p[0]  # noqa: NPY002
-        # spikestream's drop_events on a generator seeded from numpy's global one, so that
-        # np.random.seed still reproduces a run (Tonic's behaviour)
-        rng = np.random.default_rng(np.random.randint(2**32, dtype=np.uint64))  # noqa: NPY002
-        return F.augment.drop_events(events, p, rng=rng)
+        return F.augment.drop_events(events, p, rng=_global_rng())
+
+
+@dataclass(frozen=True)
+class DropPixel:
+    """Drop every event of the given (x, y) ``coordinates``, or of the *hot* pixels firing above
+    ``hot_pixel_frequency`` Hz over the recording (`spikestream.transforms.functional.augment.
+    hot_pixels`). Frames ``[P, H, W]`` / ``[T, P, H, W]`` are accepted too: those pixels are
+    zeroed, and ``hot_pixel_frequency`` is then a count over all frames, as in Tonic. Give
+    exactly one of the two."""
+
+    coordinates: Sequence[tuple[int, int]] | None = None
+    hot_pixel_frequency: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.coordinates is None) == (self.hot_pixel_frequency is None):
+            raise ConfigError(
+                "DropPixel needs exactly one of coordinates=[(x, y), ...] or "
+                f"hot_pixel_frequency=<Hz>, got coordinates={self.coordinates!r}, "
+                f"hot_pixel_frequency={self.hot_pixel_frequency!r}"
+            )
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        coordinates: Any
+        if events.dtype.names is None:  # frames
+            coordinates = self.coordinates
+            if self.hot_pixel_frequency is not None:
+                coordinates = F.augment.hot_pixels_in_frames(events, self.hot_pixel_frequency)
+            return F.augment.drop_pixels_in_frames(events, coordinates)
+        coordinates = self.coordinates
+        if self.hot_pixel_frequency is not None:
+            coordinates = F.augment.hot_pixels(events, self.hot_pixel_frequency)
+        return F.augment.drop_pixels(events, coordinates)
+
+
+@dataclass(frozen=True)
+class SpatialJitter:
+    """x, y plus Gaussian noise of covariance ``[[var_x, sigma_xy], [sigma_xy, var_y]]``
+    (integer fields truncate toward zero); ``clip_outliers`` drops the events then off the
+    sensor (`spikestream.transforms.functional.augment.tonic_spatial_jitter`)."""
+
+    sensor_size: tuple[int, int, int]
+    var_x: float = 1
+    var_y: float = 1
+    sigma_xy: float = 0
+    clip_outliers: bool = False
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        size = (self.sensor_size[0], self.sensor_size[1])
+        return F.augment.tonic_spatial_jitter(
+            events, size, self.var_x, self.var_y, self.sigma_xy, self.clip_outliers,
+            rng=_global_rng(),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TimeJitter:
+    """t plus Gaussian noise of ``std``; ``clip_negative`` drops the events then before 0,
+    ``sort_timestamps`` re-sorts (`spikestream.transforms.functional.augment.
+    tonic_time_jitter`)."""
+
+    std: float
+    clip_negative: bool = True
+    sort_timestamps: bool = False
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        return F.augment.tonic_time_jitter(
+            events, self.std, self.clip_negative, self.sort_timestamps, rng=_global_rng()
+        )
+
+
+@dataclass(frozen=True)
+class UniformNoise:
+    """Add ``n`` noise events uniform over the sensor and the recording's time range, then sort
+    by t; ``n`` may be a ``(min, max)`` pair to draw it from, as Tonic does. An empty input is
+    returned as it is (`spikestream.transforms.functional.augment.uniform_noise`)."""
+
+    sensor_size: tuple[int, int, int]
+    n: int | tuple[int, int]
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        n = self.n
+        if isinstance(n, tuple | list):
+            if len(n) != 2 or not 0 <= n[0] <= n[1]:
+                raise ConfigError(f"n is a count or a (min, max) pair with 0 <= min <= max, "
+                                  f"got {n!r}")  # fmt: skip
+        if len(events) == 0:  # before any draw, as in Tonic
+            return events.copy()
+        if isinstance(n, tuple | list):
+            n = int((n[1] - n[0]) * np.random.random_sample() + n[0])  # noqa: NPY002
+        return F.augment.uniform_noise(events, self.sensor_size, n, rng=_global_rng())
 
 
 @dataclass(frozen=True)
@@ -458,6 +595,7 @@ __all__ = [
     "DropEvent",
     "DropEventByArea",
     "DropEventByTime",
+    "DropPixel",
     "MergePolarities",
     "NumpyAsType",
     "RandomCrop",
@@ -466,31 +604,28 @@ __all__ = [
     "RandomFlipUD",
     "RandomTimeReversal",
     "RefractoryPeriod",
+    "SpatialJitter",
     "TimeAlignment",
+    "TimeJitter",
     "TimeSkew",
     "ToAveragedTimesurface",
     "ToFrame",
+    "ToImage",
+    "ToSparseTensor",
     "ToTimesurface",
     "ToVoxelGrid",
+    "UniformNoise",
 ]
 
 __getattr__ = _unsupported.module_getattr(
     __name__,
     {
-        "ToSparseTensor": "ToFrame, then torch.as_tensor(frames).to_sparse()",
-        "ToImage": "ToFrame(sensor_size, n_event_bins=1)[0]",
         "ToBinaRep": "not provided; ToFrame then (frames > 0)",
         "ToTimesurfaces": "ToTimesurface",
         "Decimation": "not provided",
-        "DropPixel": "not provided; spikestream.transforms.Denoise / RefractoryPeriod for hot "
-        "pixels, or a mask on events['x'], events['y']",
-        "RandomDropPixel": "not provided",
+        "RandomDropPixel": "DropPixel(coordinates=...) with the (x, y) pairs you draw",
         "DropEventByArea2": "DropEventByArea",
         "EventDrop": "DropEvent, DropEventByTime or DropEventByArea",
-        "SpatialJitter": "spikestream.transforms.SpatialJitter (rounded Gaussian, events pushed "
-        "off the sensor dropped)",
-        "TimeJitter": "spikestream.transforms.TimeJitter (clipped at 0 and re-sorted)",
-        "UniformNoise": "not provided; spikestream.sim adds shot noise to simulated events",
         "Repeat": "not provided",
         "ToRandomTimesurface": "ToTimesurface",
     },

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError, ValidationError
-from ...events import first_outside, require_sorted
+from ...events import first_outside, limits, require_sorted
 
 #: The largest float64 below 2^63 (2^63 - 1024): float times clipped to it fit in int64.
 T_MAX_FLOAT = float(np.nextafter(2.0**63, 0))
@@ -232,20 +232,268 @@ def random_translate(
     return translate(events, sensor_size, shift)
 
 
+# Tonic 1.7's jitter, noise and pixel-dropping transforms (``tonic.transforms.SpatialJitter``,
+# ``TimeJitter``, ``UniformNoise``, ``DropPixel``), vectorised; the random ones draw from an
+# explicit generator.
+
+
+def _to_field(values: np.ndarray, dtype: np.dtype, name: str, fix: str) -> np.ndarray:
+    """Float ``values`` written into a field of ``dtype`` as numpy's assignment does (integer
+    fields truncate toward zero), refusing what the field cannot hold instead of wrapping."""
+    if dtype.kind in "iu":
+        values = np.trunc(values)
+        info = np.iinfo(dtype)
+        # float(info.max) + 1 is exact (a power of two) where float(info.max) may round up
+        if len(values) and (values.min() < info.min or values.max() >= float(info.max) + 1):
+            raise ConfigError(
+                f"{name} values from {values.min():.0f} to {values.max():.0f} do not fit the "
+                f"{dtype} field: {fix}"
+            )
+    return values.astype(dtype)
+
+
+def _signed_unless(events: np.ndarray, names: str, dropping: bool, option: str) -> None:
+    """Without dropping, a value moved below 0 must stay; an unsigned field cannot hold it. The
+    check is on the dtype, not on one draw, so that a pipeline fails at once, not now and then."""
+    for name in names:
+        if not dropping and events.dtype[name].kind == "u":
+            raise ConfigError(
+                f"{name} is unsigned ({events.dtype[name]}): a value jittered below 0 cannot be "
+                f"stored; pass {option}=True to drop such events, or cast {name} to a signed "
+                f"dtype (Tonic's events use int16 x, y and int64 t)"
+            )
+
+
+def tonic_spatial_jitter(
+    events: np.ndarray,
+    sensor_size: tuple[int, int],
+    var_x: float = 1.0,
+    var_y: float = 1.0,
+    sigma_xy: float = 0.0,
+    clip_outliers: bool = False,
+    *,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Tonic 1.7's ``SpatialJitter``: each event's (x, y) plus one draw from the Gaussian of
+    covariance ``[[var_x, sigma_xy], [sigma_xy, var_y]]``, written back in the fields' dtypes
+    (integer fields truncate toward zero, so -0.7 becomes 0). With ``clip_outliers`` the events
+    then outside ``[0, W) x [0, H)`` are dropped; without it they are kept, which needs signed
+    x and y fields. Example: ``tonic_spatial_jitter(events, (34, 34), clip_outliers=True)``."""
+    width, height = limits.sensor_dims(sensor_size)
+    cov = np.array([[var_x, sigma_xy], [sigma_xy, var_y]], dtype=np.float64)
+    if not np.isfinite(cov).all() or var_x < 0 or var_y < 0 or sigma_xy**2 > var_x * var_y:
+        raise ConfigError(
+            "the jitter covariance [[var_x, sigma_xy], [sigma_xy, var_y]] must be finite and "
+            f"positive semi-definite (var_x, var_y >= 0, sigma_xy**2 <= var_x * var_y), got "
+            f"var_x={var_x}, var_y={var_y}, sigma_xy={sigma_xy}"
+        )
+    _signed_unless(events, "xy", clip_outliers, "clip_outliers")
+    shifts = _rng(rng).multivariate_normal([0.0, 0.0], cov, size=len(events))
+    x = events["x"] + shifts[:, 0]
+    y = events["y"] + shifts[:, 1]
+    if events.dtype["x"].kind in "iu":
+        x = np.trunc(x)
+    if events.dtype["y"].kind in "iu":
+        y = np.trunc(y)
+    if clip_outliers:  # on the stored (truncated) values, as Tonic compares them
+        keep = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+        out, x, y = events[keep], x[keep], y[keep]
+    else:
+        out = events.copy()
+    fix = "pass clip_outliers=True or use a wider signed field"
+    out["x"] = _to_field(x, events.dtype["x"], "jittered x", fix)
+    out["y"] = _to_field(y, events.dtype["y"], "jittered y", fix)
+    return out
+
+
+def tonic_time_jitter(
+    events: np.ndarray,
+    std: float,
+    clip_negative: bool = True,
+    sort_timestamps: bool = False,
+    *,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Tonic 1.7's ``TimeJitter``: t plus a draw from N(0, ``std``) per event, summed in float64
+    and written back in t's dtype (an integer t truncates toward zero); ``clip_negative`` drops
+    the events whose stored t is then below 0, ``sort_timestamps`` re-sorts by t (stable, where
+    Tonic's sort is not). Without ``clip_negative`` t must be a signed field."""
+    if not 0 <= std < float("inf"):
+        raise ConfigError(f"time jitter std must be a finite number >= 0, got {std}")
+    _signed_unless(events, "t", clip_negative, "clip_negative")
+    t = events["t"] + _rng(rng).normal(0.0, std, len(events))
+    if events.dtype["t"].kind in "iu":
+        t = np.trunc(t)
+    if clip_negative:
+        keep = t >= 0
+        out, t = events[keep], t[keep]
+    else:
+        out = events.copy()
+    fix = "use a smaller std or a wider signed t field"
+    out["t"] = _to_field(t, events.dtype["t"], "jittered t", fix)
+    return out[np.argsort(out["t"], kind="stable")] if sort_timestamps else out
+
+
+def uniform_noise(
+    events: np.ndarray,
+    sensor_size: tuple[int, int, int],
+    n: int,
+    *,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Tonic 1.7's ``UniformNoise``: ``n`` noise events added, x uniform in ``[0, W)``, y in
+    ``[0, H)``, t in ``[t_min, t_max)`` of the events (written in the fields' dtypes: integer
+    fields truncate) and p a whole number in ``[0, P)``; then all sorted by t (stable: on equal
+    times the input events come first). Other fields are 0. An empty input is returned as it
+    is (it has no time range), as in Tonic."""
+    if len(sensor_size) != 3:
+        raise ConfigError(f"sensor_size is Tonic's (W, H, P), got {tuple(sensor_size)}")
+    width, height = limits.sensor_dims(sensor_size[:2])
+    n_pol = int(sensor_size[2])
+    if n_pol < 1:
+        raise ConfigError(f"sensor_size polarities must be >= 1, got {sensor_size[2]}")
+    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 0:
+        raise ConfigError(f"the number of noise events n must be a whole number >= 0, got {n!r}")
+    if len(events) == 0:
+        return events.copy()
+    g = _rng(rng)
+    noise = np.zeros(int(n), dtype=events.dtype)
+    t = events["t"]
+    bounds = {"x": (0, width), "y": (0, height), "t": (t.min(), t.max())}
+    fix = "the sensor_size does not fit the events' fields"
+    for name in events.dtype.names or ():
+        if name == "p":
+            # a whole polarity: Tonic's uniform float cast to a bool p is True almost always
+            noise["p"] = g.integers(0, n_pol, int(n)).astype(events.dtype["p"])
+        elif name in bounds:
+            low, high = bounds[name]
+            values = g.uniform(float(low), float(high), int(n))
+            noise[name] = _to_field(values, events.dtype[name], f"noise {name}", fix)
+    both = np.concatenate((events, noise))
+    return both[np.argsort(both["t"], kind="stable")]
+
+
+def _pixel_keys(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """One number per (x, y), equal exactly when both coordinates are: packed into int64 for
+    integer coordinates (sorting those is ~6x faster), complex ``x + iy`` otherwise. Either
+    sorts x-major, then y."""
+    x, y = np.asarray(x), np.asarray(y)
+    if (
+        len(x)
+        and x.dtype.kind in "iub"
+        and y.dtype.kind in "iub"
+        and np.can_cast(x.dtype, np.int64)
+        and np.can_cast(y.dtype, np.int64)
+    ):
+        x0, y0 = int(x.min()), int(y.min())
+        span = int(y.max()) - y0 + 1
+        if (int(x.max()) - x0 + 1) * span < 2**63:
+            return (x.astype(np.int64) - x0) * span + (y.astype(np.int64) - y0)
+    return x.astype(np.float64) + 1j * y.astype(np.float64)
+
+
+def _coordinates(coordinates: object) -> np.ndarray:
+    """``[K, 2]`` (x, y) rows from a list of pairs (K may be 0)."""
+    try:
+        pairs = np.asarray(coordinates)
+        if pairs.size == 0:
+            return np.zeros((0, 2), dtype=np.int64)
+        if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.dtype.kind not in "iuf":
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"coordinates must be (x, y) pairs, e.g. [[10, 10], [10, 11]], got {coordinates!r}"
+        ) from None
+    return pairs
+
+
+def hot_pixels(events: np.ndarray, hot_pixel_frequency: float) -> np.ndarray:
+    """Tonic 1.7's ``identify_hot_pixel``: the ``[K, 2]`` (x, y) of the pixels with more than
+    ``hot_pixel_frequency`` (Hz) times the recording's duration (t in µs, first to last
+    timestamp) events, x-major. A recording of one timestamp has duration 0: every pixel that fired
+    is hot, as in Tonic."""
+    if not 0 < hot_pixel_frequency < float("inf"):
+        raise ConfigError(f"hot_pixel_frequency must be a number of Hz > 0, got "
+                          f"{hot_pixel_frequency}")  # fmt: skip
+    if len(events) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    t = events["t"]
+    # Tonic takes t[-1] - t[0]: the same on sorted events, and not negative on unsorted ones
+    max_count = hot_pixel_frequency * (float(t.max()) - float(t.min())) * 1e-6
+    x, y = events["x"], events["y"]
+    _, first, counts = np.unique(_pixel_keys(x, y), return_index=True, return_counts=True)
+    hot = first[counts > max_count]
+    return np.column_stack((x[hot], y[hot]))
+
+
+def drop_pixels(events: np.ndarray, coordinates: object) -> np.ndarray:
+    """Tonic 1.7's ``drop_pixel_numpy``: the events at none of the (x, y) ``coordinates`` (a
+    copy, order kept)."""
+    pairs = _coordinates(coordinates)
+    if len(pairs) == 0 or len(events) == 0:
+        return events.copy()
+    keys = _pixel_keys(np.concatenate((events["x"], pairs[:, 0])),
+                       np.concatenate((events["y"], pairs[:, 1])))  # fmt: skip
+    return events[~np.isin(keys[: len(events)], keys[len(events) :])]
+
+
+def _raster(frames: np.ndarray) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim not in (3, 4):
+        raise ConfigError(f"frames must be [P, H, W] or [T, P, H, W], got shape {frames.shape}")
+    return frames
+
+
+def hot_pixels_in_frames(frames: np.ndarray, max_count: float) -> np.ndarray:
+    """Tonic 1.7's ``identify_hot_pixel_raster``: the ``[K, 2]`` (x, y) of the pixels whose
+    count summed over polarities (and frames) exceeds ``max_count``, y-major."""
+    frames = _raster(frames)
+    if not max_count < float("inf"):
+        raise ConfigError(f"max_count must be a finite number, got {max_count}")
+    counts = frames.reshape(-1, *frames.shape[-2:]).sum(axis=0, dtype=np.float64)
+    y, x = np.nonzero(counts > max_count)
+    return np.column_stack((x, y))
+
+
+def drop_pixels_in_frames(frames: np.ndarray, coordinates: object) -> np.ndarray:
+    """Tonic 1.7's ``drop_pixel_raster`` on a copy: every frame and polarity of each (x, y)
+    set to 0. Coordinates outside the frame raise (Tonic's negative ones would wrap)."""
+    frames = _raster(frames)
+    pairs = _coordinates(coordinates)
+    height, width = frames.shape[-2:]
+    x, y = pairs[:, 0], pairs[:, 1]
+    if len(pairs) and (
+        (pairs != np.trunc(pairs)).any() or x.min() < 0 or y.min() < 0
+        or x.max() >= width or y.max() >= height
+    ):  # fmt: skip
+        raise ConfigError(f"coordinates must be whole pixels inside the {width}x{height} frame, "
+                          f"got {pairs.tolist()}")  # fmt: skip
+    out = frames.copy()
+    out[..., y.astype(np.intp), x.astype(np.intp)] = 0
+    return out
+
+
 __all__ = [
     "center_crop",
     "crop",
     "downsample",
     "drop_area",
     "drop_events",
+    "drop_pixels",
+    "drop_pixels_in_frames",
     "drop_time",
     "flip_lr",
     "flip_polarity",
     "flip_ud",
+    "hot_pixels",
+    "hot_pixels_in_frames",
     "merge_polarities",
     "random_crop",
     "random_translate",
     "spatial_jitter",
     "temporal_jitter",
+    "tonic_spatial_jitter",
+    "tonic_time_jitter",
     "translate",
+    "uniform_noise",
 ]
