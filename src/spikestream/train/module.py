@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any
 
 import lightning.pytorch as pl
@@ -20,6 +22,28 @@ STAGES = ("train", "val", "test")
 SCHEDULERS = (None, "cosine", "onecycle")
 
 
+class WarmupCosine:
+    """The LR factor after ``n`` scheduler steps (epochs or batches): linear from ``start`` to 1
+    over ``warmup`` steps, then a cosine from 1 down to ``floor`` (``min_lr / lr``) at
+    ``total``, held at ``floor`` past it. In closed form, Event2Vec's
+    ``SequentialLR([LinearLR(start_factor=start, total_iters=warmup),
+    CosineAnnealingLR(T_max=total - warmup, eta_min=min_lr)], milestones=[warmup])``.
+
+    A callable object rather than a closure: ``LambdaLR.state_dict`` saves its attributes, so a
+    resumed run continues the checkpoint's schedule exactly.
+    """
+
+    def __init__(self, warmup: int, total: int, start: float, floor: float) -> None:
+        self.warmup, self.total, self.start, self.floor = warmup, total, start, floor
+
+    def __call__(self, n: int) -> float:
+        if n < self.warmup:
+            return self.start + (1.0 - self.start) * n / self.warmup
+        span = self.total - self.warmup
+        k = min(n - self.warmup, span)
+        return self.floor + (1.0 - self.floor) * (1.0 + math.cos(math.pi * k / span)) / 2.0
+
+
 class ClassificationModule(pl.LightningModule):
     """Trains ``spikestream.models.create(model, **model_args)`` as a classifier.
 
@@ -34,7 +58,14 @@ class ClassificationModule(pl.LightningModule):
     ``scheduler_interval='step'``), ``scheduler='onecycle'`` is OneCycleLR peaking at ``lr``
     after ``pct_start`` of the run, stepped per batch and sized from the trainer's own step
     count (so ``--trainer.max_epochs`` may change freely). ``scheduler_interval`` ('epoch' or
-    'step') also sets how often the CLI's ``lr_scheduler:`` group steps. ``compile`` runs the
+    'step') also sets how often the CLI's ``lr_scheduler:`` group steps. With
+    ``scheduler='cosine'``, ``warmup_epochs`` first raises the LR linearly from
+    ``warmup_start_factor * lr`` to ``lr`` (per epoch, or per batch over as many epochs' batches
+    with ``scheduler_interval='step'``), then the cosine runs over the remaining epochs down to
+    ``min_lr`` (Event2Vec's schedule).
+    ``lr_scale_batch`` (Event2Vec: 256) scales the LR linearly with the batch per optimizer step:
+    ``lr * batch_size * world_size * accumulate_grad_batches / lr_scale_batch``, read from the
+    trainer and data module when training starts, and logged once. ``compile`` runs the
     network through ``torch.compile`` (the weights, hence the checkpoint, stay the plain
     model's).
 
@@ -56,6 +87,10 @@ class ClassificationModule(pl.LightningModule):
         scheduler: str | None = None,
         scheduler_interval: str = "epoch",
         pct_start: float = 0.3,
+        warmup_epochs: int = 0,
+        warmup_start_factor: float = 0.01,
+        min_lr: float = 0.0,
+        lr_scale_batch: int | None = None,
         compile: bool = False,
     ) -> None:
         super().__init__()
@@ -72,6 +107,7 @@ class ClassificationModule(pl.LightningModule):
             raise ConfigError(f"--model.scheduler_interval {scheduler_interval!r}: 'epoch' or "
                               "'step' (how often the LR scheduler steps)")  # fmt: skip
         self.scheduler_interval = scheduler_interval
+        _check_schedule(scheduler, lr, warmup_epochs, warmup_start_factor, min_lr, lr_scale_batch)
         if not 0 <= label_smoothing < 1:
             raise ConfigError(f"--model.label_smoothing must be in [0, 1), got {label_smoothing}")
         self.save_hyperparameters()
@@ -226,23 +262,139 @@ class ClassificationModule(pl.LightningModule):
 
     # -- optimisation -----------------------------------------------------------------------
 
+    def setup(self, stage: str) -> None:
+        hp: Any = self.hparams
+        own = hp.warmup_epochs or hp.min_lr or hp.lr_scale_batch is not None
+        # the CLI's optimizer: group replaces configure_optimizers on the instance; these keys
+        # would then be ignored without a word
+        if stage == "fit" and own and "configure_optimizers" in vars(self):
+            raise ConfigError(
+                "--model.warmup_epochs, --model.min_lr and --model.lr_scale_batch shape the "
+                "module's own optimizer (--model.optimizer, --model.lr, --model.scheduler "
+                "cosine), which the config's optimizer:/lr_scheduler: groups replace: drop "
+                "those groups, or these keys"
+            )
+
+    def effective_lr(self) -> float:
+        """``lr``, or with ``lr_scale_batch`` the linearly scaled ``lr * batch_size *
+        world_size * accumulate_grad_batches / lr_scale_batch`` (Event2Vec's rule, which has
+        no accumulation) of the trainer and data module in use."""
+        hp: Any = self.hparams
+        if hp.lr_scale_batch is None:
+            return float(hp.lr)
+        trainer: Any = self.trainer
+        dm = getattr(trainer, "datamodule", None)
+        batch = getattr(dm, "hparams", {}).get("batch_size") if dm is not None else None
+        if not isinstance(batch, int):
+            raise ConfigError("--model.lr_scale_batch reads the batch size from the data "
+                              "module's --data.batch_size; train with the data module, or "
+                              "leave --model.lr_scale_batch unset")  # fmt: skip
+        accumulate = int(trainer.accumulate_grad_batches)
+        per_step = batch * int(trainer.world_size) * accumulate
+        lr = float(hp.lr) * per_step / hp.lr_scale_batch
+        if hp.min_lr > lr:
+            raise ConfigError(f"--model.min_lr {hp.min_lr} is above the scaled learning rate "
+                              f"{lr:.4g}; lower --model.min_lr or raise --model.lr")  # fmt: skip
+        self._run["lr_note"] = (
+            f"spikestream: learning rate {lr:.6g} = --model.lr {hp.lr} x batch {batch} x "
+            f"{trainer.world_size} processes x {accumulate} accumulated / "
+            f"--model.lr_scale_batch {hp.lr_scale_batch}"
+        )
+        return lr
+
+    def _cosine_horizon(self) -> tuple[int, int]:
+        """(scheduler steps of the whole run, of the warm-up) for ``scheduler='cosine'``."""
+        hp: Any = self.hparams
+        trainer: Any = self.trainer
+        if self.scheduler_interval == "step":
+            total = trainer.estimated_stepping_batches  # loads the training data once
+            per_epoch = math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches)
+            if not (math.isfinite(total) and math.isfinite(per_epoch)):
+                raise ConfigError("--model.scheduler cosine: the run has no end to anneal to; "
+                                  "set --trainer.max_epochs or --trainer.max_steps")  # fmt: skip
+            total, warmup, unit = max(1, int(total)), hp.warmup_epochs * per_epoch, "steps"
+        else:
+            epochs = trainer.max_epochs
+            if epochs is None or epochs < 1:
+                raise ConfigError("--model.scheduler cosine anneals over --trainer.max_epochs: "
+                                  "set it (or use --model.scheduler_interval step with "
+                                  "--trainer.max_steps)")  # fmt: skip
+            total, warmup, unit = int(epochs), hp.warmup_epochs, "epochs"
+        if warmup and warmup >= total:
+            raise ConfigError(f"--model.warmup_epochs {hp.warmup_epochs} ({warmup} {unit}) "
+                              f"leaves no {unit} for the cosine: the run has {total} (see "
+                              "--trainer.max_epochs, --trainer.max_steps); use fewer warm-up "
+                              "epochs or a longer run")  # fmt: skip
+        return total, warmup
+
     def configure_optimizers(self) -> Any:
         hp: Any = self.hparams
+        lr = self.effective_lr()
+        if hp.lr_scale_batch is not None and self.trainer.is_global_zero:
+            print(self._run["lr_note"], file=sys.stderr)  # once per run, on one rank
         cls = torch.optim.AdamW if hp.optimizer == "adamw" else torch.optim.Adam
-        opt = cls(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        opt = cls(self.parameters(), lr=lr, weight_decay=hp.weight_decay)
         if hp.scheduler is None:
             return opt
         if hp.scheduler == "onecycle":
             steps = max(1, int(self.trainer.estimated_stepping_batches))
-            one = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hp.lr, total_steps=steps,
+            one = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
                                                       pct_start=hp.pct_start)  # fmt: skip
             return {"optimizer": opt, "lr_scheduler": {"scheduler": one, "interval": "step"}}
-        if self.scheduler_interval == "step":
-            total = max(1, int(self.trainer.estimated_stepping_batches))
-        else:
-            total = max(1, int(self.trainer.max_epochs or 1))
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+        total, warmup = self._cosine_horizon()
+        sched: torch.optim.lr_scheduler.LRScheduler
+        if warmup:
+            shape = WarmupCosine(warmup, total, hp.warmup_start_factor, hp.min_lr / lr)
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, shape)
+        else:  # today's schedule: runs saved before warm-up existed resume unchanged
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total,
+                                                               eta_min=hp.min_lr)  # fmt: skip
+        self._run["horizon"] = total
         return {
             "optimizer": opt,
             "lr_scheduler": {"scheduler": sched, "interval": self.scheduler_interval},
         }
+
+    def on_train_start(self) -> None:
+        # a resumed run keeps its checkpoint's schedule (the scheduler's state): say so when
+        # the run's length has changed since, rather than bend the curve midway
+        configs = self.trainer.lr_scheduler_configs
+        if not configs or "horizon" not in self._run:
+            return
+        sched: Any = configs[0].scheduler
+        shape = getattr(sched, "lr_lambdas", [None])[0]
+        saved = shape.total if isinstance(shape, WarmupCosine) else getattr(sched, "T_max", None)
+        if saved is not None and saved != self._run["horizon"]:
+            from lightning.pytorch.utilities import rank_zero_warn
+
+            rank_zero_warn(f"the checkpoint's cosine schedule ends after {saved} "
+                           f"{self.scheduler_interval}s, this run after {self._run['horizon']}: "
+                           "the learning rate follows the checkpoint's (held at --model.min_lr "
+                           "past its end with a warm-up)")  # fmt: skip
+
+
+def _check_schedule(scheduler: str | None, lr: float, warmup_epochs: int, start: float,
+                    min_lr: float, lr_scale_batch: int | None) -> None:  # fmt: skip
+    """The schedule's keys that are wrong whatever the trainer (ConfigError naming the fix)."""
+    if not lr > 0:
+        raise ConfigError(f"--model.lr must be > 0, got {lr}")
+    if warmup_epochs < 0:
+        raise ConfigError(f"--model.warmup_epochs must be >= 0, got {warmup_epochs}")
+    if warmup_epochs and scheduler != "cosine":
+        fix = ("OneCycleLR warms up by itself: use --model.pct_start, or --model.scheduler "
+               "cosine" if scheduler == "onecycle" else "use --model.scheduler cosine")  # fmt: skip
+        raise ConfigError(f"--model.warmup_epochs {warmup_epochs} with --model.scheduler "
+                          f"{scheduler}: {fix}")  # fmt: skip
+    if not 0 < start <= 1:
+        raise ConfigError(f"--model.warmup_start_factor must be in (0, 1], got {start}")
+    if min_lr < 0:
+        raise ConfigError(f"--model.min_lr must be >= 0, got {min_lr}")
+    if min_lr and scheduler != "cosine":
+        raise ConfigError(f"--model.min_lr {min_lr} is where the cosine ends: use "
+                          "--model.scheduler cosine, or leave --model.min_lr at 0")  # fmt: skip
+    if min_lr > lr and lr_scale_batch is None:
+        raise ConfigError(f"--model.min_lr {min_lr} is above --model.lr {lr}: lower "
+                          "--model.min_lr or raise --model.lr")  # fmt: skip
+    if lr_scale_batch is not None and lr_scale_batch < 1:
+        raise ConfigError(f"--model.lr_scale_batch must be >= 1 (the reference batch, "
+                          f"Event2Vec's 256), got {lr_scale_batch}")  # fmt: skip
