@@ -138,11 +138,12 @@ def test_drop_pixel_bad_arguments():
 @pytest.mark.parametrize("dtype", [TONIC_DTYPE, INT_DTYPE])
 def test_spatial_jitter_values_and_clipping(dtype):
     ev = events(dtype=dtype)
-    cov = [[4.0, 1.0], [1.0, 2.0]]
-    shifts = np.random.default_rng(5).multivariate_normal([0, 0], cov, size=len(ev))
+    floats = ev.astype([("x", "<f8"), ("y", "<f8"), ("t", "<i8"), ("p", "<i8")])
+    moved = A.tonic_spatial_jitter(floats, (W, H), 4.0, 2.0, 1.0, rng=np.random.default_rng(5))
     out = A.tonic_spatial_jitter(ev, (W, H), 4.0, 2.0, 1.0, rng=np.random.default_rng(5))
-    x = np.trunc(ev["x"] + shifts[:, 0])  # written back into an integer field: toward zero
-    y = np.trunc(ev["y"] + shifts[:, 1])
+    x = np.trunc(moved["x"])  # the same draws written into an integer field: toward zero
+    y = np.trunc(moved["y"])
+    assert not np.array_equal(moved["x"], x)  # float fields keep the fraction
     assert out.dtype == ev.dtype and np.array_equal(out["x"], x) and np.array_equal(out["y"], y)
     assert np.array_equal(out["t"], ev["t"]) and np.array_equal(out["p"], ev["p"])
     assert (out["x"] < 0).any() and (out["x"] >= W).any()  # kept without clip_outliers
@@ -252,3 +253,14 @@ def test_advice_table_no_longer_lists_them():
         assert name in T.__all__ and callable(getattr(T, name))
     with pytest.raises(AttributeError, match=r"DropPixel\(coordinates=\.\.\.\)"):
         T.RandomDropPixel  # noqa: B018
+
+
+def test_drop_pixel_float_coordinates_match_exactly():
+    ev = np.zeros(8, dtype=[("x", "<f8"), ("y", "<f8"), ("t", "<i8"), ("p", "u1")])
+    ev["t"] = np.arange(8) * 250_000  # 1.75 s
+    ev["x"] = [1.5, 1.5, 1.5, 1.5, 1.0, 2.0, 1.5, 1.0]
+    ev["y"] = [2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.0, 2.5]
+    # 2 Hz over 1.75 s: more than 3.5 events; only (1.5, 2) has 4
+    assert np.array_equal(A.hot_pixels(ev, 2), [[1.5, 2.0]])
+    assert np.array_equal(T.DropPixel(hot_pixel_frequency=2)(ev), ev[4:])
+    assert np.array_equal(T.DropPixel(coordinates=[(1, 2)])(ev), np.delete(ev, 4))  # not 1.5
