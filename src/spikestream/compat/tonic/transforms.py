@@ -230,10 +230,10 @@ class DropEvent:
 @dataclass(frozen=True)
 class DropPixel:
     """Drop every event of the given (x, y) ``coordinates``, or of the *hot* pixels firing above
-    ``hot_pixel_frequency`` Hz over the recording (`spikestream.transforms.functional.augment.
-    hot_pixels`). Frames ``[P, H, W]`` / ``[T, P, H, W]`` are accepted too: those pixels are
-    zeroed, and ``hot_pixel_frequency`` is then a count over all frames, as in Tonic. Give
-    exactly one of the two."""
+    ``hot_pixel_frequency`` Hz over the recording (see `augment.hot_pixels`). Frames
+    ``[P, H, W]`` / ``[T, P, H, W]`` are accepted too: those pixels are zeroed, and
+    ``hot_pixel_frequency`` is then a count over all frames, as in Tonic. Give exactly one of
+    the two."""
 
     coordinates: Sequence[tuple[int, int]] | None = None
     hot_pixel_frequency: float | None = None
@@ -247,23 +247,20 @@ class DropPixel:
             )
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
-        coordinates: Any
-        if events.dtype.names is None:  # frames
-            coordinates = self.coordinates
-            if self.hot_pixel_frequency is not None:
-                coordinates = F.augment.hot_pixels_in_frames(events, self.hot_pixel_frequency)
-            return F.augment.drop_pixels_in_frames(events, coordinates)
-        coordinates = self.coordinates
+        frames = events.dtype.names is None
+        coordinates: Any = self.coordinates
         if self.hot_pixel_frequency is not None:
-            coordinates = F.augment.hot_pixels(events, self.hot_pixel_frequency)
-        return F.augment.drop_pixels(events, coordinates)
+            find = F.augment.hot_pixels_in_frames if frames else F.augment.hot_pixels
+            coordinates = find(events, self.hot_pixel_frequency)
+        drop = F.augment.drop_pixels_in_frames if frames else F.augment.drop_pixels
+        return drop(events, coordinates)
 
 
 @dataclass(frozen=True)
 class SpatialJitter:
     """x, y plus Gaussian noise of covariance ``[[var_x, sigma_xy], [sigma_xy, var_y]]``
     (integer fields truncate toward zero); ``clip_outliers`` drops the events then off the
-    sensor (`spikestream.transforms.functional.augment.tonic_spatial_jitter`)."""
+    sensor (see `augment.tonic_spatial_jitter`)."""
 
     sensor_size: tuple[int, int, int]
     var_x: float = 1
@@ -282,8 +279,7 @@ class SpatialJitter:
 @dataclass(frozen=True)
 class TimeJitter:
     """t plus Gaussian noise of ``std``; ``clip_negative`` drops the events then before 0,
-    ``sort_timestamps`` re-sorts (`spikestream.transforms.functional.augment.
-    tonic_time_jitter`)."""
+    ``sort_timestamps`` re-sorts (see `augment.tonic_time_jitter`)."""
 
     std: float
     clip_negative: bool = True
@@ -299,7 +295,7 @@ class TimeJitter:
 class UniformNoise:
     """Add ``n`` noise events uniform over the sensor and the recording's time range, then sort
     by t; ``n`` may be a ``(min, max)`` pair to draw it from, as Tonic does. An empty input is
-    returned as it is (`spikestream.transforms.functional.augment.uniform_noise`)."""
+    returned as it is (see `augment.uniform_noise`)."""
 
     sensor_size: tuple[int, int, int]
     n: int | tuple[int, int]
