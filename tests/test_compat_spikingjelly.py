@@ -217,8 +217,8 @@ def test_unsupported_names_say_what_to_use():
         from spikestream.compat.spikingjelly.clock_driven import cu_kernel_opt  # noqa: F401
     with pytest.raises(ImportError, match=r"spikestream\.viz"):
         from spikestream.compat.spikingjelly import visualizing  # noqa: F401
-    with pytest.raises(ImportError, match="to_sparse"):
-        from spikestream.compat.tonic.transforms import Compose, ToSparseTensor  # noqa: F401
+    with pytest.raises(ImportError, match=r"ToFrame then \(frames > 0\)"):
+        from spikestream.compat.tonic.transforms import Compose, ToBinaRep  # noqa: F401
     with pytest.raises(ImportError, match="DiskCachedDataset"):  # through tonic's own __getattr__
         from spikestream.compat.tonic import CachedDataset  # noqa: F401
     with pytest.raises(ImportError, match="LIFCell / LIFRecurrentCell"):

@@ -305,8 +305,8 @@ def test_sliced_dataset_and_slicers(tmp_path):
 
 
 def test_unsupported_names_and_lazy_imports():
-    with pytest.raises(AttributeError, match="to_sparse"):
-        T.ToSparseTensor  # noqa: B018
+    with pytest.raises(AttributeError, match=r"ToFrame then \(frames > 0\)"):
+        T.ToBinaRep  # noqa: B018
     with pytest.raises(AttributeError, match="Drop-in compatibility"):
         tonic.datasets.NoSuchSet  # noqa: B018
     with pytest.raises(AttributeError, match=r"spikestream\.datasets\.CIFAR10DVS"):
