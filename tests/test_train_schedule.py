@@ -110,7 +110,7 @@ def test_lr_per_step(ndigits, tmp_path, monkeypatch, lrs):
     assert lrs[0] == pytest.approx(0.001) and lrs[2] == pytest.approx(0.01)
 
 
-def test_lr_per_epoch_and_exact_resume(ndigits, tmp_path, monkeypatch, lrs, capsys):
+def test_lr_per_epoch_and_exact_resume(ndigits, tmp_path, monkeypatch, lrs, capsys, recwarn):
     """Per epoch, 2 warm-up epochs then the cosine to min_lr, with the LR scaled by batch 16 /
     lr_scale_batch 32 (reported at the start). A run stopped after 1 of its 4 epochs (inside the
     warm-up) and resumed from last.ckpt gives the uninterrupted run's LRs, value for value."""
@@ -141,6 +141,27 @@ def test_lr_per_epoch_and_exact_resume(ndigits, tmp_path, monkeypatch, lrs, caps
     note = ("spikestream: learning rate 0.01 = --model.lr 0.02 x batch 16 x 1 processes x 1 "
             "accumulated / --model.lr_scale_batch 32")  # fmt: skip
     assert err.count(note) == 3  # once per fit: the whole run, the first part, the resume
+    assert not [w for w in recwarn if "schedule spans" in str(w.message)]  # same length
+
+
+def test_resume_into_a_run_of_another_length_warns():
+    """The checkpoint's schedule (4 epochs) restored into a run of 8: said, not silently bent."""
+    import lightning.pytorch as pl
+    from lightning.pytorch.utilities.types import LRSchedulerConfig
+
+    module = ClassificationModule("plifnet_ndigits", {"channels": 4, "hidden": [16]},
+                                  scheduler="cosine", warmup_epochs=2)  # fmt: skip
+    module.trainer = pl.Trainer(max_epochs=8, logger=False, enable_checkpointing=False,
+                                enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+    conf = module.configure_optimizers()
+    sched = conf["lr_scheduler"]["scheduler"]
+    assert sched.lr_lambdas[0].total == 8
+    opt = torch.optim.Adam(module.parameters(), lr=1e-3)
+    old = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(2, 4, 0.01, 0.0))
+    sched.load_state_dict(old.state_dict())  # what resuming from the checkpoint does
+    module.trainer.strategy.lr_scheduler_configs = [LRSchedulerConfig(sched)]
+    with pytest.warns(UserWarning, match=r"spans 4 epochs, this run 8: .* stays at --model.min_lr"):
+        module.on_train_start()
 
 
 @pytest.mark.parametrize(
@@ -199,7 +220,7 @@ def test_bad_schedules_for_the_run_fail_before_training(ndigits, tmp_path, monke
 def asl_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("asldvs")
     for i, split in enumerate(ASLDVS.splits):
-        _fake_store(root, ASLDVS, split, per_class=5, seed=i)
+        _fake_store(root, ASLDVS, split, per_class=2, seed=i)
     return root
 
 

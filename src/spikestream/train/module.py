@@ -364,13 +364,17 @@ class ClassificationModule(pl.LightningModule):
         sched: Any = configs[0].scheduler
         shape = getattr(sched, "lr_lambdas", [None])[0]
         saved = shape.total if isinstance(shape, WarmupCosine) else getattr(sched, "T_max", None)
-        if saved is not None and saved != self._run["horizon"]:
+        now = self._run["horizon"]
+        if saved is not None and saved != now:
             from lightning.pytorch.utilities import rank_zero_warn
 
-            rank_zero_warn(f"the checkpoint's cosine schedule ends after {saved} "
-                           f"{self.scheduler_interval}s, this run after {self._run['horizon']}: "
-                           "the learning rate follows the checkpoint's (held at --model.min_lr "
-                           "past its end with a warm-up)")  # fmt: skip
+            past = ("stays at --model.min_lr" if isinstance(shape, WarmupCosine)
+                    else "rises again (CosineAnnealingLR)")  # fmt: skip
+            rank_zero_warn(f"the checkpoint's cosine schedule spans {saved} "
+                           f"{self.scheduler_interval}s, this run {now}: the learning rate "
+                           f"follows the checkpoint's schedule and {past} past its end; keep "
+                           "the run's --trainer.max_epochs to resume it as planned, or start "
+                           "a new run")  # fmt: skip
 
 
 def _check_schedule(scheduler: str | None, lr: float, warmup_epochs: int, start: float,
