@@ -264,3 +264,60 @@ def test_drop_pixel_float_coordinates_match_exactly():
     assert np.array_equal(A.hot_pixels(ev, 2), [[1.5, 2.0]])
     assert np.array_equal(T.DropPixel(hot_pixel_frequency=2)(ev), ev[4:])
     assert np.array_equal(T.DropPixel(coordinates=[(1, 2)])(ev), np.delete(ev, 4))  # not 1.5
+
+
+def tonic_drop_pixel(ev, coordinates):
+    """Tonic 1.7's ``drop_pixel_numpy`` loop, the reference."""
+    dropped = np.zeros(len(ev), dtype=bool)
+    for x, y in coordinates:
+        dropped |= (ev["x"] == x) & (ev["y"] == y)
+    return ev[~dropped]
+
+
+@pytest.mark.parametrize("dtype", [TONIC_DTYPE, INT_DTYPE, EVENT_DTYPE])
+def test_drop_pixel_lookup_table_equals_the_general_path(dtype):
+    rng = np.random.default_rng(7)
+    ev = events(dtype=dtype)
+    if dtype != EVENT_DTYPE:  # signed fields: jittered events off the sensor, on both sides
+        ev["x"][::7] -= 40
+        ev["y"][::11] += 100
+    # duplicates, pixels no event has, and coordinates past the sensor's edge
+    pairs = np.concatenate((rng.integers(0, [W, H], (30, 2)), [[3, 4], [3, 4], [W + 5, 2],
+                                                               [1, H + 99], [0, 0]]))  # fmt: skip
+    pairs[0] = ev["x"][11], ev["y"][11]  # y past the sensor on signed fields
+    for coords in (pairs, pairs.astype(np.uint16), pairs[:1], [(int(a), int(b)) for a, b in pairs]):
+        as_array = np.asarray(coords)
+        assert A._dropped_by_table(ev["x"], ev["y"], as_array) is not None  # the table path
+        expected = tonic_drop_pixel(ev, as_array)
+        fast = A.drop_pixels(ev, coords)
+        general = A.drop_pixels(ev, as_array.astype(np.float64))  # floats: the general path
+        assert A._dropped_by_table(ev["x"], ev["y"], as_array.astype(np.float64)) is None
+        assert fast.dtype == ev.dtype and np.array_equal(fast, expected)
+        assert np.array_equal(general, expected) and len(expected) < len(ev)
+    # negative coordinates (which signed fields can hold) and a huge box: the general path
+    negative = np.concatenate((pairs, [[ev["x"][7], ev["y"][7]], [-40, -1]]))  # x < 0 if signed
+    huge = np.concatenate((pairs, [[2**20, 2**20]]))
+    for coords in (negative, huge):
+        assert A._dropped_by_table(ev["x"], ev["y"], coords) is None
+        assert np.array_equal(A.drop_pixels(ev, coords), tonic_drop_pixel(ev, coords))
+    if dtype != EVENT_DTYPE:
+        assert len(tonic_drop_pixel(ev, negative)) < len(tonic_drop_pixel(ev, pairs))
+
+
+def test_uniform_noise_merge_equals_a_stable_sort_of_everything():
+    keyed = np.dtype([("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "?"), ("k", "<i4")])
+    ev = events(dtype=keyed, t_max=3000)  # many equal times, within and across input and noise
+    ev["k"] = np.arange(1, len(ev) + 1)
+    for inp in (ev, ev[::-1]):  # sorted and unsorted input
+        out = A.uniform_noise(inp, SENSOR, 5000, rng=np.random.default_rng(4))
+        # the same draws, concatenated in draw order, then one stable sort
+        noise = out[out["k"] == 0]
+        draws = np.random.default_rng(4)
+        x, y = (np.trunc(draws.uniform(0, side, 5000)) for side in (W, H))
+        t = np.trunc(draws.uniform(float(inp["t"].min()), float(inp["t"].max()), 5000))
+        p = draws.integers(0, 2, 5000).astype(bool)
+        expected = np.zeros(5000, keyed)
+        expected["x"], expected["y"], expected["t"], expected["p"] = x, y, t, p
+        both = np.concatenate((inp, expected))
+        assert np.array_equal(out, both[np.argsort(both["t"], kind="stable")])
+        assert len(np.unique(noise["t"])) < 5000  # ties among the noise too

@@ -376,8 +376,21 @@ def uniform_noise(
             low, high = bounds[name]
             values = g.uniform(float(low), float(high), int(n))
             noise[name] = _to_field(values, events.dtype[name], f"noise {name}", fix)
-    both = np.concatenate((events, noise))
-    return both[np.argsort(both["t"], kind="stable")]
+    # the noise sorted first (stable: ties keep their draw order), so that the stable sort of
+    # input + noise is a merge of two runs for timsort; take, not fancy indexing, copies the
+    # records (20x faster on packed dtypes)
+    noise = noise.take(np.argsort(noise["t"], kind="stable"))
+    both = _concat(events, noise)
+    return both.take(np.argsort(both["t"], kind="stable"))
+
+
+def _concat(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two record arrays of one dtype end to end, copied as raw bytes: numpy copies a packed
+    structured dtype field by field, 20x slower."""
+    if first.dtype.hasobject:
+        return np.concatenate((first, second))
+    raw = np.dtype((np.void, first.dtype.itemsize))
+    return np.concatenate((first.view(raw), second.view(raw))).view(first.dtype)
 
 
 def _pixel_keys(
@@ -444,6 +457,9 @@ def drop_pixels(events: np.ndarray, coordinates: object) -> np.ndarray:
     if len(pairs) == 0 or len(events) == 0:
         return events.copy()
     x, y = events["x"], events["y"]
+    dropped = _dropped_by_table(x, y, pairs)
+    if dropped is not None:
+        return np.compress(~dropped, events)  # compress copies the records 7x faster than [mask]
     # the events whose x and whose y are each among the coordinates' (a cheap superset), then
     # the exact (x, y) test on those only
     maybe = np.flatnonzero(np.isin(x, pairs[:, 0]) & np.isin(y, pairs[:, 1]))
@@ -451,7 +467,35 @@ def drop_pixels(events: np.ndarray, coordinates: object) -> np.ndarray:
                           np.concatenate((y[maybe], pairs[:, 1])))  # fmt: skip
     keep = np.ones(len(events), dtype=bool)
     keep[maybe[np.isin(keys[: len(maybe)], keys[len(maybe) :])]] = False
-    return events[keep]
+    return np.compress(keep, events)
+
+
+#: The largest lookup table `drop_pixels` builds (bool cells: 16 MiB, a 4096x4096 sensor).
+_TABLE_CELLS = 2**24
+
+
+def _dropped_by_table(x: np.ndarray, y: np.ndarray, pairs: np.ndarray) -> np.ndarray | None:
+    """Which events sit at one of ``pairs``, for integer fields and whole-number coordinates
+    >= 0: a bool table over the coordinates' box, bordered by False cells where every event
+    off the box is clipped to, read once per event (O(N + K), no sort). None where it does not
+    apply (float or negative coordinates, a box over `_TABLE_CELLS`): the caller's general
+    test is exact there."""
+    if x.dtype.kind not in "iu" or y.dtype.kind not in "iu" or pairs.dtype.kind not in "iu":
+        return None
+    if pairs.min() < 0:
+        return None
+    width, height = int(pairs[:, 0].max()) + 1, int(pairs[:, 1].max()) + 1
+    if (width + 2) * (height + 2) > _TABLE_CELLS:
+        return None
+    table = np.zeros((height + 2, width + 2), dtype=bool)
+    table[pairs[:, 1].astype(np.intp) + 1, pairs[:, 0].astype(np.intp) + 1] = True
+    # uint64 values past 2^63 wrap to negative here and land on the border too
+    col = np.clip(x.astype(np.intp), -1, width)
+    row = np.clip(y.astype(np.intp), -1, height)
+    row += 1
+    row *= width + 2
+    row += col + 1
+    return table.ravel()[row]
 
 
 def _raster(frames: np.ndarray) -> np.ndarray:
