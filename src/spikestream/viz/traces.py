@@ -195,11 +195,11 @@ def _node_observer(recorder: NeuronRecorder, name: str) -> StepObserver:
     return observe
 
 
-def _observe(node: BaseNode, observer: StepObserver) -> None:
+def _observe(node: BaseNode, label: str, observer: StepObserver) -> None:
     if node.step_observer is not None:
         raise ConfigError(
-            f"{type(node).__name__} already has a step_observer ({node.step_observer!r}); "
-            "set it to None before recording its traces"
+            f"layer {label} already has a step_observer ({node.step_observer!r}); set it to "
+            "None before recording its traces"
         )
     node.step_observer = observer
 
@@ -303,7 +303,7 @@ def record_neurons(
             _claim_module(module, label)
             stack.callback(_release_module, module)
             if isinstance(module, BaseNode):
-                _observe(module, _node_observer(recorder, label))
+                _observe(module, label, _node_observer(recorder, label))
                 stack.callback(_unobserve, module)
             elif isinstance(module, RecurrentSNN):
                 module._run = _rsnn_run(recorder, f"{name}." if name else "", module)  # type: ignore[method-assign]
