@@ -567,3 +567,23 @@ def test_cli_errors_are_one_line(argv, fragment, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1 and fragment in err[0], err
     assert not (tmp_path / "p.nir").exists()
+
+
+def test_imported_network_neurons_are_recorded():
+    """An imported network's neurons run through `BaseNode.run_steps`, so the trace recorder
+    sees them: the same spikes, layer by layer, as the model that was exported."""
+    from spikestream.viz.traces import record_neurons
+
+    model = TinyConvNet("plif")
+    net = import_nir(export_nir(model, (2, 8, 8)))
+    x = _spikes((2, 5, 2, 8, 8), seed=4)
+    with torch.no_grad():
+        with record_neurons(model) as want:
+            model(x)
+        with record_neurons(net) as got:
+            net(x)
+    assert len(got) == len(want) == 4
+    for a, b in zip(want, got, strict=True):
+        assert a.spikes is not None and a.spikes.sum() > 0
+        np.testing.assert_array_equal(a.spikes, b.spikes)
+        np.testing.assert_allclose(a.v, b.v, atol=1e-5)  # BatchNorm folded into the conv

@@ -72,7 +72,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import ConfigError
-from ..snn import kernels
 from ..snn.layer import MultiStepDropout, VotingLayer
 from ..snn.neuron import BaseNode, IFNode, LIFNode, ParametricLIFNode
 from ..snn.norse import (
@@ -702,11 +701,6 @@ class _Stage:
         self.name, self.module, self.inputs, self.kind = name, module, inputs, kind
 
 
-# numba/Triton calls inside an autograd.Function: under torch.compile each neuron layer runs
-# eagerly (a graph break), the layers between them are compiled
-_multistep = torch.compiler.disable(kernels.multistep)
-
-
 class NIRNetwork(nn.Module):
     """A spikestream network imported from a NIR graph: ``forward(x [N, T, ...])`` ->
     the graph's readout (metadata ``readout``) over its per-step outputs;
@@ -778,9 +772,7 @@ class NIRNetwork(nn.Module):
                 # time merged into the batch, as SeqToANNContainer does
                 y = m(x.flatten(0, 1)).unflatten(0, (steps, batch))
             elif isinstance(m, BaseNode):
-                y, _, new_state[st.name] = _multistep(
-                    m.spec(), x, state[st.name], m.decay(), m.backend, False
-                )
+                y, _, new_state[st.name] = m.run_steps(x, state[st.name])
             else:
                 y, new_state[st.name] = self._cell_loop(m, x, state[st.name])
             values[st.name] = y
