@@ -155,7 +155,7 @@ def test_recording_a_training_step_keeps_its_gradients():
         got = grads()
     assert len(got) == len(want) and want[0].abs().sum() > 0
     for a, b in zip(want, got, strict=True):
-        torch.testing.assert_close(b, a)
+        torch.testing.assert_close(b, a, rtol=0, atol=0)  # the same kernel: bit for bit
     assert len(rec) == len(net.neurons) and all(t.steps == 4 for t in rec)
 
 
@@ -320,3 +320,70 @@ def test_traces_figure_draws_the_recorded_values():
     assert {(int(a), int(b)) for a, b in points} == want and len(points) == 9
     assert raster.get_title() == "LIFNode: spikes (9)"
     assert fig._suptitle.get_text() == "demo"
+
+
+def test_copies_made_inside_a_block_are_not_observed():
+    """An observer watches one instance: a deepcopy or pickle made while recording (as the NIR
+    export and live learning copy models) starts unobserved and adds nothing to the traces."""
+    import copy
+    import io
+
+    from spikestream.snn import LIFNode
+    from spikestream.viz import record_neurons
+
+    node = LIFNode(tau=2.0, step_mode="m")
+    x = 2 * torch.rand(3, 2, 5)
+    with torch.no_grad(), record_neurons(node) as rec:
+        node(x)
+        twin = copy.deepcopy(node)
+        torch.save(node, io.BytesIO())  # the recorder's closure is not pickled
+        twin(x)
+        twin(x)
+        assert node.step_observer is not None and twin.step_observer is None
+    assert list(rec.traces) == ["LIFNode"] and rec["LIFNode"].steps == 3  # the node's run only
+    assert node.step_observer is None
+
+
+def test_a_module_as_observer_is_called_and_not_a_submodule():
+    from spikestream.snn import IFNode
+
+    class Count(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.steps = 0
+
+        def forward(self, node, run) -> None:
+            self.steps += run.spikes.shape[0]
+
+    node = IFNode(step_mode="m")
+    node.step_observer = Count()
+    node(torch.ones(4, 1, 3))
+    assert node.step_observer.steps == 4
+    assert list(node.children()) == [] and "step_observer" not in node.state_dict()
+
+
+def test_one_model_run_from_two_threads_keeps_whole_runs():
+    """Both threads' runs go to the one recorder, each run's rows kept together."""
+    from spikestream.snn import LIFNode
+    from spikestream.viz import record_neurons
+
+    node = LIFNode(tau=2.0, step_mode="m")
+    runs = 20
+    with torch.no_grad(), record_neurons(node, max_steps=10_000) as rec:
+
+        def work(value: float) -> None:
+            for _ in range(runs):
+                node.run_steps(torch.full((3, 1, 4), value), torch.zeros(1, 4))
+
+        threads = [threading.Thread(target=work, args=(v,)) for v in (0.5, 2.0)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in threads)
+    trace = next(iter(rec))
+    assert trace.steps == 2 * runs * 3
+    # every 3-step run holds one thread's input only
+    x = trace.x.reshape(2 * runs, 3, -1)
+    assert all(np.unique(run).size == 1 for run in x)
+    assert sorted(np.unique(x).tolist()) == [0.5, 2.0]

@@ -2,13 +2,15 @@
 package knows nothing of events)."""
 
 from . import functional, kernels, layer, norse, surrogate
-from .neuron import BaseNode, IFNode, LIFNode, ParametricLIFNode
+from .neuron import BaseNode, IFNode, LIFNode, NeuronSteps, ParametricLIFNode, StepObserver
 
 __all__ = [
     "BaseNode",
     "IFNode",
     "LIFNode",
+    "NeuronSteps",
     "ParametricLIFNode",
+    "StepObserver",
     "functional",
     "kernels",
     "layer",

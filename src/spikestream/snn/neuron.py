@@ -6,8 +6,9 @@ multi-step (``'m'``, a ``[T, N, ...]`` sequence in one fused call). ``reset()`` 
 Every run of a neuron's kernel (its own forward, or a model running it fused, as PLIFNet and
 CSNN do, through `BaseNode.run_steps` / `run_steps_pool2x2`) can be watched: set
 ``node.step_observer = fn`` and ``fn(node, steps)`` is called after each run with its
-`NeuronSteps` (``spikestream.viz.record_neurons`` does this for neuron traces). Unset (the
-default, None) it costs one attribute check per run."""
+`NeuronSteps` (a trace recorder, for instance). Unset (the default, None) it costs one
+attribute check per run. An observer watches one instance: copies (``copy.deepcopy``,
+pickling) start unobserved."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class NeuronSteps(NamedTuple):
     spec: kernels.NeuronSpec
     x_seq: torch.Tensor  # [T, N, ...] input
     v0: torch.Tensor  # potential before the first step (may broadcast to x_seq[0])
-    decay: Any  # the kernel's decay argument: 1, tau (LIF) or the parameter w (PLIF)
+    decay: float | torch.Tensor  # the kernel's decay: 1, tau (LIF) or the parameter w (PLIF)
     spikes: torch.Tensor  # [T, N, ...]
     v_seq: torch.Tensor  # [T, N, ...] potential after each step's reset
 
@@ -69,6 +70,19 @@ class BaseNode(nn.Module):
         self.v: torch.Tensor | float = 0.0
         self.v_seq: torch.Tensor | None = None
         self.reset()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "step_observer":
+            # a plain attribute even when the observer is a Module: not a submodule, parameter
+            # or state_dict entry of the neuron
+            object.__setattr__(self, name, value)
+            return
+        super().__setattr__(name, value)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("step_observer", None)  # an observer watches one instance, not its copies
+        return state
 
     def spec(self) -> kernels.NeuronSpec:
         return kernels.NeuronSpec(

@@ -139,6 +139,8 @@ class NeuronRecorder:
         self.max_neurons = max_neurons
         self.max_steps = max_steps
         self.traces: dict[str, NeuronTrace] = {}
+        # runs of the recorded model from several threads all land here: one step batch at a time
+        self._lock = threading.Lock()
 
     def __getitem__(self, name: str) -> NeuronTrace:
         return self.traces[name]
@@ -163,11 +165,14 @@ class NeuronRecorder:
         return flat[:, torch.as_tensor(neuron_indices(flat.shape[1], self.max_neurons),
                                        device=flat.device)]  # fmt: skip
 
-    def _trace(self, name: str, kind: str, v_threshold: float | None, n: int) -> NeuronTrace:
-        if name not in self.traces:
-            self.traces[name] = NeuronTrace(name, kind, v_threshold, n_neurons=n,
-                                            _max_neurons=self.max_neurons)  # fmt: skip
-        return self.traces[name]
+    def _add(self, name: str, kind: str, v_threshold: float | None, n: int,
+             **parts: torch.Tensor | None) -> None:  # fmt: skip
+        """Append one run's ``[T, K]`` parts to layer ``name``'s trace (made on first use)."""
+        with self._lock:
+            if name not in self.traces:
+                self.traces[name] = NeuronTrace(name, kind, v_threshold, n_neurons=n,
+                                                _max_neurons=self.max_neurons)  # fmt: skip
+            self.traces[name]._add(self.max_steps, **parts)
 
 
 # -- SpikingJelly-style neurons: the nodes' step observer ----------------------------------------
@@ -185,12 +190,14 @@ def _node_observer(recorder: NeuronRecorder, name: str) -> StepObserver:
     def observe(node: BaseNode, run: NeuronSteps) -> None:
         spec, x_seq, v_seq = run.spec, run.x_seq, run.v_seq
         with torch.no_grad():
-            k = torch.sigmoid(run.decay) if spec.kind == kernels.PLIF else run.decay
+            k = run.decay
+            if spec.kind == kernels.PLIF:
+                k = torch.sigmoid(torch.as_tensor(k))
             v_prev = torch.cat([run.v0.expand_as(x_seq[0]).unsqueeze(0), v_seq[:-1]])
             h = kernels.charge(spec, v_prev, x_seq, k)  # the charged potential, before firing
-            trace = recorder._trace(name, _kind(spec), spec.v_threshold, x_seq[0, 0].numel())
-            trace._add(recorder.max_steps, x=recorder._pick(x_seq), h=recorder._pick(h),
-                       v=recorder._pick(v_seq), spikes=recorder._pick(run.spikes))  # fmt: skip
+            recorder._add(name, _kind(spec), spec.v_threshold, x_seq[0, 0].numel(),
+                          x=recorder._pick(x_seq), h=recorder._pick(h),
+                          v=recorder._pick(v_seq), spikes=recorder._pick(run.spikes))  # fmt: skip
 
     return observe
 
@@ -229,11 +236,11 @@ def _norse_hook(recorder: NeuronRecorder, name: str, module: Any) -> Any:
     def hook(mod: nn.Module, args: Any, output: Any) -> None:
         out, state = output
         with torch.no_grad():
-            trace = recorder._trace(name, type(mod).__name__, v_th, out[0].numel())
             # one step of [N, ...]: as a [1, N, ...] sequence
-            trace._add(recorder.max_steps, v=recorder._pick(state.v.unsqueeze(0)),
-                       i=recorder._pick(state.i.unsqueeze(0)),
-                       spikes=recorder._pick(out.unsqueeze(0)) if spiking else None)  # fmt: skip
+            recorder._add(name, type(mod).__name__, v_th, out[0].numel(),
+                          v=recorder._pick(state.v.unsqueeze(0)),
+                          i=recorder._pick(state.i.unsqueeze(0)),
+                          spikes=recorder._pick(out.unsqueeze(0)) if spiking else None)  # fmt: skip
 
     return hook
 
@@ -246,11 +253,23 @@ def _rsnn_run(recorder: NeuronRecorder, prefix: str, model: Any) -> Any:
         seqs, final = run(model, x, state)
         z, v, i, v_out, i_out = seqs  # [T, N, .]
         with torch.no_grad():
-            hidden = recorder._trace(f"{prefix}l1", "LIFRecurrent", v_th, z.shape[-1])
-            hidden._add(recorder.max_steps, v=recorder._pick(v), i=recorder._pick(i),
-                        spikes=recorder._pick(z))  # fmt: skip
-            out = recorder._trace(f"{prefix}out", "LI", None, v_out.shape[-1])
-            out._add(recorder.max_steps, v=recorder._pick(v_out), i=recorder._pick(i_out))
+            recorder._add(
+                f"{prefix}l1",
+                "LIFRecurrent",
+                v_th,
+                z.shape[-1],
+                v=recorder._pick(v),
+                i=recorder._pick(i),
+                spikes=recorder._pick(z),
+            )
+            recorder._add(
+                f"{prefix}out",
+                "LI",
+                None,
+                v_out.shape[-1],
+                v=recorder._pick(v_out),
+                i=recorder._pick(i_out),
+            )
         return seqs, final
 
     return wrapped
