@@ -146,9 +146,11 @@ def bench_size(n: int, sj, tonic, repeat: int) -> list[Row]:
                 with _threads(k):
                     ours[k] = max(ours[k], rate(lambda: ours_fn(tonic_ev)))
             if peer_fn is not None and (prefix is None or round_ == 0):
-                # a slow per-event loop is timed once; the others about as often as ours
-                reps_peer, warm = (1, 0) if prefix is not None else (max(1, reps // 3), 1)
-                took = best_time(lambda: peer_fn(sub), reps_peer, warmup=warm)
+                # a slow per-event loop is timed once; the others about as often as ours,
+                # after one untimed call
+                slow = prefix is not None
+                took = best_time(lambda: peer_fn(sub), 1 if slow else max(1, reps // 3),
+                                 warmup=int(not slow and round_ == 0))  # fmt: skip
                 peer = max(peer or 0.0, len(sub) / took / 1e6)
         if peer_fn is not None:
             if compare is not None:
