@@ -214,6 +214,8 @@ def test_checkpoint_contract_and_resume(ndigits, tmp_path, monkeypatch):
         (["--data.frames_number=0"], ConfigError, ["--data.frames_number"]),
         (["--model.nope=1"], ConfigError, ["nope"]),
         (["--data.representation=voxels"], ConfigError, ["--data.representation"]),
+        (["--lr_scheduler=torch.optim.lr_scheduler.StepLR", "--lr_scheduler.step_size=1"],
+         ConfigError, ["--lr_scheduler needs an --optimizer group", "--model.scheduler"]),
     ],
 )  # fmt: skip
 def test_bad_configs_fail_before_training(ndigits, tmp_path, monkeypatch, argv, error, fragments):

@@ -274,6 +274,12 @@ def _build_cli_class() -> Any:
                     c for c in cfg.trainer.callbacks
                     if not str(getattr(c, "class_path", "")).endswith("ModelCheckpoint")
                 ]  # fmt: skip
+            if cfg.get("lr_scheduler") is not None and cfg.get("optimizer") is None:
+                # Lightning's CLI would ignore the scheduler group without a word
+                raise ConfigError(
+                    "--lr_scheduler needs an --optimizer group beside it (Lightning's CLI "
+                    "ignores it alone); or drop it and use --model.scheduler cosine|onecycle"
+                )
             if sub == "predict" and self.opts.get("predict_out") in (None, "-"):
                 cfg.trainer.enable_progress_bar = False  # stdout carries the JSON lines
 
