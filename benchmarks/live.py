@@ -378,15 +378,16 @@ def latency(
 def soak(seconds: float, folder: Path, rate: float = 10e6) -> dict:
     size = (34, 34)
     model = models.create("csnn_ndigits").eval()
-    marks: list[tuple[float, float]] = []
-    t_start = time.monotonic()
+    path = recording_file(folder, size, rate, seed=2)
+    marks: list[tuple[float, float]] = []  # (seconds since the first bin, RSS MB)
+    first: list[float] = []
 
     def watch(_r) -> None:
-        now = time.monotonic() - t_start
-        if not marks or now - marks[-1][0] >= 1.0:
-            marks.append((now, rss_mb()))
+        now = time.monotonic()
+        first[:] = first or [now]
+        if not marks or now - first[0] - marks[-1][0] >= 1.0:
+            marks.append((now - first[0], rss_mb()))
 
-    path = recording_file(folder, size, rate, seed=2)
     s, served, achieved = stream(model, size, BIN_US, path, seconds, 1, [watch])
     if not marks:
         raise RuntimeError("the soak decided no bin: did the server send anything?")
@@ -395,6 +396,11 @@ def soak(seconds: float, folder: Path, rate: float = 10e6) -> dict:
         "rss_start": after_warmup,
         "rss_end": marks[-1][1],
         "rss_max": max(m for _, m in marks),
+        # at each tenth of the run: flat, a plateau or a steady climb
+        "rss_tenths": [
+            next((m for t, m in marks if t >= k * marks[-1][0] / 10), marks[-1][1])
+            for k in range(1, 11)
+        ],
         "events": s["events"],
         "mev_s": achieved / 1e6,
         "late": int(served.get("late_chunks", 0)),
@@ -469,7 +475,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"max {s['rss_max']:.0f} MB; {s['events'] / 1e6:.0f}M events received at "
                 f"{s['mev_s']:.2f} Mev/s ({s['late']} of {s['chunks']} chunks sent late, "
                 f"{s['skipped']} packets skipped for a slow reader), {s['dropped']} bins "
-                f"dropped, latency p99 {s['p99']:.1f} ms"
+                f"dropped, latency p99 {s['p99']:.1f} ms; RSS at each tenth of the run (MB): "
+                + " ".join(f"{m:.0f}" for m in s["rss_tenths"])
             )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
