@@ -106,7 +106,7 @@ def test_every_packaged_config_trains_two_steps(fake_roots, ndigits, tmp_path, m
                 "--trainer.limit_val_batches=0", "--trainer.num_sanity_val_steps=0",
                 "--trainer.enable_checkpointing=false", "--model.compile=false",
                 "--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.logger=false",
-                "--trainer.precision=32", "--model.warmup_epochs=0", *QUIET]  # fmt: skip
+                "--trainer.precision=32", *QUIET]  # fmt: skip
         if dataset in ("dvs128gesture", "nmnist", "ndigits"):
             argv.append("--data.frames_number=2")  # miniature: 2 frames instead of 10-16
         if dataset == "asldvs":

@@ -5,6 +5,8 @@ bad schedule settings refused with the key and the fix."""
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -144,24 +146,144 @@ def test_lr_per_epoch_and_exact_resume(ndigits, tmp_path, monkeypatch, lrs, caps
     assert not [w for w in recwarn if "schedule spans" in str(w.message)]  # same length
 
 
-def test_resume_into_a_run_of_another_length_warns():
-    """The checkpoint's schedule (4 epochs) restored into a run of 8: said, not silently bent."""
+def test_resume_with_another_batch_reports_the_lr_that_trains(ndigits, tmp_path, monkeypatch,
+                                                              lrs, capsys):  # fmt: skip
+    """A batch-16 run (lr 0.02 x 16 / 32 = 0.01) resumed with --data.batch_size 8: the
+    checkpoint's optimizer and schedule carry on at 0.01; the print says so and a warning names
+    this run's 0.005. The same checkpoint with its pre-warm-up hyperparameters (no
+    warmup_epochs key) resumed under --model.warmup_epochs 1: a ConfigError naming the fix, not
+    the KeyError of loading a CosineAnnealingLR state into the warm-up's LambdaLR."""
+    monkeypatch.chdir(tmp_path)
+    config = tiny_config(tmp_path, ndigits)
+    run = {**FAST, "trainer.max_epochs": 2, "model.lr": 0.02, "model.lr_scale_batch": 32,
+           "model.min_lr": 1e-4}  # fmt: skip
+    first = train.fit(config, **run, **{"trainer.max_steps": STEPS_PER_EPOCH})
+    last = Path(first["last_model_path"])
+    ckpt = torch.load(last, weights_only=False)
+    assert list(ckpt["lr_schedulers"][0]) and "lr_lambdas" not in ckpt["lr_schedulers"][0]
+    for key in ("warmup_epochs", "warmup_start_factor", "min_lr", "lr_scale_batch"):
+        del ckpt["hyper_parameters"][key]
+    old = last.with_name("old.ckpt")
+    torch.save(ckpt, old)
+    assert lrs == [0.01] * STEPS_PER_EPOCH
+    lrs.clear()
+    capsys.readouterr()
+
+    with pytest.warns(UserWarning, match=r"the learning rate 0.01 trains \(the checkpoint's "
+                      r"optimizer and schedule\), not this run's 0.005 = --model.lr 0.02 x "
+                      r"batch 8 .*--data.batch_size") as caught:  # fmt: skip
+        resumed = train.fit(config, ckpt_path=last, **run,
+                            **{"trainer.max_steps": -1, "data.batch_size": 8})  # fmt: skip
+    assert len([w for w in caught if "trains (the checkpoint's" in str(w.message)]) == 1
+    assert (
+        "spikestream: learning rate 0.01 (the checkpoint's; this run's would be 0.005 = "
+        "--model.lr 0.02 x batch 8 x 1 processes" in capsys.readouterr().err
+    )
+    # epoch 1 of the checkpoint's 2-epoch cosine from 0.01: its midpoint, for 4 batches of 8
+    assert lrs == pytest.approx([1e-4 + (0.01 - 1e-4) / 2] * 4, rel=1e-12)
+    assert resumed["trainer"].global_step == STEPS_PER_EPOCH + 4
+
+    with pytest.raises(ConfigError) as info:
+        train.fit(config, ckpt_path=old, **{**run, "model.warmup_epochs": 1})
+    assert "plain cosine (CosineAnnealingLR" in str(info.value)
+    assert "resume it with --model.warmup_epochs 0" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "warmup, saved, fragment",
+    [
+        (0, {"lr_lambdas": [{"warmup": 4, "total": 64}], "last_epoch": 3},
+         "has a warm-up (4 epochs), this run's has none"),
+        (0, {"lr_lambdas": [None]}, "has a warm-up (None epochs)"),
+        (2, {"T_max": 8, "eta_min": 0.0}, "resume it with --model.warmup_epochs 0"),
+    ],
+)  # fmt: skip
+def test_a_checkpoint_of_the_other_schedule_is_refused(warmup, saved, fragment):
+    """Warm-up or not must match the checkpoint's scheduler state while fitting; other stages
+    (test, predict) and checkpoints without a scheduler state are left alone."""
+    from lightning.pytorch.trainer.states import TrainerFn
+
+    module = ClassificationModule("plifnet_ndigits", {"channels": 4, "hidden": [16]},
+                                  scheduler="cosine", warmup_epochs=warmup)  # fmt: skip
+    trainer = _bare_trainer(module, max_epochs=8)
+    for checkpoint in ({}, {"lr_schedulers": []}, {"lr_schedulers": [saved]}):
+        module.on_load_checkpoint(checkpoint)  # not fitting: nothing to restore
+    trainer.state.fn = TrainerFn.FITTING
+    module.on_load_checkpoint({"lr_schedulers": []})
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        module.on_load_checkpoint({"lr_schedulers": [saved]})
+
+
+def _bare_trainer(module: ClassificationModule, **kwargs: Any) -> Any:
     import lightning.pytorch as pl
+
+    module.trainer = pl.Trainer(logger=False, enable_checkpointing=False, accelerator="cpu",
+                                enable_progress_bar=False, enable_model_summary=False,
+                                **kwargs)  # fmt: skip
+    return module.trainer
+
+
+@pytest.mark.parametrize("warmup, past", [(2, "stays at --model.min_lr"),
+                                          (0, r"rises again \(CosineAnnealingLR\)")])  # fmt: skip
+def test_resume_into_a_run_of_another_length_warns(warmup, past):
+    """The checkpoint's schedule (4 epochs) restored into a run of 8: said, not silently bent;
+    past its end the warm-up's LambdaLR holds min_lr, a plain CosineAnnealingLR rises again."""
     from lightning.pytorch.utilities.types import LRSchedulerConfig
 
     module = ClassificationModule("plifnet_ndigits", {"channels": 4, "hidden": [16]},
-                                  scheduler="cosine", warmup_epochs=2)  # fmt: skip
-    module.trainer = pl.Trainer(max_epochs=8, logger=False, enable_checkpointing=False,
-                                enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+                                  scheduler="cosine", warmup_epochs=warmup)  # fmt: skip
+    trainer = _bare_trainer(module, max_epochs=8)
     conf = module.configure_optimizers()
     sched = conf["lr_scheduler"]["scheduler"]
-    assert sched.lr_lambdas[0].total == 8
     opt = torch.optim.Adam(module.parameters(), lr=1e-3)
-    old = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(2, 4, 0.01, 0.0))
+    if warmup:
+        assert sched.lr_lambdas[0].total == 8
+        old: Any = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(2, 4, 0.01, 0.0))
+    else:
+        assert sched.T_max == 8
+        old = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
     sched.load_state_dict(old.state_dict())  # what resuming from the checkpoint does
-    module.trainer.strategy.lr_scheduler_configs = [LRSchedulerConfig(sched)]
-    with pytest.warns(UserWarning, match=r"spans 4 epochs, this run 8: .* stays at --model.min_lr"):
+    trainer.strategy.optimizers = [conf["optimizer"]]
+    trainer.strategy.lr_scheduler_configs = [LRSchedulerConfig(sched)]
+    with pytest.warns(UserWarning, match=rf"spans 4 epochs, this run 8: .* {past} past its end"):
         module.on_train_start()
+
+
+def test_a_run_inside_its_warm_up_holds_at_the_end():
+    """warm-up == run: Lightning's step after the last epoch reaches the cosine's first value
+    (1), not 0 / 0; a run shorter than its warm-up stays on the line."""
+    shape = WarmupCosine(2, 2, 0.01, 0.001)
+    assert [shape(n) for n in range(4)] == pytest.approx([0.01, 0.505, 1.0, 0.001])
+    assert [WarmupCosine(4, 1, 0.01, 0.0)(n) for n in range(3)] == pytest.approx(
+        [0.01, 0.2575, 0.505]
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides, warm, per, fragment",
+    [
+        ({"trainer.max_epochs": 2}, 2, STEPS_PER_EPOCH,
+         "--model.warmup_epochs 2 (2 epochs), the run 2 epochs"),
+        ({"model.scheduler_interval": "step", "trainer.max_epochs": 3, "trainer.max_steps": 2},
+         2 * STEPS_PER_EPOCH, 1, "--model.warmup_epochs 2 (4 steps), the run 2 steps"),
+    ],
+)  # fmt: skip
+def test_a_run_that_ends_inside_its_warm_up_trains_and_warns(ndigits, tmp_path, monkeypatch, lrs,
+                                                             overrides, warm, per,
+                                                             fragment):  # fmt: skip
+    """A smoke run of a recipe (fewer epochs or steps than its warm-up) trains the warm-up's
+    first LRs, as torch's SequentialLR would, with a warning instead of a ConfigError."""
+    monkeypatch.chdir(tmp_path)
+    config = tiny_config(tmp_path, ndigits)
+    with pytest.warns(UserWarning, match="the run ends inside the warm-up") as caught:
+        out = train.fit(config, **FAST, **{"trainer.logger": False, "model.lr": 0.01,
+                                           "model.warmup_epochs": 2}, **overrides)  # fmt: skip
+    assert any(fragment in str(w.message) for w in caught)
+    # 2 scheduler steps of a warm-up of `warm`, each held for `per` batches
+    want = [event2vec_lr(n, 0.01, warm, warm, 0.0) for n in range(2) for _ in range(per)]
+    assert lrs == pytest.approx(want, rel=1e-12, abs=0)
+    assert lrs[0] == pytest.approx(1e-4)
+    assert out["trainer"].global_step == 2 * per
 
 
 @pytest.mark.parametrize(
@@ -191,18 +313,14 @@ def test_bad_schedules_fail_at_construction(kwargs, fragments):
 @pytest.mark.parametrize(
     "overrides, fragments",
     [
-        ({"model.warmup_epochs": 2, "trainer.max_epochs": 2},
-         ["--model.warmup_epochs 2 (2 epochs) leaves no epochs for the cosine",
-          "the run has 2", "--trainer.max_epochs"]),
-        ({"model.warmup_epochs": 1, "model.scheduler_interval": "step", "trainer.max_epochs": 3,
-          "trainer.max_steps": 2},
-         ["--model.warmup_epochs 1 (2 steps) leaves no steps", "--trainer.max_steps"]),
         ({"model.lr_scale_batch": 256, "model.lr": 1e-3, "model.min_lr": 1e-4},
          ["--model.min_lr 0.0001 is above the scaled learning rate 6.25e-05"]),
         ({"model.warmup_epochs": 1, "trainer.max_epochs": 3,
           "optimizer": "torch.optim.SGD", "optimizer.lr": 0.1},
-         ["--model.warmup_epochs", "optimizer:/lr_scheduler: groups", "drop those groups"]),
-        ({"trainer.max_epochs": -1, "trainer.max_steps": 4}, ["--trainer.max_epochs: set it"]),
+         ["--model.warmup_epochs", "optimizer:/lr_scheduler: groups", "drop those groups",
+          "--model.warmup_epochs 0 --model.min_lr 0 --model.lr_scale_batch null"]),
+        ({"trainer.max_epochs": -1},
+         ["anneals over the run's epochs", "set --trainer.max_epochs or --trainer.max_steps"]),
     ],
 )  # fmt: skip
 def test_bad_schedules_for_the_run_fail_before_training(ndigits, tmp_path, monkeypatch, lrs,
@@ -214,6 +332,38 @@ def test_bad_schedules_for_the_run_fail_before_training(ndigits, tmp_path, monke
     for fragment in fragments:
         assert fragment in str(info.value)
     assert lrs == []  # not one step
+
+
+def test_per_epoch_cosine_spans_the_epochs_of_max_steps(ndigits, tmp_path, monkeypatch, lrs):
+    """max_epochs -1 with max_steps 6 (2 steps per epoch): the per-epoch schedule spans the 3
+    epochs those steps take, 1 of warm-up and 2 of cosine (1, then the midpoint 0.5)."""
+    monkeypatch.chdir(tmp_path)
+    config = tiny_config(tmp_path, ndigits)
+    out = train.fit(config, **FAST, **{
+        "trainer.logger": False, "trainer.enable_checkpointing": False,
+        "trainer.max_epochs": -1, "trainer.max_steps": 6, "model.lr": 0.01,
+        "model.warmup_epochs": 1})  # fmt: skip
+    assert lrs == pytest.approx([0.01 * f for f in (0.01, 0.01, 1, 1, 0.5, 0.5)], rel=1e-12)
+    assert out["trainer"].lr_scheduler_configs[0].scheduler.lr_lambdas[0].total == 3
+
+
+@pytest.mark.parametrize("interval, limits", [("step", {"max_epochs": 2}),
+                                              ("epoch", {"max_steps": 4})])  # fmt: skip
+def test_training_data_without_length_is_refused_when_epochs_are_counted(monkeypatch, interval,
+                                                                         limits):  # fmt: skip
+    """Batches per epoch unknown (an iterable dataset): a ConfigError, not ceil(inf)'s
+    OverflowError, where the warm-up (per step) or the epochs of max_steps need them."""
+    import lightning.pytorch as pl
+
+    module = ClassificationModule("plifnet_ndigits", {"channels": 4, "hidden": [16]},
+                                  scheduler="cosine", warmup_epochs=1,
+                                  scheduler_interval=interval)  # fmt: skip
+    _bare_trainer(module, **limits)
+    monkeypatch.setattr(pl.Trainer, "train_dataloader", property(lambda self: object()))
+    monkeypatch.setattr(pl.Trainer, "num_training_batches", property(lambda self: math.inf))
+    with pytest.raises(ConfigError, match="the training data has no length") as info:
+        module.configure_optimizers()
+    assert "--trainer.limit_train_batches" in str(info.value)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,8 @@ class WarmupCosine:
     over ``warmup`` steps, then a cosine from 1 down to ``floor`` (``min_lr / lr``) at
     ``total``, held at ``floor`` past it. In closed form, Event2Vec's
     ``SequentialLR([LinearLR(start_factor=start, total_iters=warmup),
-    CosineAnnealingLR(T_max=total - warmup, eta_min=min_lr)], milestones=[warmup])``.
+    CosineAnnealingLR(T_max=total - warmup, eta_min=min_lr)], milestones=[warmup])``. A run that
+    ends inside its warm-up (``total <= warmup``, a smoke run) only ever sees the linear part.
 
     A callable object rather than a closure: ``LambdaLR.state_dict`` saves its attributes, so a
     resumed run continues the checkpoint's schedule exactly.
@@ -39,7 +40,8 @@ class WarmupCosine:
     def __call__(self, n: int) -> float:
         if n < self.warmup:
             return self.start + (1.0 - self.start) * n / self.warmup
-        span = self.total - self.warmup
+        # total == warmup: Lightning still steps once after the last epoch (0 / 0 otherwise)
+        span = max(1, self.total - self.warmup)
         k = min(n - self.warmup, span)
         return self.floor + (1.0 - self.floor) * (1.0 + math.cos(math.pi * k / span)) / 2.0
 
@@ -65,7 +67,9 @@ class ClassificationModule(pl.LightningModule):
     ``min_lr`` (Event2Vec's schedule).
     ``lr_scale_batch`` (Event2Vec: 256) scales the LR linearly with the batch per optimizer step:
     ``lr * batch_size * world_size * accumulate_grad_batches / lr_scale_batch``, read from the
-    trainer and data module when training starts, and logged once. ``compile`` runs the
+    trainer and data module when training starts, and printed once (stderr, rank 0) with the
+    LR that trains: on a resume that is the checkpoint's (warned when this run's batch, devices
+    or accumulation would give another). ``compile`` runs the
     network through ``torch.compile`` (the weights, hence the checkpoint, stay the plain
     model's).
 
@@ -149,6 +153,38 @@ class ClassificationModule(pl.LightningModule):
         rec = checkpoint.get("spikestream")
         if isinstance(rec, dict) and rec.get("classes"):
             self.attach_data(rec["classes"], rec.get("input") or {})
+        self._check_resumed_schedule(checkpoint)
+
+    def _check_resumed_schedule(self, checkpoint: dict[str, Any]) -> None:
+        """A resumed fit restores the checkpoint's scheduler state into the scheduler this run
+        builds: a plain cosine's (CosineAnnealingLR) into the warm-up's LambdaLR fails with a
+        bare KeyError, the reverse silently mixes the two; refuse both, naming the fix."""
+        from lightning.pytorch.trainer.states import TrainerFn
+
+        hp: Any = self.hparams
+        trainer = self._trainer
+        own_cosine = hp.get("scheduler") == "cosine" and "configure_optimizers" not in vars(self)
+        if trainer is None or trainer.state.fn != TrainerFn.FITTING or not own_cosine:
+            return  # not training, or not the module's own cosine
+        saved = checkpoint.get("lr_schedulers")
+        state = saved[0] if isinstance(saved, list) and saved else None
+        if not isinstance(state, dict):
+            return
+        warmup = int(hp.get("warmup_epochs") or 0)
+        if ("lr_lambdas" in state) == bool(warmup):
+            return
+        if warmup:
+            raise ConfigError(f"the checkpoint's schedule is a plain cosine (CosineAnnealingLR, "
+                              f"saved without a warm-up), this run's has --model.warmup_epochs "
+                              f"{warmup}: resume it with --model.warmup_epochs 0, or start a new "
+                              "run (without --ckpt_path) for the warm-up")  # fmt: skip
+        lambdas = state.get("lr_lambdas")
+        shape = lambdas[0] if isinstance(lambdas, list) and lambdas else None
+        was = shape.get("warmup") if isinstance(shape, dict) else None
+        raise ConfigError(f"the checkpoint's schedule has a warm-up ({was} "
+                          f"{self.scheduler_interval}s), this run's has none (--model."
+                          "warmup_epochs 0): resume it with the --model.warmup_epochs it was "
+                          "trained with (its run's config.yaml), or start a new run")  # fmt: skip
 
     # -- the step ---------------------------------------------------------------------------
 
@@ -272,7 +308,8 @@ class ClassificationModule(pl.LightningModule):
                 "--model.warmup_epochs, --model.min_lr and --model.lr_scale_batch shape the "
                 "module's own optimizer (--model.optimizer, --model.lr, --model.scheduler "
                 "cosine), which the config's optimizer:/lr_scheduler: groups replace: drop "
-                "those groups, or these keys"
+                "those groups, or unset these keys: --model.warmup_epochs 0 --model.min_lr 0 "
+                "--model.lr_scale_batch null"
             )
 
     def effective_lr(self) -> float:
@@ -292,15 +329,24 @@ class ClassificationModule(pl.LightningModule):
         accumulate = int(trainer.accumulate_grad_batches)
         per_step = batch * int(trainer.world_size) * accumulate
         lr = float(hp.lr) * per_step / hp.lr_scale_batch
-        if hp.min_lr > lr:
-            raise ConfigError(f"--model.min_lr {hp.min_lr} is above the scaled learning rate "
-                              f"{lr:.4g}; lower --model.min_lr or raise --model.lr")  # fmt: skip
-        self._run["lr_note"] = (
-            f"spikestream: learning rate {lr:.6g} = --model.lr {hp.lr} x batch {batch} x "
-            f"{trainer.world_size} processes x {accumulate} accumulated / "
-            f"--model.lr_scale_batch {hp.lr_scale_batch}"
+        self._run["lr_rule"] = (
+            f"--model.lr {hp.lr} x batch {batch} x {trainer.world_size} processes x "
+            f"{accumulate} accumulated / --model.lr_scale_batch {hp.lr_scale_batch}"
         )
         return lr
+
+    def _steps_per_epoch(self, what: str) -> int:
+        """Optimizer steps per training epoch (loads the training data once, as Lightning's
+        ``estimated_stepping_batches`` does); ``what`` names the setting that needs it."""
+        trainer: Any = self.trainer
+        if trainer.train_dataloader is None:
+            trainer.fit_loop.setup_data()
+        batches = trainer.num_training_batches
+        if not math.isfinite(batches):  # before ceil: ceil(inf) raises OverflowError
+            raise ConfigError(f"{what} needs the training batches per epoch, and the training "
+                              "data has no length (an iterable dataset); set "
+                              "--trainer.limit_train_batches N")  # fmt: skip
+        return max(1, math.ceil(batches / trainer.accumulate_grad_batches))
 
     def _cosine_horizon(self) -> tuple[int, int]:
         """(scheduler steps of the whole run, of the warm-up) for ``scheduler='cosine'``."""
@@ -308,30 +354,37 @@ class ClassificationModule(pl.LightningModule):
         trainer: Any = self.trainer
         if self.scheduler_interval == "step":
             total = trainer.estimated_stepping_batches  # loads the training data once
-            per_epoch = math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches)
-            if not (math.isfinite(total) and math.isfinite(per_epoch)):
+            if not math.isfinite(total):
                 raise ConfigError("--model.scheduler cosine: the run has no end to anneal to; "
                                   "set --trainer.max_epochs or --trainer.max_steps")  # fmt: skip
-            total, warmup, unit = max(1, int(total)), hp.warmup_epochs * per_epoch, "steps"
+            warmup = (hp.warmup_epochs * self._steps_per_epoch("--model.warmup_epochs")
+                      if hp.warmup_epochs else 0)  # fmt: skip
+            total, unit = max(1, int(total)), "steps"
         else:
             epochs = trainer.max_epochs
+            if (epochs is None or epochs < 1) and trainer.max_steps > 0:
+                # the run ends after max_steps: anneal over the epochs those steps span
+                per_epoch = self._steps_per_epoch("--model.scheduler cosine with "
+                                                  "--trainer.max_steps")  # fmt: skip
+                epochs = math.ceil(trainer.max_steps / per_epoch)
             if epochs is None or epochs < 1:
-                raise ConfigError("--model.scheduler cosine anneals over --trainer.max_epochs: "
-                                  "set it (or use --model.scheduler_interval step with "
-                                  "--trainer.max_steps)")  # fmt: skip
+                raise ConfigError("--model.scheduler cosine anneals over the run's epochs: "
+                                  "set --trainer.max_epochs or --trainer.max_steps")  # fmt: skip
             total, warmup, unit = int(epochs), hp.warmup_epochs, "epochs"
         if warmup and warmup >= total:
-            raise ConfigError(f"--model.warmup_epochs {hp.warmup_epochs} ({warmup} {unit}) "
-                              f"leaves no {unit} for the cosine: the run has {total} (see "
-                              "--trainer.max_epochs, --trainer.max_steps); use fewer warm-up "
-                              "epochs or a longer run")  # fmt: skip
+            from lightning.pytorch.utilities import rank_zero_warn
+
+            # a smoke run (fast_dev_run, max_epochs 1) of a recipe: train it, as torch's
+            # SequentialLR would, but say the LR never reaches --model.lr's plateau
+            rank_zero_warn(f"the run ends inside the warm-up: --model.warmup_epochs "
+                           f"{hp.warmup_epochs} ({warmup} {unit}), the run {total} {unit} (see "
+                           "--trainer.max_epochs, --trainer.max_steps); the learning rate stays in "
+                           "the linear warm-up and the cosine never starts")  # fmt: skip
         return total, warmup
 
     def configure_optimizers(self) -> Any:
         hp: Any = self.hparams
         lr = self.effective_lr()
-        if hp.lr_scale_batch is not None and self.trainer.is_global_zero:
-            print(self._run["lr_note"], file=sys.stderr)  # once per run, on one rank
         cls = torch.optim.AdamW if hp.optimizer == "adamw" else torch.optim.Adam
         opt = cls(self.parameters(), lr=lr, weight_decay=hp.weight_decay)
         if hp.scheduler is None:
@@ -356,6 +409,51 @@ class ClassificationModule(pl.LightningModule):
         }
 
     def on_train_start(self) -> None:
+        # after Lightning restored a checkpoint's optimizer and scheduler: what trains now
+        if "configure_optimizers" in vars(self):
+            return  # the CLI's optimizer: group; none of the module's settings apply
+        self._check_trained_lr()
+        self._check_resumed_horizon()
+
+    def _trained_lr(self) -> float:
+        """The LR the run trains with (the peak, before any schedule): the one
+        configure_optimizers set, or after a resume the checkpoint's."""
+        hp: Any = self.hparams
+        group = self.trainer.optimizers[0].param_groups[0]
+        if hp.scheduler == "onecycle":
+            return float(group["max_lr"])
+        configs = self.trainer.lr_scheduler_configs
+        if configs:
+            return float(configs[0].scheduler.base_lrs[0])
+        return float(group["lr"])
+
+    def _check_trained_lr(self) -> None:
+        from lightning.pytorch.utilities import rank_zero_warn
+
+        hp: Any = self.hparams
+        lr, planned = self._trained_lr(), self.effective_lr()
+        same = math.isclose(lr, planned, rel_tol=1e-9)
+        rule = self._run.get("lr_rule")
+        if hp.min_lr > lr:
+            fix = ("lower --model.min_lr or raise --model.lr" if same
+                   else "lower --model.min_lr, or start a new run")  # fmt: skip
+            raise ConfigError(f"--model.min_lr {hp.min_lr} is above the "
+                              f"{'scaled ' if rule else ''}learning rate {lr:.4g}; "
+                              f"{fix}")  # fmt: skip
+        if rule is not None and self.trainer.is_global_zero:  # once per run, on one rank
+            note = (f"= {rule}" if same else f"(the checkpoint's; this run's would be "
+                    f"{planned:.6g} = {rule})")  # fmt: skip
+            print(f"spikestream: learning rate {lr:.6g} {note}", file=sys.stderr)
+        if not same:
+            keep = ("--data.batch_size, --trainer.devices, --trainer.num_nodes and "
+                    "--trainer.accumulate_grad_batches" if rule else "--model.lr")  # fmt: skip
+            rank_zero_warn(f"the learning rate {lr:.6g} trains (the checkpoint's optimizer and "
+                           f"schedule), not this run's {planned:.6g}"
+                           f"{f' = {rule}' if rule else ''}: a resumed run keeps its "
+                           f"checkpoint's learning rate; resume with the run's {keep} to train "
+                           "as planned, or start a new run")  # fmt: skip
+
+    def _check_resumed_horizon(self) -> None:
         # a resumed run keeps its checkpoint's schedule (the scheduler's state): say so when
         # the run's length has changed since, rather than bend the curve midway
         configs = self.trainer.lr_scheduler_configs
