@@ -56,10 +56,11 @@ class ClassificationModule(pl.LightningModule):
     ``loss``: ``'mse_rate'``, ``'cross_entropy'`` (``label_smoothing``) or ``'nll_max'`` (see
     `spikestream.train.losses`). Without the CLI's ``optimizer:``/``lr_scheduler:`` groups the
     optimiser is ``optimizer`` ('adam' or 'adamw') with ``lr`` and ``weight_decay``;
-    ``scheduler='cosine'`` anneals it over ``max_epochs`` (per batch with
-    ``scheduler_interval='step'``), ``scheduler='onecycle'`` is OneCycleLR peaking at ``lr``
-    after ``pct_start`` of the run, stepped per batch and sized from the trainer's own step
-    count (so ``--trainer.max_epochs`` may change freely). ``scheduler_interval`` ('epoch' or
+    ``scheduler='cosine'`` anneals it over ``max_epochs`` (with ``max_epochs`` -1, the epochs
+    ``max_steps`` spans; per batch with ``scheduler_interval='step'``),
+    ``scheduler='onecycle'`` is OneCycleLR peaking at ``lr`` after ``pct_start`` of the run,
+    stepped per batch and sized from the trainer's own step count (so ``--trainer.max_epochs``
+    may change freely). ``scheduler_interval`` ('epoch' or
     'step') also sets how often the CLI's ``lr_scheduler:`` group steps. With
     ``scheduler='cosine'``, ``warmup_epochs`` first raises the LR linearly from
     ``warmup_start_factor * lr`` to ``lr`` (per epoch, or per batch over as many epochs' batches
