@@ -26,17 +26,21 @@ def readline(proc: subprocess.Popen, timeout_s: float) -> str:
     return box[0] if box else ""
 
 
+STARTUP_S = 60.0  # a subprocess's start on a loaded machine (an upper bound only)
+
+
 def start_writer(
     path: object, compression: str = "NONE", source: str = "DVXplorer_test", deadline_s: float = 15
 ) -> tuple[subprocess.Popen, int]:
-    """The peer writer serving ``path``; (process, port). Fails the test if it does not start."""
+    """The peer writer serving ``path``; (process, port). Fails the test if it does not print
+    ``ready`` within `STARTUP_S`; it then serves for at most ``deadline_s``."""
     import pytest
 
     proc = subprocess.Popen(
         [sys.executable, __file__, str(path), compression, source, str(deadline_s)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    line = readline(proc, deadline_s)
+    line = readline(proc, STARTUP_S)
     if not line.startswith("ready "):
         proc.kill()
         pytest.fail(f"the dv-processing writer did not start: {line!r} {proc.communicate(5)}")

@@ -19,7 +19,7 @@ import spikestream as ss
 from spikestream.live.sources import open_source
 
 from .conftest import real_dir  # noqa: F401  (fixture)
-from .dv_peer import readline, start_writer
+from .dv_peer import STARTUP_S, readline, start_writer
 
 dv = pytest.importorskip("dv_processing")
 
@@ -47,7 +47,7 @@ def start_serve(path, compression: str) -> tuple[subprocess.Popen, int]:
          "--compression", compression, "--wait-clients", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    line = readline(proc, DEADLINE_S)
+    line = readline(proc, STARTUP_S)
     if "tcp://127.0.0.1:" not in line:
         proc.kill()
         pytest.fail(f"serve did not start: {line!r} {proc.communicate(timeout=5)}")

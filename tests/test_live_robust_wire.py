@@ -28,6 +28,7 @@ from .dv_peer import readline
 
 SIZE = (64, 48)
 DEADLINE_S = 10.0
+STARTUP_S = 60.0  # a subprocess's start on a loaded machine (an upper bound only)
 
 
 def events(n: int, seed: int = 0, t0: int = 0) -> np.ndarray:
@@ -343,6 +344,44 @@ def test_a_client_that_stops_reading_costs_bounded_memory(rec_path):
         server.stop()
 
 
+def test_stop_ends_a_send_blocked_on_a_client_that_stopped_reading(rec_path):
+    # as fast as possible, the sender of a client that reads nothing blocks in sendall; stop()
+    # ends that send at once. send_timeout_s outlasts stop()'s own join (10 s): without that,
+    # stop() would give up with the sender and the replay still running, the port still bound
+    limit = 1 << 16
+    server = StreamServer(
+        rec_path, "dv-tcp", speed=None, loop=True, wait_clients=1, client_buffer_bytes=limit,
+        send_timeout_s=60.0,
+    ).start()  # fmt: skip
+    stalled = socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE_S)
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        # wait until the kernel's buffers are full: the queue stays full and nothing more is
+        # sent (the sender is blocked in sendall). However long that takes, stop() must end it.
+        deadline = time.monotonic() + DEADLINE_S
+        clients: list = []
+        still, last = 0, -1
+        while time.monotonic() < deadline and still < 5:
+            time.sleep(0.05)
+            with server._lock:
+                clients = list(server._clients)
+                sent = server.stats["bytes_sent"]
+            full = bool(clients) and clients[0].queued > limit // 2
+            still = still + 1 if full and sent == last else 0
+            last = sent
+        assert len(clients) == 1 and clients[0].queued > limit // 2 and sent > 0
+        server.stop()
+        # stop() returned with the sender and the replay ended and the listener closed
+        assert not clients[0].thread.is_alive() and clients[0].closed
+        assert server._thread is not None and not server._thread.is_alive()
+        assert server._listener is not None and server._listener.fileno() == -1
+        # halted, not dropped
+        assert server.stats["interrupted"] and server.stats["clients_dropped"] == 0
+    finally:
+        stalled.close()
+        server.stop()
+
+
 def test_client_reconnects_when_the_server_restarts(rec_path):
     first = StreamServer(rec_path, "dv-tcp", speed=None, loop=True, wait_clients=1).start()
     port = first.port
@@ -486,30 +525,44 @@ def test_udp_datagrams_of_the_other_time_base_are_refused_and_counted():
 # -- spikestream serve -------------------------------------------------------------------------
 
 
-def test_ctrl_c_on_serve_exits_cleanly_with_a_summary(rec_path):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "spikestream", "serve", str(rec_path), "--port", "0", "--loop",
-         "--wait-clients", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["sigint-default", "sigint-ignored"])
+def test_ctrl_c_on_serve_exits_cleanly_with_a_summary(rec_path, sigint_ignored):
+    # sigint-ignored: launched as a background job of a non-interactive shell does, with SIGINT
+    # ignored (inherited through exec): Python then raises no KeyboardInterrupt, serve's own
+    # handler must see the Ctrl-C
+    cmd = [sys.executable, "-m", "spikestream", "serve", str(rec_path), "--port", "0", "--loop",
+           "--wait-clients", "0"]  # fmt: skip
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if sigint_ignored else None
     try:
-        line = readline(proc, DEADLINE_S)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        line = readline(proc, STARTUP_S)
         assert line.startswith("serving ") and "tcp://127.0.0.1:" in line
         port = int(line.split("tcp://127.0.0.1:")[1].split()[0])
         src = open_source(f"tcp://127.0.0.1:{port}", timeout_s=DEADLINE_S)
         src.reconnects = 0
         have = 0
-        for chunk in src:
-            have += len(chunk.events)
-            if have >= 500:
-                break
+        with src:
+            for chunk in src:
+                have += len(chunk.events)
+                if have >= 500:
+                    break
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=DEADLINE_S)
-        src.close()
+        out, err = proc.communicate(timeout=STARTUP_S)
     finally:
-        proc.kill()
+        if proc.poll() is None:  # a failed assertion above: do not leave it running
+            proc.kill()
+            proc.communicate(timeout=STARTUP_S)
     assert proc.returncode == 130, err  # the CLI's status for Ctrl-C
-    assert "interrupted:" in out and "1 client(s)" in out
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("interrupted: ") and ", 1 client(s), " in summary
+    # the replay ran while the client read, and stop() waited for it before the summary
+    # (a KeyboardInterrupt inside Thread.join made it print "in 0.00 s")
+    seconds = float(summary.split(" bytes sent in ")[1].split(" s,")[0])
+    assert seconds > 0
     assert "Traceback" not in err
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from typing import Any
 
 from . import input_path, non_negative_int, port_number, positive_float
 
@@ -83,22 +86,31 @@ def run(args: argparse.Namespace) -> int:
         if args.protocol == "dv-tcp" and args.wait_clients
         else ""
     )
-    print(
-        f"serving {args.file} ({w}x{h}) on {server.url} ({args.protocol}, {pace}"
-        f"{', looping' if args.loop else ''}{waiting}); Ctrl-C stops",
-        flush=True,
-    )
-    server.start()
     status = 0
+    interrupted = threading.Event()
+    # Our own handler, as `live` has: Python raises no KeyboardInterrupt when SIGINT was
+    # ignored at startup (a background job of a non-interactive shell), and one raised inside
+    # Thread.join would leave stop() not waiting for the replay. Installed before the "serving"
+    # line, so a Ctrl-C sent as soon as it is read is not lost.
+    previous = _catch_sigint(interrupted)
     try:
-        # the main thread stays free for Ctrl-C; an error that ended the replay (a corrupt
-        # recording, ...) is raised here and reported by the CLI as a one-line error
-        while not server.wait(0.2):
+        print(
+            f"serving {args.file} ({w}x{h}) on {server.url} ({args.protocol}, {pace}"
+            f"{', looping' if args.loop else ''}{waiting}); Ctrl-C stops",
+            flush=True,
+        )
+        server.start()
+        # an error that ended the replay (a corrupt recording, ...) is raised by wait() and
+        # reported by the CLI as a one-line error
+        while not server.wait(0) and not interrupted.wait(0.2):
             pass
-    except KeyboardInterrupt:
-        server.stats["interrupted"] = True
-        server.stop()
-        status = 130  # the CLI's convention for Ctrl-C
+        if interrupted.is_set() and not server.wait(0):
+            server.stats["interrupted"] = True
+            server.stop()
+            status = 130  # the CLI's convention for Ctrl-C
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     s = server.stats
     how = "interrupted" if s["interrupted"] else "done"
     if args.protocol == "dv-tcp":
@@ -117,3 +129,17 @@ def run(args: argparse.Namespace) -> int:
     )
     sys.stdout.flush()
     return status
+
+
+def _catch_sigint(interrupted: threading.Event) -> Any:
+    """Turn Ctrl-C into ``interrupted`` (the next Ctrl-C aborts, as in `live`); the previous
+    handler, or None where no handler can be installed (not the main thread: library use)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        interrupted.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    return signal.SIG_DFL if previous is None else previous

@@ -96,6 +96,7 @@ class _Client:
 
     def _run(self, header: bytes) -> None:
         stop = self.server._halt
+        dropped = False
         try:
             self.sock.sendall(header)
             while not stop.is_set():
@@ -112,12 +113,26 @@ class _Client:
             if not stop.is_set():
                 self._linger()
         except OSError:  # reset, broken pipe or send timeout: this client is gone
-            self.server._count("clients_dropped")
+            # (unless the server halted: stop() shuts the socket down to end a blocked send)
+            dropped = not stop.is_set()
         finally:
-            with self.cond:
+            with self.cond:  # closed and the socket closed together: see `shutdown`
                 self.closed = True
                 self.queue.clear()
-            self.sock.close()
+                self.sock.close()
+        # counted once closed, so a reader never sees the drop while client_count still has it
+        if dropped:
+            self.server._count("clients_dropped")
+
+    def shutdown(self) -> None:
+        """End a send blocked on a client that stopped reading (the server halts)."""
+        with self.cond:
+            if self.closed:
+                return
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already reset by the peer
+                pass
 
     def _linger(self) -> None:
         """Keep the connection open until the client leaves or ``linger_s`` passes."""
@@ -270,8 +285,10 @@ class StreamServer:
             self.error = exc
 
     def stop(self) -> None:
-        """End now (idempotent): no flush, no linger."""
+        """End now (idempotent): no flush, no linger, and a send blocked on a client that
+        stopped reading ends at once (such a client is not counted dropped)."""
         self._halt.set()
+        self._shutdown_clients()
         self.source.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
@@ -279,6 +296,14 @@ class StreamServer:
             running = self._running
         if not running:  # bound but never served: nobody else closes the sockets
             self._close_sockets()
+
+    def _shutdown_clients(self) -> None:
+        # a sender blocked in sendall on a client that stopped reading would hold stop() for
+        # send_timeout_s (and the listener open): shutting the socket down ends the send now
+        with self._lock:
+            clients = list(self._clients)
+        for c in clients:
+            c.shutdown()
 
     def _close_sockets(self) -> None:
         for s in (self._listener, self._udp):
@@ -338,6 +363,8 @@ class StreamServer:
                 self._serve_spif()
         finally:
             self.stats["interrupted"] = self.stats["interrupted"] or self._halt.is_set()
+            if self._halt.is_set():
+                self._shutdown_clients()
             with self._lock:
                 clients = list(self._clients)
             for c in clients:
