@@ -5,6 +5,10 @@ something it could have seen at the start."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -102,3 +106,29 @@ def non_negative_float(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
     return value
+
+
+@contextlib.contextmanager
+def ctrl_c_stops(on_interrupt: Callable[[], None] | None = None) -> Iterator[threading.Event]:
+    """Within the block the first Ctrl-C sets the yielded event (and calls ``on_interrupt``)
+    instead of raising; the next one aborts as usual. The handler is installed explicitly:
+    Python raises no KeyboardInterrupt when SIGINT was ignored at startup (a background job of
+    a non-interactive shell), and one raised inside ``Thread.join`` leaves the thread looking
+    finished while it still runs. Outside the main thread (library use) nothing is installed
+    and the event is never set."""
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+
+    def on_sigint(signum: int, frame: object) -> None:
+        interrupted.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the next one aborts
+        if on_interrupt is not None:
+            on_interrupt()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)

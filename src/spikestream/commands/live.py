@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 import time
@@ -14,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from . import input_path, output_file, port_number, positive_float, positive_int, sensor_size
+from . import (
+    ctrl_c_stops,
+    input_path,
+    output_file,
+    port_number,
+    positive_float,
+    positive_int,
+    sensor_size,
+)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -447,20 +454,7 @@ def _learner(args: argparse.Namespace, model: Any, record: Any) -> Any:
 
 def _run_until_interrupted(engine: Any, duration: float | None) -> dict[str, Any]:
     """``engine.run`` with Ctrl-C turned into a clean stop (the second Ctrl-C aborts)."""
-    interrupted = threading.Event()
-    previous = None
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        interrupted.set()
-        engine.stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # the next one aborts
-
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
+    with ctrl_c_stops(engine.stop) as interrupted:
         summary = engine.run(duration_s=duration)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
     summary["interrupted"] = interrupted.is_set()
     return summary

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from typing import Any
 
-from . import input_path, non_negative_int, port_number, positive_float
+from . import ctrl_c_stops, input_path, non_negative_int, port_number, positive_float
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -87,13 +84,8 @@ def run(args: argparse.Namespace) -> int:
         else ""
     )
     status = 0
-    interrupted = threading.Event()
-    # Our own handler, as `live` has: Python raises no KeyboardInterrupt when SIGINT was
-    # ignored at startup (a background job of a non-interactive shell), and one raised inside
-    # Thread.join would leave stop() not waiting for the replay. Installed before the "serving"
-    # line, so a Ctrl-C sent as soon as it is read is not lost.
-    previous = _catch_sigint(interrupted)
-    try:
+    # installed before the "serving" line, so a Ctrl-C sent as soon as it is read is not lost
+    with ctrl_c_stops() as interrupted:
         print(
             f"serving {args.file} ({w}x{h}) on {server.url} ({args.protocol}, {pace}"
             f"{', looping' if args.loop else ''}{waiting}); Ctrl-C stops",
@@ -108,9 +100,6 @@ def run(args: argparse.Namespace) -> int:
             server.stats["interrupted"] = True
             server.stop()
             status = 130  # the CLI's convention for Ctrl-C
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
     s = server.stats
     how = "interrupted" if s["interrupted"] else "done"
     if args.protocol == "dv-tcp":
@@ -129,17 +118,3 @@ def run(args: argparse.Namespace) -> int:
     )
     sys.stdout.flush()
     return status
-
-
-def _catch_sigint(interrupted: threading.Event) -> Any:
-    """Turn Ctrl-C into ``interrupted`` (the next Ctrl-C aborts, as in `live`); the previous
-    handler, or None where no handler can be installed (not the main thread: library use)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        interrupted.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    return signal.SIG_DFL if previous is None else previous
