@@ -115,7 +115,10 @@ def ctrl_c_stops(on_interrupt: Callable[[], None] | None = None) -> Iterator[thr
     Python raises no KeyboardInterrupt when SIGINT was ignored at startup (a background job of
     a non-interactive shell), and one raised inside ``Thread.join`` leaves the thread looking
     finished while it still runs. Outside the main thread (library use) nothing is installed
-    and the event is never set."""
+    and the event is never set. The handler runs in the main thread between bytecodes: poll the
+    event with ``is_set()`` there, never ``wait()`` on it (its ``set()`` would block on the
+    lock that ``wait()`` holds), and ``on_interrupt`` must not take a non-reentrant lock the
+    main thread may hold."""
     interrupted = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield interrupted

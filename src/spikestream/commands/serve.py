@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         server.start()
         # an error that ended the replay (a corrupt recording, ...) is raised by wait() and
         # reported by the CLI as a one-line error
-        while not server.wait(0) and not interrupted.wait(0.2):
+        # poll with is_set(): the handler's set() would deadlock on a wait() it interrupted
+        while not server.wait(0.2) and not interrupted.is_set():
             pass
         if interrupted.is_set() and not server.wait(0):
             server.stats["interrupted"] = True

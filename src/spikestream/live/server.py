@@ -297,13 +297,20 @@ class StreamServer:
         if not running:  # bound but never served: nobody else closes the sockets
             self._close_sockets()
 
-    def _shutdown_clients(self) -> None:
+    def _shutdown_clients(self, grace_s: float = 0.5) -> None:
         # a sender blocked in sendall on a client that stopped reading would hold stop() for
-        # send_timeout_s (and the listener open): shutting the socket down ends the send now
+        # send_timeout_s (and the listener open): shutting the socket down ends the send. A
+        # reading client's sender first gets ``grace_s`` to finish its packet and close, so
+        # its last packet is not cut off.
         with self._lock:
             clients = list(self._clients)
+        deadline = time.monotonic() + grace_s
         for c in clients:
-            c.shutdown()
+            if c.thread is not threading.current_thread():
+                c.thread.join(max(0.0, deadline - time.monotonic()))
+        for c in clients:
+            if c.thread.is_alive():
+                c.shutdown()
 
     def _close_sockets(self) -> None:
         for s in (self._listener, self._udp):
