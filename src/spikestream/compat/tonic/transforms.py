@@ -122,31 +122,14 @@ class ToImage:
 
 
 @dataclass(frozen=True)
-class ToSparseTensor:
+class ToSparseTensor(ToFrame):
     """`ToFrame`'s frames as a coalesced sparse COO torch tensor (int16, dense shape
     ``[T, P, H, W]``; ``.to_dense()`` gives the frames back), as Tonic builds it."""
-
-    sensor_size: tuple[int, int, int] | None
-    time_window: float | None = None
-    event_count: int | None = None
-    n_time_bins: int | None = None
-    n_event_bins: int | None = None
-    overlap: float = 0
-    include_incomplete: bool = False
 
     def __call__(self, events: np.ndarray) -> Any:
         import torch  # only here: the transforms module stays importable without loading torch
 
-        frames = ToFrame(
-            self.sensor_size,
-            time_window=self.time_window,
-            event_count=self.event_count,
-            n_time_bins=self.n_time_bins,
-            n_event_bins=self.n_event_bins,
-            overlap=self.overlap,
-            include_incomplete=self.include_incomplete,
-        )(events)
-        return torch.from_numpy(frames).to_sparse()
+        return torch.from_numpy(super().__call__(events)).to_sparse()
 
 
 @dataclass(frozen=True)
