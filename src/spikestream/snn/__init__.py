@@ -3,13 +3,19 @@ package knows nothing of events)."""
 
 from . import functional, kernels, layer, norse, surrogate
 from .neuron import BaseNode, IFNode, LIFNode, NeuronSteps, ParametricLIFNode, StepObserver
+from .neuron_more import ChargedSteps, EIFNode, IzhikevichNode, KLIFNode, QIFNode
 
 __all__ = [
     "BaseNode",
+    "ChargedSteps",
+    "EIFNode",
     "IFNode",
+    "IzhikevichNode",
+    "KLIFNode",
     "LIFNode",
     "NeuronSteps",
     "ParametricLIFNode",
+    "QIFNode",
     "StepObserver",
     "functional",
     "kernels",
