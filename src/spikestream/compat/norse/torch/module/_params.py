@@ -4,6 +4,8 @@ the one time loop of the sequence layers."""
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,13 +30,62 @@ def tensor_fields(p: P, numeric: tuple[str, ...]) -> P:
                 raise ConfigError(f"{type(p).__name__}.{name} must be a number or a tensor, "
                                   f"got {value!r}") from exc  # fmt: skip
         values[name] = value
+    _check_method(p)
+    return p._replace(**values)  # type: ignore[attr-defined]
+
+
+def _check_method(p: Any) -> None:
     method = getattr(p, "method", None)
     if method is not None and method not in _METHODS:
         raise ConfigError(
             f"surrogate method {method!r} is not available; spikestream has Norse's 'super' "
             "(SuperSpike, which ignores alpha as Norse 1.1 does)"
         )
-    return p._replace(**values)  # type: ignore[attr-defined]
+
+
+def number_fields(p: P, numeric: tuple[str, ...]) -> P:
+    """``p`` checked, unchanged: each field in ``numeric`` a number or a tensor (Izhikevich's
+    parameters stay Python floats, as Norse keeps them, so ``tau_inv * dt`` rounds as there)."""
+    for name in numeric:
+        value = getattr(p, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float, torch.Tensor)):
+            raise ConfigError(f"{type(p).__name__}.{name} must be a number or a tensor, "
+                              f"got {value!r}")  # fmt: skip
+    _check_method(p)
+    return p
+
+
+def check_dt(cls: str, dt: Any) -> float:
+    """``dt`` as a float: a finite number > 0 (seconds)."""
+    try:
+        value = float(dt)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{cls}: dt must be a number of seconds > 0, got {dt!r}") from exc
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{cls}: dt must be a finite number of seconds > 0, got {dt!r}")
+    return value
+
+
+def check_sizes(cls: str, **sizes: Any) -> tuple[int, ...]:
+    """Layer sizes as ints >= 1 (any integer type: int, numpy or 0-d tensor)."""
+    out = []
+    for name, value in sizes.items():
+        try:
+            size = operator.index(value) if not isinstance(value, bool) else 0
+        except TypeError:
+            size = 0
+        if size < 1:
+            raise ConfigError(f"{cls}: {name} must be an int >= 1, got {value!r}")
+        out.append(size)
+    return tuple(out)
+
+
+def refuse_adjoint(cls: str, adjoint: bool) -> None:
+    if adjoint:
+        raise ConfigError(
+            f"{cls}: adjoint=True (Norse's adjoint solver) is not provided; leave "
+            "adjoint=False (ordinary backpropagation through time)"
+        )
 
 
 def check_kwargs(cls: str, kwargs: dict[str, Any]) -> None:
