@@ -387,3 +387,21 @@ def test_one_model_run_from_two_threads_keeps_whole_runs():
     x = trace.x.reshape(2 * runs, 3, -1)
     assert all(np.unique(run).size == 1 for run in x)
     assert sorted(np.unique(x).tolist()) == [0.5, 2.0]
+
+
+def test_plain_loop_neurons_are_recorded_with_their_own_charge():
+    """QIF/EIF/Izhikevich/KLIF run their own loop: the recorder names their kind and takes the
+    charged potential they hand over (h crosses the threshold exactly where they spike)."""
+    from spikestream.snn import IzhikevichNode, QIFNode
+    from spikestream.viz import record_neurons
+
+    torch.manual_seed(5)
+    x = 3 * torch.rand(20, 2, 6)
+    for node, kind in ((QIFNode(step_mode="m"), "QIF"),
+                       (IzhikevichNode(step_mode="m"), "Izhikevich")):  # fmt: skip
+        with torch.no_grad(), record_neurons(node) as rec:
+            spikes = node(x)
+        trace = next(iter(rec))
+        assert trace.kind == kind and trace.steps == 20 and spikes.sum() > 0
+        np.testing.assert_array_equal(trace.spikes, spikes[:, 0].numpy())
+        np.testing.assert_array_equal(trace.h >= node.v_threshold, trace.spikes > 0)

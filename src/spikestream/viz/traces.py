@@ -44,6 +44,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..snn import kernels
 from ..snn.neuron import BaseNode, NeuronSteps, StepObserver
+from ..snn.neuron_more import KIND_NAMES
 from ..snn.norse import LICell, LIFCell, LIFRecurrentCell
 
 FIELDS = ("x", "h", "v", "i", "spikes")
@@ -183,18 +184,21 @@ _recording: set[int] = set()
 
 
 def _kind(spec: kernels.NeuronSpec) -> str:
-    return {kernels.IF: "IF", kernels.LIF: "LIF", kernels.PLIF: "PLIF"}.get(spec.kind, "?")
+    names = {kernels.IF: "IF", kernels.LIF: "LIF", kernels.PLIF: "PLIF", **KIND_NAMES}
+    return names.get(spec.kind, "?")
 
 
 def _node_observer(recorder: NeuronRecorder, name: str) -> StepObserver:
     def observe(node: BaseNode, run: NeuronSteps) -> None:
         spec, x_seq, v_seq = run.spec, run.x_seq, run.v_seq
         with torch.no_grad():
-            k = run.decay
-            if spec.kind == kernels.PLIF:
-                k = torch.sigmoid(torch.as_tensor(k))
-            v_prev = torch.cat([run.v0.expand_as(x_seq[0]).unsqueeze(0), v_seq[:-1]])
-            h = kernels.charge(spec, v_prev, x_seq, k)  # the charged potential, before firing
+            h = getattr(run, "h", None)  # neuron_more's nodes hand it over (ChargedSteps)
+            if h is None:
+                k = run.decay
+                if spec.kind == kernels.PLIF:
+                    k = torch.sigmoid(torch.as_tensor(k))
+                v_prev = torch.cat([run.v0.expand_as(x_seq[0]).unsqueeze(0), v_seq[:-1]])
+                h = kernels.charge(spec, v_prev, x_seq, k)  # the charged potential, before firing
             recorder._add(name, _kind(spec), spec.v_threshold, x_seq[0, 0].numel(),
                           x=recorder._pick(x_seq), h=recorder._pick(h),
                           v=recorder._pick(v_seq), spikes=recorder._pick(run.spikes))  # fmt: skip
