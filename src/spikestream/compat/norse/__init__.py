@@ -1,5 +1,6 @@
-"""Norse 1.1 compatible API: ``norse.torch`` (the LIF, recurrent LIF and leaky-integrator
-cells and layers, their parameters and states, ``SequentialState``)::
+"""Norse 1.1 compatible API: ``norse.torch`` (the LIF, LSNN, adaptive exponential LIF,
+Izhikevich and leaky-integrator cells, recurrent cells and layers, their parameters, states
+and Izhikevich presets, ``SequentialState``)::
 
     # from norse.torch import LIFParameters, LIFState, LICell, LIState
     # from norse.torch.module.lif import LIFCell, LIFRecurrentCell
