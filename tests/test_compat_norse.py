@@ -127,7 +127,7 @@ def test_refusals_and_unsupported_names():
     with pytest.raises(ConfigError, match="v_th"):
         LIFCell(norse.LIFParameters(v_th="high"))
     with pytest.raises(AttributeError, match="LIFCell / LIFRecurrentCell"):
-        norse.LIFAdExCell  # noqa: B018
+        norse.LIFExCell  # noqa: B018
     with pytest.raises(AttributeError, match="Drop-in compatibility"):
         norse.NoSuchThing  # noqa: B018
     # defaults as Norse's: float32 0-d tensors, the 'super' method with alpha 100

@@ -195,17 +195,17 @@ def test_split_to_train_test_set_follows_spikingjelly():
 
 def test_unsupported_names_say_what_to_use():
     with pytest.raises(AttributeError, match=r"neuron\.LIFNode"):
-        neuron.QIFNode  # noqa: B018
-    with pytest.raises(AttributeError, match=r"activation_based\.neuron\.KLIFNode"):
-        neuron.KLIFNode  # noqa: B018
+        neuron.LIAFNode  # noqa: B018
+    with pytest.raises(AttributeError, match=r"activation_based\.neuron\.PSN"):
+        neuron.PSN  # noqa: B018
     with pytest.raises(AttributeError, match="SeqToANNContainer"):
         functional.seq_to_ann_forward  # noqa: B018
     with pytest.raises(AttributeError, match=r"surrogate\.ATan"):
         surrogate.Erf  # noqa: B018
     with pytest.raises(AttributeError, match="Drop-in compatibility"):
         layer.NoSuchLayer  # noqa: B018
-    with pytest.raises(AttributeError, match=r"clock_driven\.neuron\.QIFNode"):
-        old_neuron.QIFNode  # noqa: B018
+    with pytest.raises(AttributeError, match=r"clock_driven\.neuron\.LIAFNode"):
+        old_neuron.LIAFNode  # noqa: B018
     # a from-import keeps the advice (Python would replace an AttributeError by its own text)
     with pytest.raises(ImportError, match=r"datasets\.HARDVS is not covered"):
         from spikestream.compat.spikingjelly.datasets import HARDVS  # noqa: F401
@@ -222,9 +222,9 @@ def test_unsupported_names_say_what_to_use():
     with pytest.raises(ImportError, match="DiskCachedDataset"):  # through tonic's own __getattr__
         from spikestream.compat.tonic import CachedDataset  # noqa: F401
     with pytest.raises(ImportError, match="LIFCell / LIFRecurrentCell"):
-        from spikestream.compat.norse.torch import LSNNCell  # noqa: F401
+        from spikestream.compat.norse.torch import LIFRefracCell  # noqa: F401
     import spikestream.compat.spikingjelly.activation_based as ab
 
-    assert not hasattr(ab, "monitor") and not hasattr(neuron, "KLIFNode")
+    assert not hasattr(ab, "monitor") and not hasattr(neuron, "PSN")
     with pytest.raises(AttributeError, match="forward hooks"):
         ab.monitor  # noqa: B018
