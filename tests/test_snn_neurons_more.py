@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from spikestream.errors import ConfigError
-from spikestream.snn import EIFNode, IzhikevichNode, KLIFNode, QIFNode
+from spikestream.snn import EIFNode, IzhikevichNode, KLIFNode, QIFNode, kernels
 from spikestream.snn.functional import reset_net
-from spikestream.snn.neuron_more import EIF, QIF, ChargedSteps
+from spikestream.snn.neuron import NeuronSteps
+from spikestream.snn.neuron_more import EIF, QIF
 
 T, N = 12, 40
 ALPHA = 4.0  # the default surrogate, Sigmoid(alpha=4)
@@ -290,10 +291,13 @@ def test_step_observer_sees_the_charged_potential():
     node.step_observer = lambda n, steps: seen.append(steps)
     node(torch.from_numpy(xs))
     (steps,) = seen
-    assert isinstance(steps, ChargedSteps) and steps.spec.kind == EIF
+    assert isinstance(steps, NeuronSteps) and steps.spec.kind == EIF
     np.testing.assert_allclose(steps.h.numpy(), hs, rtol=1e-12)
     assert steps.v_seq.shape == (T, N) and steps.spikes.shape == (T, N)
     assert QIFNode().spec().kind == QIF
+    # the kernels refuse a kind they would otherwise run as PLIF
+    with pytest.raises(ConfigError, match="IF, LIF and PLIF only"):
+        kernels.multistep(QIFNode().spec(), torch.ones(2, 1, 3), torch.zeros(1, 3), 0.5)
 
 
 @pytest.mark.parametrize(
@@ -335,3 +339,14 @@ def test_compat_names_are_the_new_neurons():
     assert old.MultiStepEIFNode(backend="cupy").step_mode == "m"
     with pytest.raises(AttributeError, match=r"neuron\.QIFNode"):
         neuron.LIAFNode  # noqa: B018 - still not provided; the advice names the new ones
+
+
+def test_nir_export_refuses_them_by_name():
+    """Whatever their reset: a soft-reset QIF is not told to switch to a hard reset."""
+    pytest.importorskip("nir")
+    from spikestream.export import export_nir
+
+    for node in (QIFNode(step_mode="m"), QIFNode(v_reset=None, step_mode="m"), KLIFNode()):
+        net = torch.nn.Sequential(torch.nn.Flatten(2), node)
+        with pytest.raises(ConfigError, match=f"cannot export neuron {type(node).__name__}"):
+            export_nir(net, (2, 4))

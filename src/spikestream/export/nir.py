@@ -283,6 +283,8 @@ def _out_shape(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def _neuron_nodes(b: _Builder, path: str, node: BaseNode) -> None:
     nir = b.nir
+    if not isinstance(node, (IFNode, LIFNode, ParametricLIFNode)):
+        raise ConfigError(f"cannot export neuron {type(node).__name__} at {path!r} to NIR")
     if node.v_reset is None:
         raise ConfigError(
             f"{type(node).__name__} at {path!r} uses a soft (subtractive) reset, which NIR cannot "
@@ -304,11 +306,10 @@ def _neuron_nodes(b: _Builder, path: str, node: BaseNode) -> None:
                 raise ConfigError(f"ParametricLIFNode at {path!r}: w must be one value")
             tau = 1.0 / (1.0 / (1.0 + np.exp(-w)))
             meta = b.neuron_metadata(neuron="ParametricLIFNode", w=w)
-        elif isinstance(node, LIFNode):
+        else:
+            assert isinstance(node, LIFNode)
             tau = float(node.tau)
             meta = b.neuron_metadata(neuron="LIFNode", tau=tau)
-        else:
-            raise ConfigError(f"cannot export neuron {type(node).__name__} at {path!r} to NIR")
         nir_node = nir.LIF(
             tau=_full(shape, tau * dt),
             r=_full(shape, 1.0 if node.decay_input else tau),

@@ -3,11 +3,10 @@ package knows nothing of events)."""
 
 from . import functional, kernels, layer, norse, surrogate
 from .neuron import BaseNode, IFNode, LIFNode, NeuronSteps, ParametricLIFNode, StepObserver
-from .neuron_more import ChargedSteps, EIFNode, IzhikevichNode, KLIFNode, QIFNode
+from .neuron_more import EIFNode, IzhikevichNode, KLIFNode, QIFNode
 
 __all__ = [
     "BaseNode",
-    "ChargedSteps",
     "EIFNode",
     "IFNode",
     "IzhikevichNode",

@@ -78,7 +78,14 @@ def charge(spec: NeuronSpec, v: torch.Tensor, x: torch.Tensor, decay) -> torch.T
         return v + x
     if spec.kind == LIF:
         return v + (x - (v - vr)) / decay if spec.decay_input else v - (v - vr) / decay + x
+    _known_kind(spec)
     return v + (x - (v - vr)) * decay if spec.decay_input else v - (v - vr) * decay + x
+
+
+def _known_kind(spec: NeuronSpec) -> None:
+    # neurons with their own loop (snn.neuron_more) have kinds these kernels would run as PLIF
+    if spec.kind not in (IF, LIF, PLIF):
+        raise ConfigError(f"the neuron kernels know IF, LIF and PLIF only, got kind {spec.kind}")
 
 
 def reset(spec: NeuronSpec, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -540,6 +547,7 @@ _FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 def _resolve(spec: NeuronSpec, x_seq: torch.Tensor, backend: str | None) -> str:
     """The backend that runs this call: ``backend``, else ``$SPIKESTREAM_SNN_BACKEND``, else
     the fused kernel where it applies."""
+    _known_kind(spec)
     name = backend or snn_backend()
     if name == "auto":
         if supports_fused(spec, x_seq):

@@ -33,6 +33,9 @@ class NeuronSteps(NamedTuple):
     decay: float | torch.Tensor  # the kernel's decay: 1, tau (LIF) or the parameter w (PLIF)
     spikes: torch.Tensor  # [T, N, ...]
     v_seq: torch.Tensor  # [T, N, ...] potential after each step's reset
+    # [T, N, ...] charged potential before firing, where the neuron hands it over (the
+    # plain-loop neurons of `snn.neuron_more`); None: `kernels.charge` recomputes it
+    h: torch.Tensor | None = None
 
 
 StepObserver = Callable[["BaseNode", NeuronSteps], None]

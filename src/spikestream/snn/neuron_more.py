@@ -20,9 +20,10 @@ Unlike IF/LIF/PLIF (`spikestream.snn.neuron`) these have no fused kernel: every 
 torch loop over the steps (SpikingJelly 2.0 also runs them as a torch reference on the CPU).
 They live in this module so `spikestream.snn.neuron` keeps only the neurons the kernels know.
 They are `BaseNode` subclasses, so ``reset()`` / `reset_net`, ``step_mode``, ``store_v_seq`` and
-``step_observer`` work as for the others; the observer is handed a `ChargedSteps` (a
-`NeuronSteps` whose ``spec.kind`` is one of this module's kinds, `KIND_NAMES`, carrying the
-charged potential ``h`` itself: the kernels' ``charge`` does not know these equations).
+``step_observer`` work as for the others; the observer is handed `NeuronSteps` whose
+``spec.kind`` is one of this module's kinds (`KIND_NAMES`) and whose ``h`` holds the charged
+potential (the kernels' ``charge`` does not know these equations; for KLIF the scaled ``F``
+the threshold is applied to). An Izhikevich observer is not handed ``w``.
 """
 
 from __future__ import annotations
@@ -41,13 +42,6 @@ from .surrogate import Surrogate
 # NeuronSpec kinds of these neurons (the kernels' own are 0-2: IF, LIF, PLIF)
 QIF, EIF, IZHIKEVICH, KLIF = 10, 11, 12, 13
 KIND_NAMES = {QIF: "QIF", EIF: "EIF", IZHIKEVICH: "Izhikevich", KLIF: "KLIF"}
-
-
-class ChargedSteps(NeuronSteps):
-    """`NeuronSteps` of a neuron of this module, plus ``h``: the charged potential of each step
-    ``[T, N, ...]`` (before firing; for KLIF the scaled ``F`` the threshold is applied to)."""
-
-    h: torch.Tensor | None = None
 
 
 def _number(name: str, value: Any) -> float:
@@ -130,9 +124,7 @@ class _LoopNode(BaseNode):
     def _notify(self, x_seq, v0, spikes, v_seq, h_seq) -> None:
         observer = self.step_observer
         if observer is not None and not torch.jit.is_tracing():
-            steps = ChargedSteps(self.spec(), x_seq, v0, self.decay(), spikes, v_seq)
-            steps.h = h_seq
-            observer(self, steps)
+            observer(self, NeuronSteps(self.spec(), x_seq, v0, self.decay(), spikes, v_seq, h_seq))
 
     def run_steps(
         self, x_seq: torch.Tensor, v0: torch.Tensor, store_v_seq: bool = False
@@ -352,4 +344,4 @@ class IzhikevichNode(_LoopNode):
         )
 
 
-__all__ = ["KIND_NAMES", "ChargedSteps", "EIFNode", "IzhikevichNode", "KLIFNode", "QIFNode"]
+__all__ = ["KIND_NAMES", "EIFNode", "IzhikevichNode", "KLIFNode", "QIFNode"]

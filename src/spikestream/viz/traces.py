@@ -192,7 +192,7 @@ def _node_observer(recorder: NeuronRecorder, name: str) -> StepObserver:
     def observe(node: BaseNode, run: NeuronSteps) -> None:
         spec, x_seq, v_seq = run.spec, run.x_seq, run.v_seq
         with torch.no_grad():
-            h = getattr(run, "h", None)  # neuron_more's nodes hand it over (ChargedSteps)
+            h = run.h  # the plain-loop neurons (snn.neuron_more) hand it over
             if h is None:
                 k = run.decay
                 if spec.kind == kernels.PLIF:
