@@ -18,7 +18,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "convert": ("extract and convert downloaded files into packed stores (<root>/packed)",
                 "spikestream dataset convert dvs128gesture --root data/DVS128Gesture"),
     "import": ("build the packed stores from SpikingJelly's events_np folder",
-               "spikestream dataset import dvs128gesture --events-np DVS128Gesture/events_np"),
+               "spikestream dataset import dvs128gesture --root data/DVS128Gesture "
+               "--events-np DVS128Gesture/events_np"),
     "verify": ("check every packed sample (offsets, time order, CRC-32)",
                "spikestream dataset verify dvs128gesture --root data/DVS128Gesture"),
     "info": ("samples, events and durations per split (generates NDigits on first use)",
