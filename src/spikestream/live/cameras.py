@@ -1,7 +1,8 @@
-"""Cameras behind the source interface: iniVation cameras through dv-processing (``dv:[CAMERA]``,
+"""Cameras behind the source interface: iniVation cameras through dv-processing (``dv:[SERIAL]``,
 extra ``spikestream[dv]``) and Prophesee cameras through OpenEB/Metavision
-(``metavision:[SERIAL]``, extra ``spikestream[metavision]``). Both SDKs are imported only when
-such a source opens.
+(``metavision:[SERIAL]``; OpenEB or the Metavision SDK, with its Python bindings, is installed
+separately: it is not on PyPI). Both SDKs are imported only when such a source opens; any
+failure of theirs to find or open a camera is a one-line `StreamError`.
 
 `DvCameraSource` wraps anything with dv-processing's reader methods (``getNextEventBatch``,
 ``getEventResolution``, ``isRunning``): a live camera (``dv.io.camera.open``), a
@@ -121,9 +122,56 @@ class MetavisionSource(BaseSource):
             yield self._chunk(events, arrival)
 
 
-def _missing(package: str, extra: str) -> ConfigError:
+# Where to turn when no camera can be opened (what the message ends with).
+_OTHER_SOURCES = "or use --source file:REC, tcp://HOST:PORT or udp://:PORT"
+
+
+def _reason(exc: BaseException) -> str:
+    """One short line of an SDK's error: dv-processing's RuntimeErrors carry the C++ file and
+    a stack trace, their cause on the line ``RuntimeError: ...``."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        head, sep, rest = line.partition("Error: ")
+        if sep and head.isidentifier() and rest:
+            return rest[:200]
+    return (lines[0][:200] if lines else "") or type(exc).__name__
+
+
+def _dv_cameras(dv: Any) -> list[str] | None:
+    """The connected iniVation cameras as ``SERIAL (MODEL)``; None when discovery fails."""
+    try:
+        found = list(dv.io.camera.discover())
+    except Exception:  # only for the message: the open's error is the one raised
+        return None
+    out = []
+    for d in found:
+        model = getattr(getattr(d, "cameraModel", None), "name", None)
+        serial = str(getattr(d, "serialNumber", "?"))
+        out.append(f"{serial} ({model})" if model else serial)
+    return out
+
+
+def _dv_open_error(spec: str, name: str, exc: BaseException, dv: Any) -> StreamError:
+    found = _dv_cameras(dv)
+    if found == []:
+        asked = f" (asked for {name!r})" if name else ""
+        why = (
+            f"no iniVation camera found{asked}: dv-processing discovers none (is one plugged in, "
+            f"and may this user open its USB device?); connect one, {_OTHER_SOURCES}"
+        )
+    else:
+        what = f"camera {name!r}" if name else "the first camera"
+        listed = "unknown (discovery failed)" if found is None else ", ".join(found)
+        why = f"{what}: {_reason(exc)}; connected: {listed}; use dv:SERIAL, {_OTHER_SOURCES}"
+    return StreamError(f"{spec}: cannot open the camera: {why}")
+
+
+def _metavision_missing(spec: str, exc: ImportError) -> ConfigError:
     return ConfigError(
-        f"this source needs the {package} package: pip install 'spikestream[{extra}]'"
+        f"{spec}: this source needs OpenEB's Python bindings (import metavision_core.event_io "
+        f"failed: {_reason(exc)}); install OpenEB (github.com/prophesee-ai/openeb) or the "
+        "Metavision SDK with its Python bindings, separately (not a pip extra), and put them on "
+        "PYTHONPATH"
     )
 
 
@@ -134,34 +182,47 @@ def open_camera(
     timeout_s: float | None = None,
     delta_t_us: int = 1000,
 ) -> BaseSource:
-    """``dv:[CAMERA]`` (dv-processing; the first camera when empty) or
-    ``metavision:[SERIAL]`` (OpenEB; the first camera when empty)."""
+    """``dv:[SERIAL]`` (dv-processing; the first camera when empty) or
+    ``metavision:[SERIAL]`` (OpenEB; the first camera when empty). A camera that cannot be
+    found or opened is a `StreamError` (the SDK's error chained); a missing SDK a
+    `ConfigError`."""
     kind, _, name = spec.partition(":")
     if kind == "dv":
         try:
             import dv_processing as dv
         except ImportError:
-            raise _missing("dv-processing", "dv") from None
+            raise ConfigError(
+                f"{spec}: this source needs the dv-processing package: "
+                "pip install 'spikestream[dv]'"
+            ) from None
         try:
             camera = dv.io.camera.open(name) if name else dv.io.camera.open()
-        except RuntimeError as exc:
-            raise StreamError(f"{spec}: cannot open the camera ({exc})") from None
-        if not camera.isEventStreamAvailable():
-            raise StreamError(f"{spec}: the camera has no event stream")
-        return DvCameraSource(camera, sensor_size=sensor_size, timeout_s=timeout_s, name=spec)
+            if not camera.isEventStreamAvailable():
+                raise StreamError(f"{spec}: the camera has no event stream")
+            return DvCameraSource(camera, sensor_size=sensor_size, timeout_s=timeout_s, name=spec)
+        except StreamError:
+            raise
+        # dv-processing 2.0.4 without a camera: IndexError (vector::_M_range_check); an
+        # unknown serial: RuntimeError; whatever the next version raises is caught the same
+        except Exception as exc:
+            raise _dv_open_error(spec, name, exc, dv) from exc
     if kind == "metavision":
         try:
             from metavision_core.event_io import EventsIterator
-        except ImportError:
-            raise _missing("metavision (OpenEB) Python", "metavision") from None
+        except ImportError as exc:
+            raise _metavision_missing(spec, exc) from None
         try:
             it = EventsIterator(input_path=name, mode="delta_t", delta_t=delta_t_us)
-        except (RuntimeError, OSError) as exc:
-            raise StreamError(f"{spec}: cannot open the camera ({exc})") from None
-        size = sensor_size
-        if size is None:
-            height, width = it.get_size()
-            size = (int(width), int(height))
+            size = sensor_size
+            if size is None:
+                height, width = it.get_size()
+                size = (int(width), int(height))
+        except Exception as exc:  # OpenEB's errors are not one documented type
+            what = f"camera {name!r}" if name else "the first camera"
+            raise StreamError(
+                f"{spec}: cannot open the camera: {what}: {_reason(exc)}; check it is plugged "
+                f"in (metavision_platform_info lists the cameras OpenEB sees), {_OTHER_SOURCES}"
+            ) from exc
         return MetavisionSource(it, sensor_size=size, timeout_s=timeout_s, name=spec)
     raise ConfigError(f"{spec!r}: unknown camera kind; use dv:[CAMERA] or metavision:[SERIAL]")
 
