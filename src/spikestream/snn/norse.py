@@ -11,6 +11,13 @@ Euler step of length ``dt`` in float32, in this order (Norse 1.1)::
 The feed-forward cell lets the gradient pass through the reset; the recurrent cell detaches it
 (Norse's own difference, kept). The leaky integrator (`LICell`) has no threshold and outputs v.
 Cells are ``out, state = cell(x, state)`` with explicit state, so a live engine can carry it.
+
+What matches Norse 1.1.0 exactly: the forward pass (spikes and every state value, bit for bit)
+with tensor-valued parameters, and for the LSNN and LIFAdEx cells also with rates (``tau_*``)
+given as Python numbers, whose ``dt * tau`` is then a double product as in Norse.
+Gradients agree to about 1e-6 relative (the surrogate's ``1 / (|x| + 1)^2`` is one float
+rounding away from Norse's division), not bit for bit. ``v_leak`` / ``v_th`` / ``v_reset`` may
+be per-neuron tensors (shape [features]); the initial state broadcasts them.
 """
 
 from __future__ import annotations
@@ -59,24 +66,53 @@ class LIState(NamedTuple):
     i: torch.Tensor
 
 
-def surrogate_for(p: LIFParameters) -> Surrogate:
-    """Norse's methods as spikestream surrogates. ``'super'`` ignores alpha, as Norse 1.1 does."""
+def surrogate_for(p: Any) -> Surrogate:
+    """Norse's threshold ``p.method`` as a spikestream surrogate (a strict step; ``'super'``
+    ignores alpha, as Norse 1.1 does). Shared by every cell here."""
     if p.method == "super":
         return SuperSpike(alpha=1.0, strict=True)
     raise ConfigError(f"surrogate method {p.method!r} is not available (known: 'super')")
 
 
-def _scalars(p, dt: float):
-    dt_t = torch.as_tensor(dt, dtype=torch.float32)
-    return dt_t * p.tau_mem_inv, (-dt_t) * p.tau_syn_inv
+def _dt_times(dt: float, rate: Any) -> Any:
+    """``dt * rate`` rounded as Norse rounds it: a float32 product for a tensor rate, a Python
+    (double) product for a number (then cast once to float32 when it meets a tensor)."""
+    if isinstance(rate, torch.Tensor):
+        return torch.as_tensor(dt, dtype=torch.float32) * rate
+    return dt * rate
+
+
+def _scalars(p: Any, dt: float) -> tuple[Any, Any]:
+    """The Euler factors ``dt * tau_mem_inv`` and ``(-dt) * tau_syn_inv``."""
+    return _dt_times(dt, p.tau_mem_inv), _dt_times(-dt, p.tau_syn_inv)
+
+
+def _filled(x: torch.Tensor, shape: tuple[int, ...], value: Any, name: str) -> torch.Tensor:
+    """A state tensor of ``shape`` holding ``value`` (a number, or a tensor broadcast to it:
+    per-neuron parameters), in x's dtype and device, outside the autograd graph."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().to(dtype=x.dtype, device=x.device)
+    else:
+        value = torch.as_tensor(value, dtype=x.dtype, device=x.device)
+    zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
+    try:
+        out = zeros + value
+    except RuntimeError:
+        out = None
+    if out is None or tuple(out.shape) != tuple(shape):
+        raise ConfigError(
+            f"{name} of shape {list(value.shape)} does not fit the neuron state of shape "
+            f"{list(shape)}: give one number, or one value per neuron (shape [{shape[-1]}])"
+        )
+    return out
 
 
 def lif_step(x, state: LIFState, p: LIFParameters, dt: float = 1e-3, detach_reset: bool = False):
     """One Euler step; returns (z, new state)."""
-    return lif_integrate(state.i + x, state.v, p, dt, detach_reset)
+    return _lif_integrate(state.i + x, state.v, p, dt, detach_reset)
 
 
-def lif_integrate(i_jump, v, p: LIFParameters, dt: float, detach_reset: bool):
+def _lif_integrate(i_jump, v, p: LIFParameters, dt: float, detach_reset: bool):
     """The step after the synaptic jump ``i_jump`` (shared by the feed-forward and recurrent
     cells, which form the jump differently)."""
     state = LIFState(v, i_jump)
@@ -98,6 +134,37 @@ def li_step(x, state: LIState, p: LIParameters, dt: float = 1e-3):
     return v_new, LIState(v_new, i_new)
 
 
+def _init_weights(cell: nn.Module, input_size: int, hidden_size: int, autapses: bool,
+                  input_weights: torch.Tensor | None,
+                  recurrent_weights: torch.Tensor | None) -> None:  # fmt: skip
+    """Norse's ``input_weights`` [hidden, input] and ``recurrent_weights`` [hidden, hidden] on
+    ``cell`` (random normal times sqrt(2 / hidden) unless given, drawn in that order);
+    ``autapses=False`` zeroes the recurrent diagonal and its gradient."""
+    for name, given, shape in (("input_weights", input_weights, (hidden_size, input_size)),
+                               ("recurrent_weights", recurrent_weights,
+                                (hidden_size, hidden_size))):  # fmt: skip
+        if given is not None and tuple(given.shape) != shape:
+            raise ConfigError(f"{name} must have shape [hidden_size, "
+                              f"{'input_size' if name == 'input_weights' else 'hidden_size'}]"
+                              f" = {list(shape)}, got {list(given.shape)}")  # fmt: skip
+    # Norse's scale, computed as Norse does (a Python float power is one rounding step off)
+    scale = torch.sqrt(2.0 / torch.as_tensor(hidden_size))
+    w_in = input_weights if input_weights is not None else (
+        torch.randn(hidden_size, input_size) * scale)  # fmt: skip
+    w_rec = recurrent_weights if recurrent_weights is not None else (
+        torch.randn(hidden_size, hidden_size) * scale)  # fmt: skip
+    cell.input_weights = w_in if isinstance(w_in, nn.Parameter) else nn.Parameter(w_in)
+    cell.recurrent_weights = w_rec if isinstance(w_rec, nn.Parameter) else nn.Parameter(w_rec)
+    if not autapses:
+        w = cell.recurrent_weights
+        with torch.no_grad():
+            w.fill_diagonal_(0.0)
+        # a frozen tensor takes no hook: Norse makes it trainable first, and so do we
+        w.requires_grad_(True)
+        # no autapses: the diagonal's gradient is cleared (on the gradient's own device)
+        w.register_hook(lambda g: g.clone().fill_diagonal_(0.0))
+
+
 class LIFCell(nn.Module):
     """Feed-forward LIF cell: ``z, state = cell(x, state)``."""
 
@@ -117,6 +184,9 @@ class LIFRecurrentCell(nn.Module):
     """LIF cell with input and recurrent weights; ``autapses=False`` zeroes the recurrent
     diagonal (weights and their gradient), as Norse does. The reset is detached."""
 
+    input_weights: nn.Parameter  # set by _init_weights
+    recurrent_weights: nn.Parameter
+
     def __init__(self, input_size: int, hidden_size: int, p: LIFParameters | None = None,
                  dt: float = 1e-3, autapses: bool = False,
                  input_weights: torch.Tensor | None = None,
@@ -125,30 +195,12 @@ class LIFRecurrentCell(nn.Module):
         self.p = p or LIFParameters()
         self.dt = dt
         self.hidden_size = hidden_size
-        # Norse's scale, computed as Norse does (a Python float power is one rounding step off)
-        scale = torch.sqrt(2.0 / torch.as_tensor(hidden_size))
-        w_in = (
-            input_weights
-            if input_weights is not None
-            else (torch.randn(hidden_size, input_size) * scale)
-        )
-        w_rec = (
-            recurrent_weights
-            if recurrent_weights is not None
-            else (torch.randn(hidden_size, hidden_size) * scale)
-        )
-        self.input_weights = w_in if isinstance(w_in, nn.Parameter) else nn.Parameter(w_in)
-        self.recurrent_weights = w_rec if isinstance(w_rec, nn.Parameter) else nn.Parameter(w_rec)
-        if not autapses:
-            with torch.no_grad():
-                self.recurrent_weights.fill_diagonal_(0.0)
-            # no autapses: the diagonal's gradient is cleared (on the gradient's own device)
-            self.recurrent_weights.register_hook(lambda g: g.clone().fill_diagonal_(0.0))
+        _init_weights(self, input_size, hidden_size, autapses, input_weights, recurrent_weights)
 
     def initial_state(self, x: torch.Tensor) -> LIFRecurrentState:
         shape = (*x.shape[:-1], self.hidden_size)
         zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
-        v = torch.full(shape, float(self.p.v_leak), dtype=x.dtype, device=x.device)
+        v = _filled(x, shape, self.p.v_leak, "v_leak")
         return LIFRecurrentState(zeros, v, zeros.clone())
 
     def forward(self, x: torch.Tensor, state: LIFRecurrentState | None = None):
@@ -156,7 +208,7 @@ class LIFRecurrentCell(nn.Module):
         # (i + W_in x) + W_rec z, in Norse's order (float sums are not associative)
         i_jump = s.i + nn.functional.linear(x, self.input_weights)
         i_jump = i_jump + nn.functional.linear(s.z, self.recurrent_weights)
-        z, new = lif_integrate(i_jump, s.v, self.p, self.dt, detach_reset=True)
+        z, new = _lif_integrate(i_jump, s.v, self.p, self.dt, detach_reset=True)
         return z, LIFRecurrentState(z, new.v, new.i)
 
 
@@ -209,14 +261,6 @@ class LICell(nn.Module):
 #     v_new = (1 - z) v_ + z c;   u_new = (1 - z) u_ + z (u_ + d)
 
 
-def spike_fn(method: str) -> Surrogate:
-    """Norse's threshold ``method`` as a spikestream surrogate (strict step; ``'super'`` ignores
-    alpha, as Norse 1.1 does)."""
-    if method == "super":
-        return SuperSpike(alpha=1.0, strict=True)
-    raise ConfigError(f"surrogate method {method!r} is not available (known: 'super')")
-
-
 class LSNNParameters(NamedTuple):
     """LSNN neuron (Norse's names and defaults): a LIF whose threshold ``b`` jumps by ``beta``
     at each spike and relaxes to ``v_th`` at rate ``tau_adapt_inv`` (1/s)."""
@@ -249,11 +293,11 @@ class LSNNFeedForwardState(NamedTuple):
 
 def _lsnn_integrate(v, i, b, p: LSNNParameters, dt: float, detach_jumps: bool):
     """The LSNN step before the input jump: (z, v_new, i_decayed, b_new)."""
-    dt_t = torch.as_tensor(dt, dtype=torch.float32)
-    v_dec = v + (dt_t * p.tau_mem_inv) * ((p.v_leak - v) + i)
-    i_dec = i + ((-dt_t) * p.tau_syn_inv) * i
-    b_dec = b + (dt_t * p.tau_adapt_inv) * (p.v_th - b)
-    z = spike_fn(p.method)(v_dec - b_dec)
+    mem, syn = _scalars(p, dt)
+    v_dec = v + mem * ((p.v_leak - v) + i)
+    i_dec = i + syn * i
+    b_dec = b + _dt_times(dt, p.tau_adapt_inv) * (p.v_th - b)
+    z = surrogate_for(p)(v_dec - b_dec)
     z_j = z.detach() if detach_jumps else z
     v_new = (1 - z_j) * v_dec + z_j * p.v_reset
     return z, v_new, i_dec, b_dec + z_j * p.beta
@@ -307,14 +351,14 @@ class LIFAdExFeedForwardState(NamedTuple):
     a: torch.Tensor
 
 
-def lif_adex_integrate(i_jump, v, a, p: LIFAdExParameters, dt: float):
+def _lif_adex_integrate(i_jump, v, a, p: LIFAdExParameters, dt: float):
     """The AdEx step after the synaptic jump: (z, v_new, i_new, a_new)."""
-    dt_t = torch.as_tensor(dt, dtype=torch.float32)
+    mem, syn = _scalars(p, dt)
     dv_exp = p.delta_T * torch.exp((v - p.v_th) / p.delta_T)
-    v_dec = v + (dt_t * p.tau_mem_inv) * ((p.v_leak - v) + dv_exp + i_jump - a)
-    i_new = i_jump + ((-dt_t) * p.tau_syn_inv) * i_jump
-    a_dec = a + (dt_t * p.tau_ada_inv) * (p.adaptation_current * (v - p.v_leak) - a)
-    z = spike_fn(p.method)(v_dec - p.v_th)
+    v_dec = v + mem * ((p.v_leak - v) + dv_exp + i_jump - a)
+    i_new = i_jump + syn * i_jump
+    a_dec = a + _dt_times(dt, p.tau_ada_inv) * (p.adaptation_current * (v - p.v_leak) - a)
+    z = surrogate_for(p)(v_dec - p.v_th)
     v_new = (1 - z) * v_dec + z * p.v_reset
     return z, v_new, i_new, a_dec + z * p.adaptation_spike
 
@@ -322,7 +366,7 @@ def lif_adex_integrate(i_jump, v, a, p: LIFAdExParameters, dt: float):
 def lif_adex_feed_forward_step(x, state: LIFAdExFeedForwardState, p: LIFAdExParameters,
                                dt: float = 1e-3):  # fmt: skip
     """One feed-forward AdEx step (input is a current); returns (z, new state)."""
-    z, v, i, a = lif_adex_integrate(state.i + x, state.v, state.a, p, dt)
+    z, v, i, a = _lif_adex_integrate(state.i + x, state.v, state.a, p, dt)
     return z, LIFAdExFeedForwardState(v, i, a)
 
 
@@ -331,7 +375,7 @@ def lif_adex_step(x, state: LIFAdExState, input_weights, recurrent_weights,
     """One recurrent AdEx step (no detached reset: Norse's lif_adex_step keeps it)."""
     i_jump = state.i + nn.functional.linear(x, input_weights)
     i_jump = i_jump + nn.functional.linear(state.z, recurrent_weights)
-    z, v, i, a = lif_adex_integrate(i_jump, state.v, state.a, p, dt)
+    z, v, i, a = _lif_adex_integrate(i_jump, state.v, state.a, p, dt)
     return z, LIFAdExState(z, v, i, a)
 
 
@@ -370,7 +414,7 @@ class IzhikevichSpikingBehavior(NamedTuple):
     s: IzhikevichState
 
 
-def izhikevich_integrate(currents: tuple, v, u, p: IzhikevichParameters, dt: float):
+def _izhikevich_integrate(currents: tuple, v, u, p: IzhikevichParameters, dt: float):
     """One Izhikevich step; ``currents`` are added to dv/dt in order: (z, v_new, u_new)."""
     drive = p.sq * v**2 + p.mn * v + p.bias - u
     for current in currents:  # (x,) or (W_in x, W_rec z): Norse's order of the float sums
@@ -378,14 +422,14 @@ def izhikevich_integrate(currents: tuple, v, u, p: IzhikevichParameters, dt: flo
     # tau_inv * dt (* a) first, in Python floats when the parameters are numbers, as Norse
     v_ = v + p.tau_inv * dt * drive
     u_ = u + p.tau_inv * dt * p.a * (p.b * v - u)
-    z = spike_fn(p.method)(v_ - p.v_th)
+    z = surrogate_for(p)(v_ - p.v_th)
     return z, (1 - z) * v_ + z * p.c, (1 - z) * u_ + z * (u_ + p.d)
 
 
 def izhikevich_feed_forward_step(x, state: IzhikevichState, p: IzhikevichParameters,
                                  dt: float = 1e-3):  # fmt: skip
     """One feed-forward Izhikevich step (input is a current); returns (z, new state)."""
-    z, v, u = izhikevich_integrate((x,), state.v, state.u, p, dt)
+    z, v, u = _izhikevich_integrate((x,), state.v, state.u, p, dt)
     return z, IzhikevichState(v, u)
 
 
@@ -395,15 +439,11 @@ def izhikevich_recurrent_step(x, state: IzhikevichRecurrentState, input_weights,
     """One recurrent Izhikevich step; returns (z, new state)."""
     currents = (nn.functional.linear(x, input_weights),
                 nn.functional.linear(state.z, recurrent_weights))  # fmt: skip
-    z, v, u = izhikevich_integrate(currents, state.v, state.u, p, dt)
+    z, v, u = _izhikevich_integrate(currents, state.v, state.u, p, dt)
     return z, IzhikevichRecurrentState(z, v, u)
 
 
 # --- their cells: ``z, state = cell(x, state)``; the step function chooses the model --------
-
-
-def _full(x: torch.Tensor, shape: tuple[int, ...], value) -> torch.Tensor:
-    return torch.full(shape, float(value), dtype=x.dtype, device=x.device)
 
 
 class _Cell(nn.Module):
@@ -429,6 +469,8 @@ class _RecurrentCell(nn.Module):
     ``autapses=False`` zeroes the recurrent diagonal and its gradient)."""
 
     step: Callable[..., tuple[torch.Tensor, Any]]  # set by each subclass
+    input_weights: nn.Parameter  # set by _init_weights
+    recurrent_weights: nn.Parameter
 
     def __init__(self, input_size: int, hidden_size: int, p, dt: float = 1e-3,
                  autapses: bool = False, input_weights: torch.Tensor | None = None,
@@ -439,24 +481,7 @@ class _RecurrentCell(nn.Module):
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.autapses = autapses
-        for name, given, shape in (("input_weights", input_weights, (hidden_size, input_size)),
-                                   ("recurrent_weights", recurrent_weights,
-                                    (hidden_size, hidden_size))):  # fmt: skip
-            if given is not None and tuple(given.shape) != shape:
-                raise ConfigError(f"{name} must have shape [hidden_size, "
-                                  f"{'input_size' if name == 'input_weights' else 'hidden_size'}]"
-                                  f" = {list(shape)}, got {list(given.shape)}")  # fmt: skip
-        scale = torch.sqrt(2.0 / torch.as_tensor(hidden_size))  # as Norse computes it
-        w_in = input_weights if input_weights is not None else (
-            torch.randn(hidden_size, input_size) * scale)  # fmt: skip
-        w_rec = recurrent_weights if recurrent_weights is not None else (
-            torch.randn(hidden_size, hidden_size) * scale)  # fmt: skip
-        self.input_weights = w_in if isinstance(w_in, nn.Parameter) else nn.Parameter(w_in)
-        self.recurrent_weights = w_rec if isinstance(w_rec, nn.Parameter) else nn.Parameter(w_rec)
-        if not autapses:
-            with torch.no_grad():
-                self.recurrent_weights.fill_diagonal_(0.0)
-            self.recurrent_weights.register_hook(lambda g: g.clone().fill_diagonal_(0.0))
+        _init_weights(self, input_size, hidden_size, autapses, input_weights, recurrent_weights)
 
     def initial_state(self, x: torch.Tensor):
         raise NotImplementedError
@@ -476,8 +501,9 @@ class LSNNCell(_Cell):
 
     def initial_state(self, x: torch.Tensor) -> LSNNFeedForwardState:
         shape = tuple(x.shape)
-        return LSNNFeedForwardState(_full(x, shape, self.p.v_leak), torch.zeros_like(x),
-                                    _full(x, shape, self.p.v_th))  # fmt: skip
+        return LSNNFeedForwardState(_filled(x, shape, self.p.v_leak, "v_leak"),
+                                    torch.zeros_like(x),
+                                    _filled(x, shape, self.p.v_th, "v_th"))  # fmt: skip
 
 
 class LSNNRecurrentCell(_RecurrentCell):
@@ -487,9 +513,9 @@ class LSNNRecurrentCell(_RecurrentCell):
 
     def initial_state(self, x: torch.Tensor) -> LSNNState:
         shape = (*x.shape[:-1], self.hidden_size)
-        zeros = _full(x, shape, 0.0)
-        return LSNNState(zeros, _full(x, shape, self.p.v_leak), zeros.clone(),
-                         _full(x, shape, self.p.v_th))  # fmt: skip
+        zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
+        return LSNNState(zeros, _filled(x, shape, self.p.v_leak, "v_leak"), zeros.clone(),
+                         _filled(x, shape, self.p.v_th, "v_th"))  # fmt: skip
 
 
 class LIFAdExCell(_Cell):
@@ -501,7 +527,7 @@ class LIFAdExCell(_Cell):
         super().__init__(p or LIFAdExParameters(), dt)
 
     def initial_state(self, x: torch.Tensor) -> LIFAdExFeedForwardState:
-        return LIFAdExFeedForwardState(_full(x, tuple(x.shape), self.p.v_leak),
+        return LIFAdExFeedForwardState(_filled(x, tuple(x.shape), self.p.v_leak, "v_leak"),
                                        torch.zeros_like(x), torch.zeros_like(x))  # fmt: skip
 
 
@@ -512,8 +538,9 @@ class LIFAdExRecurrentCell(_RecurrentCell):
 
     def initial_state(self, x: torch.Tensor) -> LIFAdExState:
         shape = (*x.shape[:-1], self.hidden_size)
-        zeros = _full(x, shape, 0.0)
-        return LIFAdExState(zeros, _full(x, shape, self.p.v_leak), zeros.clone(), zeros.clone())
+        zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
+        v = _filled(x, shape, self.p.v_leak, "v_leak")
+        return LIFAdExState(zeros, v, zeros.clone(), zeros.clone())
 
 
 class IzhikevichCell(_Cell):
@@ -528,7 +555,7 @@ class IzhikevichCell(_Cell):
 
     def initial_state(self, x: torch.Tensor) -> IzhikevichState:
         s, shape = self.spiking_method.s, tuple(x.shape)
-        return IzhikevichState(_full(x, shape, s.v), _full(x, shape, s.u))
+        return IzhikevichState(_filled(x, shape, s.v, "v"), _filled(x, shape, s.u, "u"))
 
 
 class IzhikevichRecurrentCell(_RecurrentCell):
@@ -546,5 +573,6 @@ class IzhikevichRecurrentCell(_RecurrentCell):
 
     def initial_state(self, x: torch.Tensor) -> IzhikevichRecurrentState:
         s, shape = self.spiking_method.s, (*x.shape[:-1], self.hidden_size)
-        return IzhikevichRecurrentState(_full(x, shape, 0.0), _full(x, shape, s.v),
-                                        _full(x, shape, s.u))  # fmt: skip
+        zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
+        return IzhikevichRecurrentState(zeros, _filled(x, shape, s.v, "v"),
+                                        _filled(x, shape, s.u, "u"))  # fmt: skip

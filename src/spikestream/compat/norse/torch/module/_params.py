@@ -1,6 +1,7 @@
-"""Shared by the Norse modules: parameter tuples hold 0-d tensors (plain numbers given by the
-user become float32 tensors so every cell computes in float32, as Norse's defaults do), and
-the one time loop of the sequence layers."""
+"""Shared by the Norse modules: parameter tuples hold tensors (plain numbers given by the user
+become float32 0-d tensors so every cell computes in float32, as Norse's defaults do; the LSNN
+and LIFAdEx rates stay Python floats, see `tensor_fields`), and the one time loop of the
+sequence layers."""
 
 from __future__ import annotations
 
@@ -18,17 +19,27 @@ P = TypeVar("P", bound=tuple)
 _METHODS = ("super",)
 
 
-def tensor_fields(p: P, numeric: tuple[str, ...]) -> P:
-    """``p`` with each field in ``numeric`` a tensor (numbers become float32 0-d tensors)."""
+def tensor_fields(p: P, numeric: tuple[str, ...], numbers: tuple[str, ...] = ()) -> P:
+    """``p`` with each field in ``numeric`` a tensor (numbers become float32 0-d tensors),
+    except the fields in ``numbers``, which stay Python floats when given as numbers (rates
+    whose ``dt * rate`` Norse forms in double precision). Bools are refused."""
     values: dict[str, Any] = {}
     for name in numeric:
         value = getattr(p, name)
+        is_bool = isinstance(value, bool) or (
+            isinstance(value, torch.Tensor) and value.dtype == torch.bool
+        )
+        if is_bool:
+            raise ConfigError(f"{type(p).__name__}.{name} must be a number or a float tensor, "
+                              f"got the bool {value!r}")  # fmt: skip
         if not isinstance(value, torch.Tensor):
             try:
-                value = torch.as_tensor(float(value))
+                value = float(value)
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"{type(p).__name__}.{name} must be a number or a tensor, "
                                   f"got {value!r}") from exc  # fmt: skip
+            if name not in numbers:
+                value = torch.as_tensor(value)
         values[name] = value
     _check_method(p)
     return p._replace(**values)  # type: ignore[attr-defined]

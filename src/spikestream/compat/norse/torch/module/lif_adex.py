@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from .....errors import ConfigError
 from .....snn import norse as _norse
 from ._params import check_dt, check_kwargs, check_sizes, run_sequence, tensor_fields
 
@@ -25,13 +26,24 @@ LIFAdExFeedForwardState = _norse.LIFAdExFeedForwardState
 
 _NUMERIC = ("adaptation_current", "adaptation_spike", "delta_T", "tau_ada_inv", "tau_syn_inv",
             "tau_mem_inv", "v_leak", "v_th", "v_reset")  # fmt: skip
+# rates given as numbers stay numbers: dt * rate is then a double product, as in Norse
+_RATES = ("tau_ada_inv", "tau_syn_inv", "tau_mem_inv")
+
+
+def _adex_parameters(cls: str, p: LIFAdExParameters | None) -> LIFAdExParameters:
+    """``p`` checked: numbers or tensors, and ``delta_T > 0`` (it divides; Norse does not
+    check and returns inf / nan)."""
+    p = tensor_fields(p or LIFAdExParameters(), _NUMERIC, _RATES)
+    if not bool((torch.as_tensor(p.delta_T) > 0).all()):
+        raise ConfigError(f"{cls}: LIFAdExParameters.delta_T must be > 0 (the sharpness of the "
+                          f"exponential, 0.5 by default), got {p.delta_T!r}")  # fmt: skip
+    return p
 
 
 class LIFAdExCell(_norse.LIFAdExCell):
     def __init__(self, p: LIFAdExParameters | None = None, dt: float = 0.001, **kwargs: Any):
         check_kwargs("LIFAdExCell", kwargs)
-        super().__init__(tensor_fields(p or LIFAdExParameters(), _NUMERIC),
-                         check_dt("LIFAdExCell", dt))  # fmt: skip
+        super().__init__(_adex_parameters("LIFAdExCell", p), check_dt("LIFAdExCell", dt))
 
 
 class LIFAdExRecurrentCell(_norse.LIFAdExRecurrentCell):
@@ -42,7 +54,7 @@ class LIFAdExRecurrentCell(_norse.LIFAdExRecurrentCell):
         name = type(self).__name__
         check_kwargs(name, kwargs)
         n_in, n_hidden = check_sizes(name, input_size=input_size, hidden_size=hidden_size)
-        p = tensor_fields(p or LIFAdExParameters(), _NUMERIC)
+        p = _adex_parameters(name, p)
         super().__init__(n_in, n_hidden, p, check_dt(name, dt), autapses, input_weights,
                          recurrent_weights)  # fmt: skip
 

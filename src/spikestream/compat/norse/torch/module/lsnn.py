@@ -33,6 +33,8 @@ LSNNState = _norse.LSNNState
 LSNNFeedForwardState = _norse.LSNNFeedForwardState
 
 _NUMERIC = ("tau_syn_inv", "tau_mem_inv", "tau_adapt_inv", "v_leak", "v_th", "v_reset", "beta")
+# rates given as numbers stay numbers: dt * rate is then a double product, as in Norse
+_RATES = ("tau_syn_inv", "tau_mem_inv", "tau_adapt_inv")
 
 
 class LSNNCell(_norse.LSNNCell):
@@ -40,7 +42,8 @@ class LSNNCell(_norse.LSNNCell):
                  dt: float = 0.001, **kwargs: Any):  # fmt: skip
         check_kwargs("LSNNCell", kwargs)
         refuse_adjoint("LSNNCell", adjoint)
-        super().__init__(tensor_fields(p or LSNNParameters(), _NUMERIC), check_dt("LSNNCell", dt))
+        p = tensor_fields(p or LSNNParameters(), _NUMERIC, _RATES)
+        super().__init__(p, check_dt("LSNNCell", dt))
 
 
 class LSNNRecurrentCell(_norse.LSNNRecurrentCell):
@@ -52,7 +55,7 @@ class LSNNRecurrentCell(_norse.LSNNRecurrentCell):
         check_kwargs(name, kwargs)
         refuse_adjoint(name, adjoint)
         n_in, n_hidden = check_sizes(name, input_size=input_size, hidden_size=hidden_size)
-        p = tensor_fields(p or LSNNParameters(), _NUMERIC)
+        p = tensor_fields(p or LSNNParameters(), _NUMERIC, _RATES)
         super().__init__(n_in, n_hidden, p, check_dt(name, dt), autapses, input_weights,
                          recurrent_weights)  # fmt: skip
 
