@@ -234,3 +234,154 @@ def test_record_keeps_a_restarted_stream_whole():
     rec.close()
     rec(first)  # the receive thread after the close: not written, counted
     assert w.closed and rec.after_close == 3 and len(w.parts) == 3
+
+
+def _udp_run(monkeypatch, send) -> list[threading.Thread]:
+    """``live --source udp://127.0.0.1:0``: ``send(port)`` runs in a thread once the engine
+    reads the source (the real `open_source`, port 0: a free one), so that a small socket
+    buffer (CI's net.core.rmem_max) need not hold what is sent before."""
+    import time as _time
+
+    import spikestream.live.sources as sources
+
+    real = sources.open_source
+    senders: list[threading.Thread] = []
+
+    def opening(spec, **kwargs):
+        src = real(spec, **kwargs)
+
+        def when_read():
+            deadline = _time.monotonic() + 30
+            while not src._reading and _time.monotonic() < deadline:
+                _time.sleep(0.01)
+            send(src.port)
+
+        senders.append(threading.Thread(target=when_read, daemon=True))
+        senders[-1].start()
+        return src
+
+    monkeypatch.setattr(sources, "open_source", opening)
+    return senders
+
+
+def test_udp_silence_after_data_is_the_normal_end(files, tmp_path, monkeypatch, capsys):
+    """UDP is connectionless: --timeout's silence after the events is the end (exit 0, the
+    summary), and the --record file holds every event sent."""
+    import socket
+
+    from spikestream.live.spif import send_events
+
+    ckpt, _, _, stream = files
+    sent = stream[:2000]  # 32 datagrams over 0.1 s of recording time
+
+    def send(port):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            send_events(sock, ("127.0.0.1", port), sent, int(sent["t"][0]))
+
+    senders = _udp_run(monkeypatch, send)
+    got = tmp_path / "got.aedat4"
+    status = main(["live", "--checkpoint", str(ckpt), "--source", "udp://127.0.0.1:0",
+                   "--sensor-size", "34x34", "--timeout", "1", "--quiet",
+                   "--record", str(got)])  # fmt: skip
+    senders[0].join(10)
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert captured.err == ""
+    assert f"end of stream: no datagram for 1 s (--timeout) after {len(sent):,} events" in (
+        captured.out
+    )
+    assert "latency ms" in captured.out and f"recorded {len(sent):,} events" in captured.out
+    recorded = ss.read(got).events  # times relative to the first event (SPIF's 32 bits)
+    np.testing.assert_array_equal(recorded["t"], sent["t"] - sent["t"][0])
+    for field in ("x", "y", "p"):
+        np.testing.assert_array_equal(recorded[field], sent[field])
+
+
+def test_udp_without_any_datagram_stays_an_error(files, monkeypatch, capsys):
+    ckpt, _, _, _ = files
+    _udp_run(monkeypatch, lambda port: None)
+    status = main(["live", "--checkpoint", str(ckpt), "--source", "udp://127.0.0.1:0",
+                   "--sensor-size", "34x34", "--timeout", "0.3", "--quiet"])  # fmt: skip
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith("spikestream: error: udp://127.0.0.1:") and err.endswith(
+        ": no data for 0.3 s\n"
+    )
+
+
+def test_udp_garbage_only_is_an_error_saying_what_came(files, monkeypatch, capsys):
+    import socket
+
+    def send(port):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for _ in range(3):
+                sock.sendto(b"abc", ("127.0.0.1", port))  # not a multiple of 4 bytes
+
+    ckpt, _, _, _ = files
+    _udp_run(monkeypatch, send)
+    status = main(["live", "--checkpoint", str(ckpt), "--source", "udp://127.0.0.1:0",
+                   "--sensor-size", "34x34", "--timeout", "0.5", "--quiet"])  # fmt: skip
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.endswith(": no data for 0.5 s; the 3 datagrams that came held no valid SPIF "
+                        "event (3 did not decode)\n")  # fmt: skip
+
+
+def test_learning_with_too_few_windows_says_why_and_writes_nothing(files, tmp_path, capsys):
+    ckpt, rec, csv, _ = files
+    learned = tmp_path / "learned.ckpt"
+    status = main(["live", "--checkpoint", str(ckpt), "--source", str(rec), "--fast", "--quiet",
+                   "--learn", "--labels", str(csv), "--learn-out", str(learned),
+                   "--learn-window", "10000"])  # fmt: skip
+    # (10000 bins: longer than any labelled range)
+    assert status == 0
+    captured = capsys.readouterr()
+    assert (
+        "learning: 0 steps on 0 windows; held-back accuracy n/a before -> n/a after (0 windows)"
+        "; no checkpoint written: no step (0 training windows, training needs 4)"
+    ) in captured.out
+    assert captured.err == (
+        "spikestream: warning: nothing learned, no checkpoint written: 0 training windows of "
+        "10000 bins (plus 0 held back), the learner needs >= 4; lower --learn-window or label a "
+        "longer stretch of the stream\n"
+    )
+    assert not learned.exists()
+
+
+def test_learning_without_a_labelled_bin_says_so(files, tmp_path, capsys):
+    ckpt, rec, _, stream = files
+    labels = tmp_path / "late.csv"
+    labels.write_text("5000000000,5000100000,3\n")  # after the stream: no bin inside
+    status = main(["live", "--checkpoint", str(ckpt), "--source", str(rec), "--fast", "--quiet",
+                   "--learn", "--labels", str(labels),
+                   "--learn-out", str(tmp_path / "x.ckpt")])  # fmt: skip
+    assert status == 0
+    err = capsys.readouterr().err
+    assert err.startswith("spikestream: warning: nothing learned, no checkpoint written: none of")
+    assert err.endswith(
+        "bins lay wholly inside a labelled range (label times are recording µs, as --jsonl's "
+        f"t_start_us; the stream's first bin starts at {int(stream['t'][0])} µs)\n"
+    )
+    assert not (tmp_path / "x.ckpt").exists()
+
+
+def test_a_dv_camera_that_is_not_there_is_one_line(files, monkeypatch, capsys):
+    """``live --source dv: --view`` without a camera: exit 2 and one line, no traceback."""
+    dv = pytest.importorskip("dv_processing")
+
+    def no_camera(*args):
+        raise IndexError("vector::_M_range_check: __n (which is 0) >= this->size() (which is 0)")
+
+    # as dv-processing 2.0.4 without a camera, also where one is plugged in
+    monkeypatch.setattr(dv.io.camera, "open", no_camera)
+    monkeypatch.setattr(dv.io.camera, "discover", lambda: [])
+    ckpt, _, _, _ = files
+    status = main(["live", "--checkpoint", str(ckpt), "--source", "dv:", "--view",
+                   "--port", "0"])  # fmt: skip
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "spikestream: error: dv:: cannot open the camera: no iniVation camera found: "
+        "dv-processing discovers none (is one plugged in, and may this user open its USB "
+        "device?); connect one, or use --source file:REC, tcp://HOST:PORT or udp://:PORT\n"
+    )

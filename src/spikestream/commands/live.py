@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StreamError
 from . import (
     ctrl_c_stops,
     input_path,
@@ -31,7 +31,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         "  spikestream live --checkpoint model.ckpt --source tcp://127.0.0.1:7777\n"
         "  spikestream live --checkpoint model.ckpt --source file:rec.aedat4 --speed 2 \\\n"
         "      --reset idle:200 --jsonl bins.jsonl --record got.aedat4\n"
-        "  spikestream live --checkpoint model.ckpt --source udp://:3333 --sensor-size 128x128\n"
+        "  spikestream live --checkpoint model.ckpt --source udp://:3333 --sensor-size 128x128 \\\n"
+        "      --timeout 2\n"
         "  spikestream live --checkpoint model.ckpt --source rec.aedat4 --learn --labels l.csv\n"
         "\n"
         "Prints each decision when it changes (recording time, class, confidence), a progress\n"
@@ -39,7 +40,9 @@ def configure(p: argparse.ArgumentParser) -> None:
         "summary is printed, the --record and --jsonl files are complete, exit status 0 (a\n"
         "second Ctrl-C aborts at once: status 130). Labels file: CSV lines\n"
         "t_start_us,t_end_us,label (recording time, label = class index or name); --labels -\n"
-        "reads typed lines instead (a class, or - for none, from now on)."
+        "reads typed lines instead (a class, or - for none, from now on). UDP has no end of\n"
+        "stream: --timeout S ends a udp:// run after S seconds without a datagram (exit 0 once\n"
+        "events came, an error when none did)."
     )
     p.add_argument(
         "--checkpoint", required=True, help="model checkpoint (spikestream fit / save_model)"
@@ -155,7 +158,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         type=positive_float,
         default=None,
         metavar="S",
-        help="network sources: give up after S seconds without data",
+        help="network sources: stop after S seconds without data (udp://: the normal end once "
+        "events came, exit 0; otherwise, and for tcp://, an error)",
     )
     p.add_argument("--jsonl", default=None, metavar="OUT", help="one JSON line per bin")
     p.add_argument("--record", default=None, metavar="OUT.aedat4", help="keep what arrived")
@@ -174,14 +178,15 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--learn-out",
         default=None,
         metavar="CKPT",
-        help="checkpoint the learner writes (default: CHECKPOINT-live.ckpt)",
+        help="checkpoint the learner writes once it took a step (default: CHECKPOINT-live.ckpt)",
     )
     learn.add_argument(
         "--learn-window",
         type=positive_int,
         default=None,
         metavar="K",
-        help="bins per training window (default: training's steps, or 10)",
+        help="bins per training window (default: training's steps, or 10); the first step "
+        "needs 4 labelled windows (every 5th labelled range is held back)",
     )
     learn.add_argument("--lr", type=positive_float, default=1e-4, help="learning rate (1e-4)")
     learn.add_argument(
@@ -400,7 +405,14 @@ def run(args: argparse.Namespace) -> int:
         if learner is not None:
             learner.start()
         try:
-            summary = _run_until_interrupted(engine, args.duration)
+            try:
+                summary = _run_until_interrupted(engine, args.duration)
+            except StreamError as exc:
+                ended = _udp_idle_end(source, exc)
+                if ended is None:
+                    raise
+                print(ended, flush=True)
+                summary = engine.metrics.summary()
         finally:
             if printer.tty and not args.quiet:
                 print(file=sys.stderr)
@@ -433,7 +445,51 @@ def run(args: argparse.Namespace) -> int:
         print(f"recorded {writer.count:,} events to {args.record}{late}{shifts}")
     if report is not None and learner is not None:
         print(learner.format_report(report))
+        if not report["steps"]:
+            why = _why_nothing_learned(report, learner, printer.t0)
+            print(f"spikestream: warning: {why}", file=sys.stderr, flush=True)
     return 0
+
+
+def _udp_idle_end(source: Any, exc: StreamError) -> str | None:
+    """UDP is connectionless, so no sender can say "the end": once events came, the
+    ``--timeout`` of silence is the stream's normal end (a line saying so, instead of the
+    error). None: ``exc`` stays an error (another source or error, or no event ever came)."""
+    from ..live.spif import SpifSource
+
+    if not isinstance(source, SpifSource) or source.timeout_s is None:
+        return None
+    if str(exc) != f"{source.address}: no data for {source.timeout_s} s":  # spif.py's timeout
+        return None
+    events, datagrams = source.stats["events"], source.stats["datagrams"]
+    if not events:
+        if datagrams:  # a wrong sender or format: say what came
+            raise StreamError(
+                f"{exc}; the {datagrams:,} datagrams that came held no valid SPIF event "
+                f"({source.stats['bad_packets']:,} did not decode)"
+            ) from exc
+        return None
+    return (
+        f"end of stream: no datagram for {source.timeout_s:g} s (--timeout) after "
+        f"{events:,} events in {datagrams:,} datagrams"
+    )
+
+
+def _why_nothing_learned(report: dict[str, Any], learner: Any, t0_us: int | None) -> str:
+    """Why the learner took no step (and so wrote no checkpoint), with the option to change."""
+    config, stats = learner.config, learner.stats
+    if not report["labelled_bins"]:
+        first = "" if t0_us is None else f"; the stream's first bin starts at {t0_us} µs"
+        return (
+            f"nothing learned, no checkpoint written: none of the {stats['bins_seen']:,} bins "
+            "lay wholly inside a labelled range (label times are recording µs, as --jsonl's "
+            f"t_start_us{first})"
+        )
+    return (
+        f"nothing learned, no checkpoint written: {report['train_windows']} training windows "
+        f"of {config.window} bins (plus {stats['held_back']} held back), the learner needs "
+        f">= {config.min_windows}; lower --learn-window or label a longer stretch of the stream"
+    )
 
 
 def _learner(args: argparse.Namespace, model: Any, record: Any) -> Any:

@@ -22,7 +22,8 @@ labels the stream from now until the next line, ``-`` means no label).
 - after each step the new weights are published; the engine takes them between two bins
   (``swap_into``: a copy into the inference model, never waiting for the learner);
 - checkpoints are written every ``save_every_s`` and at the end (`save_model`, atomic, the same
-  contract as training's);
+  contract as training's), once a step was taken: with fewer than ``min_windows`` training
+  windows there is no step and no checkpoint (`format_report` says so);
 - ``report()``: accuracy on the held-back windows of the weights before and after learning.
 """
 
@@ -484,4 +485,9 @@ class OnlineLearner:
         )
         if r["checkpoint"]:
             buf.write(f"; checkpoint {r['checkpoint']}")
+        elif not r["steps"]:  # stop() writes one only after a step: say why there was none
+            buf.write(
+                f"; no checkpoint written: no step ({r['train_windows']} training windows, "
+                f"training needs {self.config.min_windows})"
+            )
         return buf.getvalue()
