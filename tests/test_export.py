@@ -530,10 +530,11 @@ def test_a_transformer_the_torchscript_exporter_fixes_is_refused(tmp_path):
 
 
 def test_cli_exports_a_checkpoint(tmp_path, capsys):
+    from spikestream.models.checkpoint import ModelRecord, save_model
+
     model = models.create("rsnn_pokerdvs", hidden=16)
     ckpt = tmp_path / "rsnn.pt"
-    torch.save({"model": "rsnn_pokerdvs", "config": {"hidden": 16},
-                "state_dict": model.state_dict()}, ckpt)  # fmt: skip
+    save_model(ckpt, model, ModelRecord("rsnn_pokerdvs", {"hidden": 16}))
     out = tmp_path / "rsnn.nir"
     assert main(["export", str(ckpt), "--out", str(out)]) == 0
     assert "readout log_softmax_max" in capsys.readouterr().out
@@ -587,3 +588,141 @@ def test_imported_network_neurons_are_recorded():
         assert a.spikes is not None and a.spikes.sum() > 0
         np.testing.assert_array_equal(a.spikes, b.spikes)
         np.testing.assert_allclose(a.v, b.v, atol=1e-5)  # BatchNorm folded into the conv
+
+
+# -- checkpoints of `demo` and `fit`, and the quick start's CSNN ----------------------------------
+
+
+def _csnn_outputs_equal(model: nn.Module, net: nn.Module, seed: int, every_layer: bool) -> None:
+    """The imported network gives the model's spikes, layer by layer, and its scores, on spike
+    frames that make the model's first layer (``every_layer``: every layer) fire."""
+    from spikestream.viz.traces import record_neurons
+
+    x = _spikes((3, 4, 2, 34, 34), seed=seed, rate=0.3) * (4 if every_layer else 16)
+    with torch.no_grad():
+        with record_neurons(model) as want_layers:
+            want = model(x)
+        with record_neurons(net) as got_layers:
+            got = net(x)
+    fired = [bool(layer.spikes.any()) for layer in want_layers]
+    assert len(fired) == 2 and (all(fired) if every_layer else fired[0])  # not vacuous
+    for a, b in zip(want_layers, got_layers, strict=True):
+        np.testing.assert_array_equal(a.spikes, b.spikes)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_cli_exports_a_demo_checkpoint(ndigits_root, tmp_path, capsys):
+    """What `spikestream demo` saves (save_model with the frames record) exports through the one
+    checkpoint reader; the NIR input shape is the record's, and the graph computes the model."""
+    from spikestream.commands.export import load_model as export_load_model
+    from spikestream.models.checkpoint import load_model
+    from spikestream.train.quickstart import train_on_ndigits
+
+    ckpt = tmp_path / "csnn_ndigits.ckpt"
+    train_on_ndigits(ndigits_root, epochs=1, train_limit=64, checkpoint=ckpt)
+    model, _ = load_model(ckpt)
+    assert export_load_model(str(ckpt))[1:] == (f"{ckpt} (csnn_ndigits)", (2, 34, 34))
+
+    out = tmp_path / "demo.nir"
+    assert main(["export", str(ckpt), "--out", str(out)]) == 2  # max pooling needs the option
+    assert "NIR has no max pooling" in capsys.readouterr().err and not out.exists()
+    assert main(["export", str(ckpt), "--out", str(out), "--max-pool", "spikes"]) == 0
+    assert "csnn_ndigits), 13 nodes, readout mean" in capsys.readouterr().out
+    net = import_nir(out)
+    assert net.input_shape == (2, 34, 34) and net.readout == "mean"
+    _csnn_outputs_equal(model, net, seed=1, every_layer=False)
+
+
+def test_cli_exports_a_lightning_fit_checkpoint(ndigits_root, tmp_path, monkeypatch, capsys):
+    """`spikestream fit`'s Lightning last.ckpt (optimizer and loop state beside the record)."""
+    pytest.importorskip("lightning")
+    import yaml
+
+    from spikestream import train as training
+    from spikestream.datasets import NDigits
+    from spikestream.models.checkpoint import load_model
+
+    NDigits.prepare(ndigits_root, progress=False)
+    monkeypatch.chdir(tmp_path)
+    cfg = {
+        "seed_everything": 0,
+        "trainer": {"accelerator": "cpu", "devices": 1, "max_epochs": 1,
+                    "limit_train_batches": 2, "limit_val_batches": 0, "num_sanity_val_steps": 0,
+                    "enable_progress_bar": False, "enable_model_summary": False},
+        "model": {"model": "csnn_ndigits", "model_args": {"channels": [4, 8]}},
+        "data": {"dataset": "ndigits", "root": str(ndigits_root), "frames_number": 4,
+                 "batch_size": 8, "limit_samples": 16, "num_workers": 0},
+    }  # fmt: skip
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    training.fit(tmp_path / "tiny.yaml")
+    ckpt = tmp_path / "runs" / "tiny" / "version_0" / "checkpoints" / "last.ckpt"
+    assert "optimizer_states" in torch.load(ckpt, weights_only=True)
+    out = tmp_path / "fit.nir"
+    argv = ["export", str(ckpt.relative_to(tmp_path)), "--out", "fit.nir", "--max-pool", "spikes"]
+    assert main(argv) == 0
+    assert "last.ckpt (csnn_ndigits), 13 nodes, readout mean" in capsys.readouterr().out
+    model, _ = load_model(ckpt)
+    graph = nir.read(out)
+    assert graph.nodes["convs_0"].weight.shape == (4, 2, 3, 3)  # the trained model's, not 24
+    _csnn_outputs_equal(model, import_nir(graph), seed=2, every_layer=False)
+
+
+def test_cli_refuses_the_old_checkpoint_dict(tmp_path, capsys):
+    """The pre-record dict {'model', 'config', 'state_dict'} is not a checkpoint any command
+    writes: one line naming what is, and nothing written."""
+    model = models.create("rsnn_pokerdvs", hidden=16)
+    ckpt = tmp_path / "old.pt"
+    torch.save({"model": "rsnn_pokerdvs", "config": {"hidden": 16},
+                "state_dict": model.state_dict()}, ckpt)  # fmt: skip
+    assert main(["export", str(ckpt), "--out", str(tmp_path / "o.nir")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a spikestream checkpoint" in err[0] and "save_model" in err[0]
+    assert not (tmp_path / "o.nir").exists()
+
+
+def test_csnn_round_trips_in_forward_order():
+    """CSNN registers its convolutions, then its norms; its nir_layers() gives the forward order
+    (each norm folded into the convolution feeding it, the functional max pooling as sum pool +
+    threshold), so the graph computes the model. Without that order the walk would pair a norm
+    with the wrong convolution: refused with a ConfigError, never a crash."""
+    torch.manual_seed(3)
+    model = models.create("csnn_ndigits", channels=(6, 12)).eval()
+    with torch.no_grad():  # distinct batch-norm statistics; weights that make both layers fire
+        for conv, norm in zip(model.convs, model.norms, strict=True):
+            conv.weight.mul_(4)
+            norm.running_mean.uniform_(-0.3, 0.3)
+            norm.running_var.uniform_(0.5, 2.0)
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.1, 0.3)
+    with pytest.raises(ConfigError, match=r"MaxPool2d at 'max_pool\.0': NIR has no max pool"):
+        export_nir(model)  # max pooling needs max_pool="spikes", as for every model
+    graph = export_nir(model, max_pool="spikes")
+    assert graph.metadata["readout"] == "mean"
+    kinds = [
+        type(graph.nodes[n]).__name__
+        for n in ("pool", "convs_0", "neurons_0", "max_pool_0_sum", "max_pool_0_any", "convs_1")
+    ]
+    assert kinds == ["AvgPool2d", "Conv2d", "LIF", "SumPool2d", "Threshold", "Conv2d"]
+    # the folded weight is convs.1's scaled by norms.1's statistics
+    norm = model.norms[1]
+    scale = (norm.weight / torch.sqrt(norm.running_var + norm.eps)).detach()
+    np.testing.assert_allclose(
+        graph.nodes["convs_1"].weight, (model.convs[1].weight * scale[:, None, None, None])
+        .detach().numpy(), rtol=1e-6)  # fmt: skip
+    _csnn_outputs_equal(model, import_nir(graph), seed=4, every_layer=True)
+
+    from spikestream.models.ndigits import CSNN
+
+    class RegistrationOrder(CSNN):
+        nir_layers = None  # the plain walk: convs.0, convs.1, norms.0, ...
+
+    plain = RegistrationOrder(channels=(6, 12))
+    with pytest.raises(ConfigError, match="registers its layers in another order"):
+        export_nir(plain, max_pool="spikes")
+
+
+def test_cli_names_a_layer_that_does_not_fit_the_input_shape(tmp_path, capsys):
+    argv = ["export", "csnn_ndigits", "--out", str(tmp_path / "c.nir"), "--input-shape", "3,34,34"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Conv2d at 'convs.0' does not take" in err[0], err

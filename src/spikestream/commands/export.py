@@ -3,12 +3,11 @@
 
 ``CKPT_OR_MODEL`` is a checkpoint file or a registered model name (``spikestream.models.
 list_models()``; a name alone exports fresh, untrained weights, which is for trying the
-pipeline). A checkpoint is what ``torch.save`` writes for the dict
-
-    {"model": "<registered name>", "config": {<create() overrides>}, "state_dict": {...}}
-
-(``config`` may be omitted; the state dict is loaded strictly). It is read with
-``torch.load(weights_only=True)``: tensors and plain Python values only.
+pipeline). A checkpoint is what ``spikestream demo`` and ``spikestream fit`` write (a Lightning
+``.ckpt`` too) or `spikestream.models.checkpoint.save_model`: it is read by
+`spikestream.models.checkpoint.load_model` (``torch.load(weights_only=True)``, weights loaded
+strictly), and a frame model's NIR input shape comes from its ``input`` record unless
+``--input-shape`` says otherwise.
 """
 
 from __future__ import annotations
@@ -26,10 +25,12 @@ FORMATS = ("nir", "onnx")
 def configure(p: argparse.ArgumentParser) -> None:
     p.epilog = (
         "Examples:\n"
-        "  spikestream export run/best.pt --format nir --out gesture.nir --max-pool spikes\n"
+        "  spikestream export runs/demo/csnn_ndigits.ckpt --out demo.nir --max-pool spikes\n"
+        "  spikestream export runs/quickstart/version_0/checkpoints/last.ckpt --out fit.nir "
+        "--max-pool spikes\n"
         "  spikestream export rsnn_pokerdvs --out rsnn.nir           (untrained weights)\n"
         "  spikestream export e2v.pt --format onnx --out e2v.onnx    (dynamic batch and length)\n"
-        "A checkpoint is torch.save({'model': NAME, 'config': {...}, 'state_dict': ...}).\n"
+        "A checkpoint is what demo and fit write (or models.checkpoint.save_model).\n"
         "NIR: every export is imported back and compared with the model before it is written;\n"
         "max pooling needs --max-pool spikes (exact on spikes: sum pool + threshold).\n"
         "Needs the export extra: pip install 'spikestream[export]'."
@@ -42,7 +43,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--format", choices=FORMATS, help="nir or onnx (default: from --out's extension)"
     )
     nir = p.add_argument_group("NIR")
-    nir.add_argument("--input-shape", type=_shape, help="one sample at one step, e.g. 2,128,128")
+    nir.add_argument(
+        "--input-shape",
+        type=_shape,
+        help="one sample at one step, e.g. 2,128,128 (default: the checkpoint's input record, "
+        "else the model's)",
+    )
     nir.add_argument("--dt", type=positive_float, help="time step in seconds (default: see docs)")
     nir.add_argument(
         "--max-pool",
@@ -74,42 +80,29 @@ def _shape(text: str) -> tuple[int, ...]:
     return shape
 
 
-def load_model(target: str) -> tuple[Any, str]:
-    """The model named by ``target`` (a checkpoint file or a registered name) in eval mode, and
-    a description for messages."""
+def load_model(target: str) -> tuple[Any, str, tuple[int, ...] | None]:
+    """The model named by ``target`` (a checkpoint file or a registered name) in eval mode, a
+    description for messages, and the input shape of one frame that its checkpoint records
+    (``(channels, height, width)`` of a frames ``input`` record; None otherwise)."""
     from .. import models
+    from ..models.checkpoint import load_model as load_checkpoint
 
     path = Path(target)
-    if not path.exists():
-        if target in models.list_models():
-            return models.create(target).eval(), f"{target} (untrained)"
+    if not path.exists() and target in models.list_models():
+        return models.create(target).eval(), f"{target} (untrained)", None
+    if not path.exists() and not path.suffix:
+        # a bare word is a mistyped name more often than a missing file
         raise ConfigError(
             f"{target}: neither a checkpoint file nor a registered model "
             f"(registered: {', '.join(models.list_models())})"
         )
-    if path.is_dir():
-        raise ConfigError(f"{target} is a folder; give a checkpoint file")
-    import torch
-
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip and format errors alike
-        raise ConfigError(f"{target}: not a readable torch checkpoint ({exc})") from None
-    if not isinstance(ckpt, dict) or "model" not in ckpt or "state_dict" not in ckpt:
-        raise ConfigError(
-            f"{target}: a checkpoint must be a dict with 'model' (a registered name), "
-            "'state_dict' and optionally 'config' (create() overrides)"
-        )
-    config = ckpt.get("config") or {}
-    if not isinstance(config, dict):
-        raise ConfigError(f"{target}: 'config' must be a dict of create() overrides")
-    model = models.create(str(ckpt["model"]), **config)
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except (RuntimeError, TypeError) as exc:
-        message = " ".join(str(exc).split())[:400]
-        raise ConfigError(f"{target}: state_dict does not fit {ckpt['model']}: {message}") from None
-    return model.eval(), f"{target} ({ckpt['model']})"
+    # the one checkpoint reader (demo, fit's Lightning .ckpt, save_model): weights_only, strict
+    model, record = load_checkpoint(path)
+    inp = record.input
+    shape = None
+    if inp.get("kind") == "frames":
+        shape = (int(inp["channels"]), int(inp["height"]), int(inp["width"]))
+    return model, f"{target} ({record.name})", shape
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,13 +112,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.out}: give --format nir or onnx (or a .nir / .onnx name)")
     if args.no_check and args.readout is None and fmt == "nir":
         raise ConfigError("--no-check needs --readout (the check identifies it)")
-    model, what = load_model(args.model)
+    model, what, recorded_shape = load_model(args.model)
     if fmt == "nir":
         from ..export import save_nir
 
         graph = save_nir(
-            model, out, input_shape=args.input_shape, dt=args.dt, max_pool=args.max_pool,
-            readout=args.readout, check=not args.no_check,
+            model, out, input_shape=args.input_shape or recorded_shape, dt=args.dt,
+            max_pool=args.max_pool, readout=args.readout, check=not args.no_check,
         )  # fmt: skip
         meta = graph.metadata
         print(

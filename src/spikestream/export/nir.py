@@ -2,12 +2,17 @@
 
 A NIR graph describes **one time step** of a network. `export_nir` walks the model's modules in
 registration order (``nn.Sequential`` and `SeqToANNContainer` in their order; any other
-container through its children in the order they were assigned), maps each known layer to NIR
-nodes, and then **checks** the graph: the graph is imported back (`import_nir`) and run beside
-the model, both in float64, on random inputs; an export whose network does not reproduce the
-model's ``forward`` raises `ConfigError`, so a forward that does something the walk cannot see
-is refused, never exported as another function. Models take ``[N, T, *input_shape]``. What is
-exported is the model in eval mode (batch-norm running statistics, dropout off).
+container through its children in the order they were assigned) and maps each known layer to
+NIR nodes. A model whose forward applies its layers in another order than it registers them, or
+pools through a functional call, states its order with a ``nir_layers()`` method returning
+``[(path, module), ...]`` in the order one step applies them, which the walk then takes instead
+(`CSNN` lists its convolutions, norms and neurons in forward order, with ``nn.MaxPool2d``
+stand-ins for its functional max pooling). The export then **checks** the graph: the graph is
+imported back (`import_nir`) and run beside the model, both in float64, on random inputs; an
+export whose network does not reproduce the model's ``forward`` raises `ConfigError`, so a
+forward that does something the walk cannot see is refused, never exported as another
+function. Models take ``[N, T, *input_shape]``. What is exported is the model in eval mode
+(batch-norm running statistics, dropout off).
 
 What each layer becomes, and what is preserved
 ----------------------------------------------
@@ -162,6 +167,23 @@ _LEAVES = (
 )
 
 
+def _model_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The model's layers in the order one step applies them: its ``nir_layers()`` when it
+    declares them (forward order differs from registration order), else the module walk."""
+    declared = getattr(model, "nir_layers", None)
+    if not callable(declared):
+        return _walk(model)
+    out: list[tuple[str, nn.Module]] = []
+    for path, module in declared():
+        if not isinstance(module, nn.Module):
+            raise ConfigError(
+                f"{type(model).__name__}.nir_layers() gives {type(module).__name__} at "
+                f"{path!r}; it must give (path, nn.Module) pairs"
+            )
+        out.extend(_walk(module, path))
+    return out
+
+
 def _walk(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
     if isinstance(module, _LEAVES):
         return [(prefix or type(module).__name__.lower(), module)]
@@ -229,6 +251,15 @@ class _Builder:
 
 
 def _fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, path: str) -> tuple[np.ndarray, np.ndarray]:
+    if bn.num_features != conv.out_channels:
+        # registration order paired them, but the forward does not (norms registered apart
+        # from their convolutions): the model must declare its order
+        raise ConfigError(
+            f"the BatchNorm2d after Conv2d {path!r} has {bn.num_features} features, the "
+            f"convolution gives {conv.out_channels}: the model registers its layers in another "
+            "order than its forward applies them; give it a nir_layers() method listing them "
+            "in forward order (see spikestream.export.nir)"
+        )
     if not bn.track_running_stats or bn.running_mean is None or bn.running_var is None:
         raise ConfigError(
             f"BatchNorm2d at {path!r} keeps no running statistics (track_running_stats=False): "
@@ -274,11 +305,19 @@ def _conv_node(nir: Any, conv: nn.Conv2d, shape: tuple[int, ...], path: str,
     )
 
 
-def _out_shape(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, ...]:
+def _out_shape(module: nn.Module, shape: tuple[int, ...], path: str) -> tuple[int, ...]:
     param = next(module.parameters(), None)
     device = param.device if param is not None else None
-    with torch.no_grad():
-        return tuple(module(torch.zeros((1, *shape), device=device)).shape[1:])
+    try:
+        with torch.no_grad():
+            return tuple(module(torch.zeros((1, *shape), device=device)).shape[1:])
+    except RuntimeError as exc:  # the walk's order is not the forward's, or a wrong input_shape
+        reason = " ".join(str(exc).split())[:200]
+        raise ConfigError(
+            f"{type(module).__name__} at {path!r} does not take the previous layer's output "
+            f"{shape} ({reason}): check input_shape, or, if the model applies its layers in "
+            "another order than it registers them, give it a nir_layers() method"
+        ) from None
 
 
 def _neuron_nodes(b: _Builder, path: str, node: BaseNode) -> None:
@@ -374,7 +413,7 @@ def _norse_nodes(b: _Builder, path: str, cell: Any) -> None:
 def _build(model: nn.Module, input_shape: tuple[int, ...], dt: float, max_pool: str) -> _Builder:
     b = _Builder(_nir(), input_shape, dt, max_pool)
     nir = b.nir
-    layers = _walk(model)
+    layers = _model_layers(model)
     i = 0
     while i < len(layers):
         path, m = layers[i]
@@ -389,7 +428,7 @@ def _build(model: nn.Module, input_shape: tuple[int, ...], dt: float, max_pool: 
             if isinstance(follower, nn.BatchNorm2d):
                 bn = follower
                 i += 1
-            b.add(path, _conv_node(nir, m, b.shape, path, bn), _out_shape(m, b.shape))
+            b.add(path, _conv_node(nir, m, b.shape, path, bn), _out_shape(m, b.shape, path))
         elif isinstance(m, nn.BatchNorm2d):
             raise ConfigError(
                 f"BatchNorm2d at {path!r} does not follow a Conv2d: NIR has no batch-norm node, "
@@ -411,7 +450,7 @@ def _build(model: nn.Module, input_shape: tuple[int, ...], dt: float, max_pool: 
             node = nir.Flatten(
                 input_type={"input": np.array(b.shape)}, start_dim=start, end_dim=end
             )
-            b.add(path, node, _out_shape(m, b.shape))
+            b.add(path, node, _out_shape(m, b.shape, path))
         elif isinstance(m, nn.AvgPool2d):
             if m.ceil_mode or m.divisor_override is not None or _pair(m.padding) != (0, 0):
                 raise ConfigError(
@@ -422,7 +461,7 @@ def _build(model: nn.Module, input_shape: tuple[int, ...], dt: float, max_pool: 
             node = nir.AvgPool2d(
                 kernel_size=np.array(k), stride=np.array(s), padding=np.zeros(2, int)
             )
-            b.add(path, node, _out_shape(m, b.shape))
+            b.add(path, node, _out_shape(m, b.shape, path))
         elif isinstance(m, nn.MaxPool2d):
             _max_pool(b, path, m)
         elif isinstance(m, VotingLayer):
@@ -457,7 +496,7 @@ def _max_pool(b: _Builder, path: str, m: nn.MaxPool2d) -> None:
     if m.ceil_mode or _pair(m.padding) != (0, 0) or _pair(m.dilation) != (1, 1):
         raise ConfigError(f"MaxPool2d at {path!r}: padding, dilation or ceil_mode has no NIR form")
     k, s = _pair(m.kernel_size), _pair(m.stride or m.kernel_size)
-    shape = _out_shape(m, b.shape)
+    shape = _out_shape(m, b.shape, path)
     pool = b.nir.SumPool2d(kernel_size=np.array(k), stride=np.array(s), padding=np.zeros(2, int))
     b.add(f"{path}.sum", pool, shape)
     b.add(f"{path}.any", b.nir.Threshold(threshold=_full(shape, 0.0)), shape, spiking=True)

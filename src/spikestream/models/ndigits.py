@@ -112,6 +112,20 @@ class CSNN(nn.Module):
         """The neuron layers, in order (each holds its neuron's parameters)."""
         return [m for m in self.neurons if isinstance(m, BaseNode)]
 
+    def nir_layers(self) -> list[tuple[str, nn.Module]]:
+        """The layers in the order one step of `forward_steps` applies them, for
+        `spikestream.export.export_nir` (its module walk follows registration order, and this
+        model registers all convolutions, then all norms). The functional 2x2 max pooling is
+        listed as an equal ``nn.MaxPool2d(2)``, made here and not registered (no weights)."""
+        layers: list[tuple[str, nn.Module]] = [("pool", self.pool)]
+        for i, (conv, norm, node) in enumerate(
+            zip(self.convs, self.norms, self.nodes, strict=True)
+        ):
+            layers += [(f"convs.{i}", conv), (f"norms.{i}", norm), (f"neurons.{i}", node),
+                       (f"max_pool.{i}", nn.MaxPool2d(2))]  # fmt: skip
+        layers.append(("fc", self.fc))
+        return layers
+
     def init_state(self, batch: int) -> tuple[torch.Tensor, ...]:
         """The resting membrane potential of every neuron layer for ``batch`` samples."""
         if batch < 1:
