@@ -393,3 +393,98 @@ def test_packaged_event2vec_recipe_warms_up(asl_root, tmp_path, monkeypatch, lrs
     assert cli.trainer.optimizers[0].param_groups[0]["weight_decay"] == 0.0
     shape = cli.trainer.lr_scheduler_configs[0].scheduler.lr_lambdas[0]
     assert (shape.warmup, shape.total, shape.start) == (4, 64, 0.01)
+
+
+def onecycle_lrs(lr: float, total: int, pct_start: float = 0.3) -> list[float]:
+    """torch's OneCycleLR over ``total`` steps, run on its own: the LR before each step."""
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total,
+                                                pct_start=pct_start)  # fmt: skip
+    out = []
+    for _ in range(total):
+        out.append(float(opt.param_groups[0]["lr"]))
+        opt.step()
+        sched.step()
+    return out
+
+
+def test_onecycle_resume_exact_shorter_warned_longer_refused(ndigits, tmp_path, monkeypatch,
+                                                             lrs, recwarn):  # fmt: skip
+    """A 3-epoch one-cycle run (6 steps) stopped after its first epoch. Resumed with
+    --trainer.max_epochs 4: a ConfigError naming the run's length before any step (OneCycleLR
+    would raise ValueError at step 7), last.ckpt untouched. Resumed with 2 epochs: the
+    checkpoint's curve, warned. Resumed as configured: the uninterrupted run's LRs, value for
+    value. No resume repeats Lightning's "Checkpoint directory ... is not empty"."""
+    monkeypatch.chdir(tmp_path)
+    config = tiny_config(tmp_path, ndigits)
+    run = {**FAST, "trainer.max_epochs": 3, "model.lr": 0.01, "model.scheduler": "onecycle"}
+    whole = train.fit(config, **run)
+    uninterrupted = list(lrs)
+    assert uninterrupted == pytest.approx(onecycle_lrs(0.01, 6), rel=1e-12, abs=0)
+    assert uninterrupted[0] == pytest.approx(0.01 / 25)  # OneCycleLR's div_factor
+    lrs.clear()
+
+    end_epoch = ClassificationModule.on_train_epoch_end
+
+    def stop(self) -> None:  # an interrupted run: stopped (and saved) after epoch 0
+        end_epoch(self)
+        self.trainer.should_stop = True
+
+    monkeypatch.setattr(ClassificationModule, "on_train_epoch_end", stop)
+    first = train.fit(config, **run)
+    monkeypatch.setattr(ClassificationModule, "on_train_epoch_end", end_epoch)
+    assert first["trainer"].global_step == STEPS_PER_EPOCH and lrs == uninterrupted[:2]
+    last = Path(first["last_model_path"])
+    saved = last.read_bytes()
+    assert torch.load(last, weights_only=False)["lr_schedulers"][0]["total_steps"] == 6
+    lrs.clear()
+    resume = ["--resume", first["log_dir"], *QUIET]
+
+    with pytest.raises(ConfigError) as info:
+        run_cli("fit", [*resume, "--trainer.max_epochs=4"])
+    assert ("the checkpoint's one-cycle schedule (--model.scheduler onecycle) spans 6 steps, "
+            "this run 8" in str(info.value))  # fmt: skip
+    assert "Resume with the run's --trainer.max_epochs 3 (or --trainer.max_steps 6)" in str(
+        info.value
+    )
+    assert "start a new run (without --ckpt_path)" in str(info.value)
+    assert lrs == [] and last.read_bytes() == saved  # not one step, nothing overwritten
+
+    with pytest.warns(UserWarning, match=r"one-cycle schedule spans 6 steps, this run 4: the "
+                      r"learning rate follows the checkpoint's schedule"):  # fmt: skip
+        shorter = run_cli("fit", [*resume, "--trainer.max_epochs=2"])
+    assert shorter.trainer.global_step == 4 and lrs == uninterrupted[2:4]
+
+    recwarn.clear()
+    resumed = run_cli("fit", resume)  # the run's own config.yaml: 3 epochs
+    assert resumed.trainer.global_step == 6 and lrs == uninterrupted[2:]
+    mine, straight = (t.lr_scheduler_configs[0].scheduler.state_dict()
+                      for t in (resumed.trainer, whole["trainer"]))  # fmt: skip
+    assert mine == straight
+    assert not [w for w in recwarn if "one-cycle" in str(w.message)]
+    assert not [w for w in recwarn if "Checkpoint directory" in str(w.message)]
+
+
+def test_a_fresh_fit_into_used_checkpoints_still_warns(ndigits, tmp_path, monkeypatch, recwarn):
+    """Without a logger every fit writes ./checkpoints: the second one is told it is not empty
+    (only a resume into its own checkpoint's folder is quiet)."""
+    monkeypatch.chdir(tmp_path)
+    config = tiny_config(tmp_path, ndigits)
+    quick = {**FAST, "trainer.logger": False, "trainer.max_steps": 1}
+    train.fit(config, **quick)
+    assert not [w for w in recwarn if "Checkpoint directory" in str(w.message)]
+    train.fit(config, **quick)
+    folder = (tmp_path / "checkpoints").resolve()
+    assert [str(w.message) for w in recwarn if "Checkpoint directory" in str(w.message)] == [
+        f"Checkpoint directory {folder} exists and is not empty."
+    ]
+
+
+def test_onecycle_without_an_end_is_refused(ndigits, tmp_path, monkeypatch, lrs):
+    """max_epochs -1 and no max_steps: a ConfigError, not int(inf)'s OverflowError."""
+    monkeypatch.chdir(tmp_path)
+    config = tiny_config(tmp_path, ndigits)
+    with pytest.raises(ConfigError, match="onecycle spans the whole run, which has no end"):
+        train.fit(config, **FAST, **{"trainer.logger": False, "trainer.max_epochs": -1,
+                                     "model.scheduler": "onecycle"})  # fmt: skip
+    assert lrs == []

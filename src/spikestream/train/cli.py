@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import warnings
@@ -326,6 +327,21 @@ def _build_cli_class() -> Any:
         def before_fit(self) -> None:
             self._check_data()
             self._claim_run()
+            self._quiet_own_checkpoint_dir()
+
+        def _quiet_own_checkpoint_dir(self) -> None:
+            """A resume writes into its checkpoint's own folder by design: drop Lightning's
+            "Checkpoint directory ... exists and is not empty" for that folder only (kept for any
+            other, e.g. a fresh fit without a logger into a used ``checkpoints/``). Scoped by
+            `_parse_and_run`'s ``catch_warnings``."""
+            ckpt = self.config["fit"].get("ckpt_path")
+            if not ckpt or not Path(ckpt).is_file():
+                return
+            folder = Path(ckpt).parent
+            for spelling in {str(folder), os.path.abspath(folder), os.path.realpath(folder)}:
+                warnings.filterwarnings(
+                    "ignore", message=f"Checkpoint directory {re.escape(spelling)} exists"
+                )
 
         def _claim_run(self) -> None:
             """Refuse a fresh fit into a folder holding a run, and a second fit of one run;

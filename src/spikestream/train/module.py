@@ -60,7 +60,8 @@ class ClassificationModule(pl.LightningModule):
     ``max_steps`` spans; per batch with ``scheduler_interval='step'``),
     ``scheduler='onecycle'`` is OneCycleLR peaking at ``lr`` after ``pct_start`` of the run,
     stepped per batch and sized from the trainer's own step count (so ``--trainer.max_epochs``
-    may change freely). ``scheduler_interval`` ('epoch' or
+    may change freely; a resumed run keeps its checkpoint's cycle, so it may end earlier, and a
+    longer one is a ConfigError). ``scheduler_interval`` ('epoch' or
     'step') also sets how often the CLI's ``lr_scheduler:`` group steps. With
     ``scheduler='cosine'``, ``warmup_epochs`` first raises the LR linearly from
     ``warmup_start_factor * lr`` to ``lr`` (per epoch, or per batch over as many epochs' batches
@@ -391,9 +392,15 @@ class ClassificationModule(pl.LightningModule):
         if hp.scheduler is None:
             return opt
         if hp.scheduler == "onecycle":
-            steps = max(1, int(self.trainer.estimated_stepping_batches))
+            total = self.trainer.estimated_stepping_batches  # loads the training data once
+            if not math.isfinite(total):  # int(inf) would raise OverflowError
+                raise ConfigError("--model.scheduler onecycle spans the whole run, which has "
+                                  "no end: set --trainer.max_epochs or "
+                                  "--trainer.max_steps")  # fmt: skip
+            steps = max(1, int(total))
             one = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
                                                       pct_start=hp.pct_start)  # fmt: skip
+            self._run["horizon"] = steps
             return {"optimizer": opt, "lr_scheduler": {"scheduler": one, "interval": "step"}}
         total, warmup = self._cosine_horizon()
         sched: torch.optim.lr_scheduler.LRScheduler
@@ -461,6 +468,9 @@ class ClassificationModule(pl.LightningModule):
         if not configs or "horizon" not in self._run:
             return
         sched: Any = configs[0].scheduler
+        if isinstance(sched, torch.optim.lr_scheduler.OneCycleLR):
+            self._check_resumed_onecycle(int(sched.total_steps), self._run["horizon"])
+            return
         shape = getattr(sched, "lr_lambdas", [None])[0]
         saved = shape.total if isinstance(shape, WarmupCosine) else getattr(sched, "T_max", None)
         now = self._run["horizon"]
@@ -474,6 +484,35 @@ class ClassificationModule(pl.LightningModule):
                            f"follows the checkpoint's schedule and {past} past its end; keep "
                            "the run's --trainer.max_epochs to resume it as planned, or start "
                            "a new run")  # fmt: skip
+
+    def _check_resumed_onecycle(self, saved: int, now: int) -> None:
+        """OneCycleLR's state (its ``total_steps`` too) is the checkpoint's. A longer run would
+        step past its end, where torch raises ValueError mid-run; holding its last LR
+        (``lr / 2.5e5``) would train nothing: refuse before the first step, naming the fix. A
+        shorter run follows the checkpoint's curve and stops early (warned)."""
+        if saved == now:
+            return
+        trainer: Any = self.trainer
+        batches = trainer.num_training_batches
+        per_epoch = (max(1, math.ceil(batches / trainer.accumulate_grad_batches))
+                     if math.isfinite(batches) else 0)  # fmt: skip
+        epochs = saved // per_epoch if per_epoch and saved % per_epoch == 0 else None
+        keep = (f"--trainer.max_epochs {epochs} (or --trainer.max_steps {saved})" if epochs
+                else f"--trainer.max_steps {saved}")  # fmt: skip
+        if now > saved:
+            raise ConfigError(f"the checkpoint's one-cycle schedule (--model.scheduler "
+                              f"onecycle) spans {saved} steps, this run {now}: OneCycleLR "
+                              "cannot step past its end (where its learning rate has decayed "
+                              "to ~0), and a resumed run keeps its checkpoint's schedule. "
+                              f"Resume with the run's {keep} to finish it as planned, or "
+                              "start a new run (without --ckpt_path) with the longer "
+                              "--trainer.max_epochs")  # fmt: skip
+        from lightning.pytorch.utilities import rank_zero_warn
+
+        rank_zero_warn(f"the checkpoint's one-cycle schedule spans {saved} steps, this run "
+                       f"{now}: the learning rate follows the checkpoint's schedule and the "
+                       f"run stops before its end; resume with the run's {keep} to finish it "
+                       "as planned")  # fmt: skip
 
 
 def _check_schedule(scheduler: str | None, lr: float, warmup_epochs: int, start: float,
