@@ -79,6 +79,8 @@ def test_token_input_record():
     "body, error, match",
     [
         (b"not a zip", FormatError, "not a readable torch checkpoint"),
+        (b"junk\n", FormatError, "not a readable torch checkpoint"),  # KeyError in the unpickler
+        (b"abc", FormatError, "not a readable torch checkpoint"),  # IndexError
         ({"state_dict": {}}, FormatError, "not a spikestream checkpoint"),
         ([1, 2], FormatError, "not a spikestream checkpoint"),
         ({"spikestream": {"version": 9}, "state_dict": {}}, FormatError, "version 9"),
