@@ -338,7 +338,7 @@ def test_learning_with_too_few_windows_says_why_and_writes_nothing(files, tmp_pa
     captured = capsys.readouterr()
     assert (
         "learning: 0 steps on 0 windows; held-back accuracy n/a before -> n/a after (0 windows)"
-        "; no checkpoint written: no step (0 training windows, training needs 4)"
+        "; no checkpoint written: no step (it needs 4 windows)"
     ) in captured.out
     assert captured.err == (
         "spikestream: warning: nothing learned, no checkpoint written: 0 training windows of "

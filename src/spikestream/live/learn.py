@@ -486,8 +486,6 @@ class OnlineLearner:
         if r["checkpoint"]:
             buf.write(f"; checkpoint {r['checkpoint']}")
         elif not r["steps"]:  # stop() writes one only after a step: say why there was none
-            buf.write(
-                f"; no checkpoint written: no step ({r['train_windows']} training windows, "
-                f"training needs {self.config.min_windows})"
-            )
+            need = self.config.min_windows
+            buf.write(f"; no checkpoint written: no step (it needs {need} windows)")
         return buf.getvalue()
