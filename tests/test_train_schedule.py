@@ -447,7 +447,7 @@ def test_onecycle_resume_exact_shorter_warned_longer_refused(ndigits, tmp_path, 
     assert "Resume with the run's --trainer.max_epochs 3 (or --trainer.max_steps 6)" in str(
         info.value
     )
-    assert "start a new run (without --ckpt_path)" in str(info.value)
+    assert "or start a new run (without --ckpt_path) with --trainer.max_epochs 4" in str(info.value)
     assert lrs == [] and last.read_bytes() == saved  # not one step, nothing overwritten
 
     with pytest.warns(UserWarning, match=r"one-cycle schedule spans 6 steps, this run 4: the "
@@ -463,6 +463,15 @@ def test_onecycle_resume_exact_shorter_warned_longer_refused(ndigits, tmp_path, 
     assert mine == straight
     assert not [w for w in recwarn if "one-cycle" in str(w.message)]
     assert not [w for w in recwarn if "Checkpoint directory" in str(w.message)]
+
+    # the finished run, one epoch longer: nothing left to finish, a new run is the way
+    with pytest.raises(ConfigError) as info:
+        run_cli("fit", [*resume, "--trainer.max_epochs=4"])
+    assert str(info.value).endswith(
+        "The checkpoint has finished its cycle (6 steps): to train longer, start a new run "
+        "(without --ckpt_path) with --trainer.max_epochs 4"
+    )
+    assert "Resume with" not in str(info.value) and lrs == uninterrupted[2:]
 
 
 def test_a_fresh_fit_into_used_checkpoints_still_warns(ndigits, tmp_path, monkeypatch, recwarn):

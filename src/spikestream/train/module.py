@@ -500,13 +500,19 @@ class ClassificationModule(pl.LightningModule):
         keep = (f"--trainer.max_epochs {epochs} (or --trainer.max_steps {saved})" if epochs
                 else f"--trainer.max_steps {saved}")  # fmt: skip
         if now > saved:
+            epochs_now = trainer.max_epochs if (trainer.max_epochs or 0) > 0 else None
+            longer = (f"--trainer.max_epochs {epochs_now}" if epochs_now
+                      else f"--trainer.max_steps {trainer.max_steps}")  # fmt: skip
+            new_run = f"start a new run (without --ckpt_path) with {longer}"
+            fix = (f"The checkpoint has finished its cycle ({trainer.global_step} steps): to "
+                   f"train longer, {new_run}" if trainer.global_step >= saved
+                   else f"Resume with the run's {keep} to finish it as planned, or "
+                   f"{new_run}")  # fmt: skip
             raise ConfigError(f"the checkpoint's one-cycle schedule (--model.scheduler "
                               f"onecycle) spans {saved} steps, this run {now}: OneCycleLR "
                               "cannot step past its end (where its learning rate has decayed "
                               "to ~0), and a resumed run keeps its checkpoint's schedule. "
-                              f"Resume with the run's {keep} to finish it as planned, or "
-                              "start a new run (without --ckpt_path) with the longer "
-                              "--trainer.max_epochs")  # fmt: skip
+                              f"{fix}")  # fmt: skip
         from lightning.pytorch.utilities import rank_zero_warn
 
         rank_zero_warn(f"the checkpoint's one-cycle schedule spans {saved} steps, this run "
