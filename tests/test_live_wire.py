@@ -211,7 +211,7 @@ def test_close_from_another_thread_stops_a_paced_replay(rec_path):
         ("udp://:99999", "port 0..65535"),
         ("udp://:3333", "sensor_size"),
         ("ftp://x:1", "unknown source"),
-        ("metavision:", "spikestream[metavision]"),
+        ("metavision:", "OpenEB"),
         ("nope.aedat4", "no such file"),
     ],
 )

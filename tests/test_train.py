@@ -199,6 +199,9 @@ def test_checkpoint_contract_and_resume(ndigits, tmp_path, monkeypatch):
     assert (run / "config.yaml").read_text() == config_before  # never clobbered
     assert (run / "config.resume.yaml").is_file()
     assert torch.load(last, weights_only=True)["epoch"] == 2  # written after epoch 2
+    # a resume shorter than the epochs already done: Lightning's refusal as one ConfigError
+    with pytest.raises(ConfigError, match="max_epochs"):
+        run_cli("fit", ["--resume", str(run), "--trainer.max_epochs=1", *QUIET])
 
 
 @pytest.mark.parametrize(

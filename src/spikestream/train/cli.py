@@ -517,6 +517,10 @@ def _parse_and_run(cli_cls: Any, save_cb: Any, module_cls: Any, data_cls: Any, v
         inner = _spikestream_cause(exc)
         if inner is not None:
             raise inner from None
+        from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+        if isinstance(exc, MisconfigurationException):  # Lightning's word for a bad setting
+            raise ConfigError(" ".join(str(exc).split())) from None
         raise
 
 
