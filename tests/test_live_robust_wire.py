@@ -18,7 +18,7 @@ import pytest
 import zstandard
 
 import spikestream as ss
-from spikestream.errors import StreamError
+from spikestream.errors import StreamError, StreamTimeout
 from spikestream.events import make_events
 from spikestream.live import dvtcp, spif
 from spikestream.live.server import StreamServer
@@ -172,7 +172,7 @@ def test_read_timeout_is_a_stream_error():
     server = RawServer(HEADER, hold_s=3.0)
     src = server.source(timeout_s=DEADLINE_S)  # the header arrives under the normal deadline
     src.timeout_s = 0.3
-    with pytest.raises(StreamError, match=r"no data for 0\.3 s"):
+    with pytest.raises(StreamTimeout, match=r"no data for 0\.3 s"):
         collect(src)
 
 
@@ -492,7 +492,7 @@ def test_udp_garbage_is_counted_and_skipped():
 
 def test_udp_listener_times_out_and_closes_from_another_thread():
     src = spif.SpifSource("127.0.0.1", 0, sensor_size=SIZE, timeout_s=0.3)
-    with pytest.raises(StreamError, match=r"no data for 0\.3 s"):
+    with pytest.raises(StreamTimeout, match=r"no data for 0\.3 s"):
         collect(src)
     src = spif.SpifSource("127.0.0.1", 0, sensor_size=SIZE)
     threading.Timer(0.2, src.close).start()

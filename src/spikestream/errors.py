@@ -87,6 +87,11 @@ class StreamError(SpikestreamError, OSError):
     """A live source or network stream failed or sent a malformed packet."""
 
 
+class StreamTimeout(StreamError):
+    """A live source's ``timeout_s`` passed with no data (for UDP, which has no end-of-stream
+    message, also the normal end once data came)."""
+
+
 class TruncatedRecordingWarning(UserWarning):
     """A recording ends in the middle of a record; the complete records were returned."""
 
@@ -99,6 +104,7 @@ __all__ = [
     "MissingFileError",
     "SpikestreamError",
     "StreamError",
+    "StreamTimeout",
     "TruncatedRecordingWarning",
     "UnknownFormatError",
     "UnsafeArchiveError",

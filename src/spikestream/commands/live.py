@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, StreamError
+from ..errors import ConfigError, StreamError, StreamTimeout
 from . import (
     ctrl_c_stops,
     input_path,
@@ -459,7 +459,7 @@ def _udp_idle_end(source: Any, exc: StreamError) -> str | None:
 
     if not isinstance(source, SpifSource) or source.timeout_s is None:
         return None
-    if str(exc) != f"{source.address}: no data for {source.timeout_s} s":  # spif.py's timeout
+    if not isinstance(exc, StreamTimeout):
         return None
     events, datagrams = source.stats["events"], source.stats["datagrams"]
     if not events:

@@ -41,7 +41,7 @@ from collections.abc import Iterator
 import numba
 import numpy as np
 
-from ..errors import ConfigError, FormatError, StreamError
+from ..errors import ConfigError, FormatError, StreamError, StreamTimeout
 from ..events import EVENT_DTYPE, limits
 from ..events.dtype import copy_events
 from ..io import aedat4, flatbuf
@@ -195,7 +195,7 @@ class DvTcpSource(BaseSource):
                     ready, _, _ = select.select([self._sock], [], [], _POLL_S)
                     if not ready and self.timeout_s is not None and deadline is None:
                         if time.monotonic() - idle_since > self.timeout_s:
-                            raise StreamError(
+                            raise StreamTimeout(
                                 f"{self.address}: no data for {self.timeout_s} s (read timeout)"
                             ) from None
                     continue

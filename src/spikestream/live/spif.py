@@ -27,7 +27,7 @@ from collections.abc import Iterator
 import numba
 import numpy as np
 
-from ..errors import ConfigError, StreamError
+from ..errors import ConfigError, StreamError, StreamTimeout
 from ..events import EVENT_DTYPE, limits
 from ..events.dtype import copy_events
 from .sources import BaseSource, EventChunk
@@ -220,7 +220,7 @@ class SpifSource(BaseSource):
                         self.timeout_s is not None
                         and time.monotonic() - idle_since > self.timeout_s
                     ):
-                        raise StreamError(f"{self.address}: no data for {self.timeout_s} s")
+                        raise StreamTimeout(f"{self.address}: no data for {self.timeout_s} s")
                     continue
                 arrival = time.monotonic_ns()
                 n, got = self._burst()
