@@ -447,7 +447,10 @@ def test_onecycle_resume_exact_shorter_warned_longer_refused(ndigits, tmp_path, 
     assert "Resume with the run's --trainer.max_epochs 3 (or --trainer.max_steps 6)" in str(
         info.value
     )
-    assert "or start a new run (without --ckpt_path) with --trainer.max_epochs 4" in str(info.value)
+    assert (
+        f"or start a new run from its weights (without --ckpt_path): spikestream fit "
+        f"--config CONFIG --model.init_from {last} --trainer.max_epochs 4" in str(info.value)
+    )
     assert lrs == [] and last.read_bytes() == saved  # not one step, nothing overwritten
 
     with pytest.warns(UserWarning, match=r"one-cycle schedule spans 6 steps, this run 4: the "
@@ -469,7 +472,8 @@ def test_onecycle_resume_exact_shorter_warned_longer_refused(ndigits, tmp_path, 
         run_cli("fit", [*resume, "--trainer.max_epochs=4"])
     assert str(info.value).endswith(
         "The checkpoint has finished its cycle (6 steps): to train longer, start a new run "
-        "(without --ckpt_path) with --trainer.max_epochs 4"
+        "from its weights (without --ckpt_path): spikestream fit --config CONFIG "
+        f"--model.init_from {last} --trainer.max_epochs 4"
     )
     assert "Resume with" not in str(info.value) and lrs == uninterrupted[2:]
 

@@ -251,7 +251,16 @@ def _build_cli_class() -> Any:
             sub = self.config.get("subcommand")
             if sub:
                 self._resolve_run(sub, self.config[sub])
+            model = self.config[sub].get("model") if sub else None
+            given = model.get("init_from") if model is not None else None
             super()._parse_ckpt_path()
+            model = self.config[sub].get("model") if sub else None
+            # the checkpoint's own init_from (its run began from it) is a resume of that run;
+            # another one beside --ckpt_path would be silently replaced: refuse it
+            if given and model is not None and model.get("init_from") != given:
+                from .module import init_and_resume_message
+
+                raise ConfigError(init_and_resume_message(given))
 
         def before_instantiate_classes(self) -> None:
             from lightning.fabric.accelerators.cuda import num_cuda_devices

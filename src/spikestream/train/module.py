@@ -12,7 +12,7 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from .. import models
-from ..errors import ConfigError
+from ..errors import ConfigError, SpikestreamError
 from ..models.checkpoint import ModelRecord
 from ..models.rsnn import RecurrentSNN
 from ..snn.functional import reset_net
@@ -75,6 +75,16 @@ class ClassificationModule(pl.LightningModule):
     network through ``torch.compile`` (the weights, hence the checkpoint, stay the plain
     model's).
 
+    ``init_from`` (a checkpoint file: a ``spikestream fit`` ``.ckpt``, a demo or `save_model`
+    file) starts this run from that checkpoint's weights, read by
+    `spikestream.models.checkpoint.load_model`: a fresh optimizer, schedule and epoch count, a
+    new run folder (to train a finished run longer, or fine-tune on other data or another
+    recipe). The checkpoint's model must be this run's (the same ``model``, and weights of the
+    same names and shapes; other ``model_args`` such as a neuron's threshold may differ);
+    loading is strict. The weights are loaded once per process, on every rank, when the first
+    fit/validate/test/predict starts (before any step); never over a checkpoint the trainer
+    restores (``--ckpt_path``): a resumed run of an initialised run continues its own weights.
+
     Metrics logged per stage: ``{stage}_loss``, ``{stage}_acc`` (top-1) and, at each epoch's end,
     per-class accuracy ``{stage}_acc_class/<class name>``. Every checkpoint carries the
     `spikestream.models.checkpoint` record (model, args, classes, input binning), so
@@ -98,6 +108,7 @@ class ClassificationModule(pl.LightningModule):
         min_lr: float = 0.0,
         lr_scale_batch: int | None = None,
         compile: bool = False,
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
         check_loss(loss)
@@ -152,10 +163,69 @@ class ClassificationModule(pl.LightningModule):
         checkpoint["spikestream"] = self.record().to_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._check_init_and_resume(checkpoint)
+        # the trainer restores this checkpoint's weights: init_from never loads over them
+        self._run["init_done"] = True
         rec = checkpoint.get("spikestream")
         if isinstance(rec, dict) and rec.get("classes"):
             self.attach_data(rec["classes"], rec.get("input") or {})
         self._check_resumed_schedule(checkpoint)
+
+    def _check_init_and_resume(self, checkpoint: dict[str, Any]) -> None:
+        """``init_from`` and a checkpoint to restore are one or the other. A run started with
+        ``init_from`` records it (hparams), so its own checkpoints carry the same value: that
+        is a resume of it, not a second start."""
+        mine = self.hparams.get("init_from")
+        saved = (checkpoint.get("hyper_parameters") or {}).get("init_from")
+        if mine and mine != saved:
+            raise ConfigError(init_and_resume_message(mine))
+
+    def _apply_init_from(self) -> None:
+        """Load ``init_from``'s weights into the model, once per process (see the class)."""
+        path = self.hparams.get("init_from")
+        if not path or self._run.get("init_done"):
+            return
+        from ..models.checkpoint import load_model
+
+        try:
+            source, record = load_model(path)
+        except SpikestreamError as exc:  # missing, foreign or broken file
+            raise ConfigError(f"--model.init_from {path}: {exc}") from None
+        mine = self.model.state_dict()
+        theirs = source.state_dict()
+        shapes = {k: tuple(v.shape) for k, v in theirs.items()}
+        wanted = {k: tuple(v.shape) for k, v in mine.items()}
+        if record.name != self.model_name or shapes != wanted:
+            differ = sorted(k for k in shapes.keys() | wanted.keys()
+                            if shapes.get(k) != wanted.get(k))  # fmt: skip
+            what = (f"weights {', '.join(differ[:4])}{' ...' if len(differ) > 4 else ''} "
+                    "differ in name or shape" if record.name == self.model_name
+                    else "another model")  # fmt: skip
+            raise ConfigError(
+                f"--model.init_from {path}: the checkpoint's model {record.name!r} (model_args "
+                f"{record.model_args}) does not build this run's model {self.model_name!r} "
+                f"(model_args {self.model_args}): {what}. Train the checkpoint's model "
+                f"(--model.model {record.name} --model.model_args with its arguments, e.g. its "
+                "run's config.yaml), or give a checkpoint of this run's model"
+            )
+        self.model.load_state_dict(theirs, strict=True)  # copies into the existing tensors
+        self._run["init_done"] = True
+        if self.trainer.is_global_zero:
+            print(f"spikestream: model initialised from {path} ({len(theirs)} tensors; a new "
+                  "run: fresh optimizer, schedule and epoch count)", file=sys.stderr)  # fmt: skip
+
+    # the first of these in a process applies init_from; restore (on_load_checkpoint) is before
+    def on_fit_start(self) -> None:
+        self._apply_init_from()
+
+    def on_validation_start(self) -> None:
+        self._apply_init_from()
+
+    def on_test_start(self) -> None:
+        self._apply_init_from()
+
+    def on_predict_start(self) -> None:
+        self._apply_init_from()
 
     def _check_resumed_schedule(self, checkpoint: dict[str, Any]) -> None:
         """A resumed fit restores the checkpoint's scheduler state into the scheduler this run
@@ -503,7 +573,13 @@ class ClassificationModule(pl.LightningModule):
             epochs_now = trainer.max_epochs if (trainer.max_epochs or 0) > 0 else None
             longer = (f"--trainer.max_epochs {epochs_now}" if epochs_now
                       else f"--trainer.max_steps {trainer.max_steps}")  # fmt: skip
-            new_run = f"start a new run (without --ckpt_path) with {longer}"
+            from .cli import packaged_configs
+
+            name = getattr(trainer.logger, "name", None)  # runs/<config name>/
+            config = name if name in packaged_configs() else "CONFIG"
+            new_run = (f"start a new run from its weights (without --ckpt_path): spikestream "
+                       f"fit --config {config} --model.init_from {trainer.ckpt_path} "
+                       f"{longer}")  # fmt: skip
             fix = (f"The checkpoint has finished its cycle ({trainer.global_step} steps): to "
                    f"train longer, {new_run}" if trainer.global_step >= saved
                    else f"Resume with the run's {keep} to finish it as planned, or "
@@ -519,6 +595,14 @@ class ClassificationModule(pl.LightningModule):
                        f"{now}: the learning rate follows the checkpoint's schedule and the "
                        f"run stops before its end; resume with the run's {keep} to finish it "
                        "as planned")  # fmt: skip
+
+
+def init_and_resume_message(init_from: str) -> str:
+    """The ConfigError text for ``--model.init_from`` given with ``--ckpt_path``."""
+    return (f"--model.init_from {init_from} with --ckpt_path: one or the other. --ckpt_path "
+            "continues a run (its weights, optimizer, schedule, epoch and folder); "
+            "--model.init_from starts a new run from a checkpoint's weights (leave out "
+            "--ckpt_path)")  # fmt: skip
 
 
 def _check_schedule(scheduler: str | None, lr: float, warmup_epochs: int, start: float,
