@@ -125,6 +125,6 @@ def test_init_from_refused_beside_ckpt_path_and_for_another_architecture(
     assert "'hidden': [16]" in text and "'hidden': [8]" in text
     assert "differ in name or shape" in text and "--model.model plifnet_ndigits" in text
     # a missing file names the key
-    with pytest.raises(ConfigError, match=r"--model.init_from .*nothere.ckpt"):
+    with pytest.raises(ConfigError, match=r"--model.init_from: .*nothere.ckpt: no such file"):
         train.fit(config, **FAST, **{"model.init_from": str(tmp_path / "nothere.ckpt")})
     assert first_batch == []

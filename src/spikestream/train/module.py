@@ -190,7 +190,7 @@ class ClassificationModule(pl.LightningModule):
         try:
             source, record = load_model(path)
         except SpikestreamError as exc:  # missing, foreign or broken file
-            raise ConfigError(f"--model.init_from {path}: {exc}") from None
+            raise ConfigError(f"--model.init_from: {exc}") from None  # exc names the file
         mine = self.model.state_dict()
         theirs = source.state_dict()
         shapes = {k: tuple(v.shape) for k, v in theirs.items()}
