@@ -14,7 +14,7 @@ pytest.importorskip("lightning")
 
 from spikestream import train
 from spikestream.errors import ConfigError
-from spikestream.models.checkpoint import load_model
+from spikestream.models.checkpoint import load_model, save_model
 from spikestream.train.cli import run_cli
 from spikestream.train.module import ClassificationModule
 
@@ -91,8 +91,11 @@ def test_init_from_starts_a_new_run_and_its_resume_keeps_its_own_weights(
     assert Path(resumed.trainer.log_dir).resolve() == (base / "version_1").resolve()
     a_last.with_suffix(".moved").rename(a_last)
 
-    # test/validate score init_from's weights when no checkpoint is given: A's test accuracy
-    by_init = train.test(config, **{"model.init_from": str(a_last)})
+    # test/validate score init_from's weights when no checkpoint is given; a save_model file
+    # (no Lightning entries) works as well: A's test accuracy
+    plain = tmp_path / "a_weights.pt"
+    save_model(plain, *load_model(a_last))
+    by_init = train.test(config, **{"model.init_from": str(plain)})
     by_ckpt = train.test(config, ckpt_path=str(a_last))
     acc = [float(r["trainer"].callback_metrics["test_acc"]) for r in (by_init, by_ckpt)]
     assert acc[0] == acc[1]
