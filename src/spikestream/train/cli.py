@@ -18,6 +18,8 @@ What this adds to ``LightningCLI``:
   model's arguments (``--model.*``: network, loss, optimiser settings) are the checkpoint's,
   whatever the config or the command line say (Lightning's CLI parses them over the config);
   data, trainer, optimizer and lr_scheduler groups come from the config and command line.
+  ``--model.init_from CKPT`` (a new run from a checkpoint's weights) beside ``--ckpt_path`` is a
+  `ConfigError`, unless it is the checkpoint's own (a resume of a run that began from it).
 * A fresh ``fit`` (no ``--ckpt_path``) into a run folder that already holds a run (a configured
   logger version) is a `ConfigError`; a ``fit`` holds ``RUN/run.lock`` while it trains, so a
   second ``fit`` of the same run (two resumes) is refused, not interleaved.
