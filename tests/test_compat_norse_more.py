@@ -536,6 +536,25 @@ def test_bad_arguments_raise_config_error():
             make()
 
 
+def test_another_cells_parameters_are_refused_by_type():
+    # a LIFParameters lacks LSNN's fields (and an LSNNParameters AdEx's): named, not AttributeError
+    cases = [
+        (lambda: LSNNCell(p=norse.LIFParameters()), "LSNNCell", "LSNNParameters", "LIFParameters"),
+        (lambda: LIFAdExCell(p=norse.LSNNParameters()), "LIFAdExCell", "LIFAdExParameters",
+         "LSNNParameters"),
+        (lambda: LSNNRecurrentCell(2, 3, p=norse.LIFParameters()), "LSNNRecurrentCell",
+         "LSNNParameters", "LIFParameters"),
+        (lambda: norse.LIFCell(norse.LSNNParameters()), "LIFCell", "LIFParameters",
+         "LSNNParameters"),
+    ]  # fmt: skip
+    for make, cell, expected, got in cases:
+        with pytest.raises(ConfigError) as info:
+            make()
+        assert str(info.value) == f"{cell} takes {expected}, got {got}"
+    with pytest.raises(ConfigError, match="IzhikevichSpikingBehavior"):
+        IzhikevichCell(norse.tonic_spiking._replace(p=norse.LIFParameters()))
+
+
 def test_the_cells_are_no_longer_listed_missing():
     for name in ("LSNNCell", "LSNN", "LSNNRecurrentCell", "LSNNParameters", "LIFAdExCell",
                  "LIFAdEx", "LIFAdExRecurrentCell", "LIFAdExParameters", "IzhikevichCell",

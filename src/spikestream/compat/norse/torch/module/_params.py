@@ -19,10 +19,19 @@ P = TypeVar("P", bound=tuple)
 _METHODS = ("super",)
 
 
-def tensor_fields(p: P, numeric: tuple[str, ...], numbers: tuple[str, ...] = ()) -> P:
-    """``p`` with each field in ``numeric`` a tensor (numbers become float32 0-d tensors),
-    except the fields in ``numbers``, which stay Python floats when given as numbers (rates
-    whose ``dt * rate`` Norse forms in double precision). Bools are refused."""
+def _check_type(cell: str, p: Any, expected: type) -> None:
+    # another cell's parameters (LIFParameters for an LSNNCell) lack fields: refuse by type
+    if not isinstance(p, expected):
+        raise ConfigError(f"{cell} takes {expected.__name__}, got {type(p).__name__}")
+
+
+def tensor_fields(p: P, numeric: tuple[str, ...], numbers: tuple[str, ...] = (), *,
+                  cell: str, expected: type) -> P:  # fmt: skip
+    """``p`` (which must be an ``expected``, the parameters ``cell`` takes) with each field in
+    ``numeric`` a tensor (numbers become float32 0-d tensors), except the fields in
+    ``numbers``, which stay Python floats when given as numbers (rates whose ``dt * rate``
+    Norse forms in double precision). Bools are refused."""
+    _check_type(cell, p, expected)
     values: dict[str, Any] = {}
     for name in numeric:
         value = getattr(p, name)
@@ -54,9 +63,11 @@ def _check_method(p: Any) -> None:
         )
 
 
-def number_fields(p: P, numeric: tuple[str, ...]) -> P:
-    """``p`` checked, unchanged: each field in ``numeric`` a number or a tensor (Izhikevich's
-    parameters stay Python floats, as Norse keeps them, so ``tau_inv * dt`` rounds as there)."""
+def number_fields(p: P, numeric: tuple[str, ...], *, cell: str, expected: type) -> P:
+    """``p`` checked, unchanged: an ``expected`` with each field in ``numeric`` a number or a
+    tensor (Izhikevich's parameters stay Python floats, as Norse keeps them, so
+    ``tau_inv * dt`` rounds as there)."""
+    _check_type(cell, p, expected)
     for name in numeric:
         value = getattr(p, name)
         if isinstance(value, bool) or not isinstance(value, (int, float, torch.Tensor)):

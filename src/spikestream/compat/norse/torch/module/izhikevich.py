@@ -39,7 +39,8 @@ def create_izhikevich_spiking_behavior(a: float, b: float, c: float, d: float, v
     """A custom behaviour: parameters (a, b, c, d, tau_inv) and the resting state
     ``v = v_rest``, ``u = u_rest * b`` (Norse's rule)."""
     p = IzhikevichParameters(a=a, b=b, c=c, d=d, tau_inv=tau_inv)
-    number_fields(p, _NUMERIC)
+    number_fields(p, _NUMERIC, cell="create_izhikevich_spiking_behavior",
+                  expected=IzhikevichParameters)  # fmt: skip
     return IzhikevichSpikingBehavior(
         p, IzhikevichState(torch.tensor(float(v_rest)), torch.tensor(float(u_rest)) * p.b)
     )
@@ -88,7 +89,7 @@ def _behavior(cls: str, spiking_method: Any) -> IzhikevichSpikingBehavior:
             f"create_izhikevich_spiking_behavior(a, b, c, d, v_rest, u_rest)), got "
             f"{type(spiking_method).__name__}"
         )
-    number_fields(p, _NUMERIC)
+    number_fields(p, _NUMERIC, cell=cls, expected=IzhikevichParameters)
     rest = []
     for name in ("v", "u"):
         value = getattr(s, name, None)

@@ -23,7 +23,8 @@ class LICell(_norse.LICell):
 
     def __init__(self, p: LIParameters | None = None, dt: float = 0.001, **kwargs: Any):
         check_kwargs("LICell", kwargs)
-        super().__init__(tensor_fields(p or LIParameters(), _NUMERIC), dt)
+        p = tensor_fields(p or LIParameters(), _NUMERIC, cell="LICell", expected=LIParameters)
+        super().__init__(p, dt)
 
 
 class LI(torch.nn.Module):

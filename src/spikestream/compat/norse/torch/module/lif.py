@@ -37,7 +37,8 @@ LIFFeedForwardState = _norse.LIFState  # v, i
 class LIFCell(_norse.LIFCell):
     def __init__(self, p: LIFParameters | None = None, dt: float = 0.001, **kwargs: Any):
         check_kwargs("LIFCell", kwargs)
-        super().__init__(tensor_fields(p or LIFParameters(), _NUMERIC), dt)
+        p = tensor_fields(p or LIFParameters(), _NUMERIC, cell="LIFCell", expected=LIFParameters)
+        super().__init__(p, dt)
 
 
 class LIFRecurrentCell(_norse.LIFRecurrentCell):
@@ -46,9 +47,10 @@ class LIFRecurrentCell(_norse.LIFRecurrentCell):
                  recurrent_weights: torch.Tensor | None = None, autapses: bool = False,
                  dt: float = 0.001, **kwargs: Any):  # fmt: skip
         check_kwargs("LIFRecurrentCell", kwargs)
-        super().__init__(int(input_size), int(hidden_size),
-                         tensor_fields(p or LIFParameters(), _NUMERIC), dt, autapses,
-                         input_weights, recurrent_weights)  # fmt: skip
+        p = tensor_fields(p or LIFParameters(), _NUMERIC, cell="LIFRecurrentCell",
+                          expected=LIFParameters)  # fmt: skip
+        super().__init__(int(input_size), int(hidden_size), p, dt, autapses, input_weights,
+                         recurrent_weights)  # fmt: skip
         self.input_size = int(input_size)
 
 

@@ -36,7 +36,8 @@ _RATES = ("tau_ada_inv", "tau_syn_inv", "tau_mem_inv")
 def _adex_parameters(cls: str, p: LIFAdExParameters | None) -> LIFAdExParameters:
     """``p`` checked: numbers or tensors, and ``delta_T > 0`` (it divides; Norse does not
     check and returns inf / nan)."""
-    p = tensor_fields(p or LIFAdExParameters(), _NUMERIC, _RATES)
+    p = tensor_fields(p or LIFAdExParameters(), _NUMERIC, _RATES, cell=cls,
+                      expected=LIFAdExParameters)  # fmt: skip
     if not bool((torch.as_tensor(p.delta_T) > 0).all()):
         raise ConfigError(f"{cls}: LIFAdExParameters.delta_T must be > 0 (the sharpness of the "
                           f"exponential, 0.5 by default), got {p.delta_T!r}")  # fmt: skip

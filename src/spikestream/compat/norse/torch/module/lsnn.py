@@ -45,7 +45,8 @@ class LSNNCell(_norse.LSNNCell):
                  dt: float = 0.001, **kwargs: Any):  # fmt: skip
         check_kwargs("LSNNCell", kwargs)
         refuse_adjoint("LSNNCell", adjoint)
-        p = tensor_fields(p or LSNNParameters(), _NUMERIC, _RATES)
+        p = tensor_fields(p or LSNNParameters(), _NUMERIC, _RATES, cell="LSNNCell",
+                          expected=LSNNParameters)  # fmt: skip
         super().__init__(p, check_dt("LSNNCell", dt))
 
 
@@ -58,7 +59,8 @@ class LSNNRecurrentCell(_norse.LSNNRecurrentCell):
         check_kwargs(name, kwargs)
         refuse_adjoint(name, adjoint)
         n_in, n_hidden = check_sizes(name, input_size=input_size, hidden_size=hidden_size)
-        p = tensor_fields(p or LSNNParameters(), _NUMERIC, _RATES)
+        p = tensor_fields(p or LSNNParameters(), _NUMERIC, _RATES, cell=name,
+                          expected=LSNNParameters)  # fmt: skip
         super().__init__(n_in, n_hidden, p, check_dt(name, dt), autapses, input_weights,
                          recurrent_weights)  # fmt: skip
 
