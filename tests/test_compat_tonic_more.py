@@ -321,3 +321,28 @@ def test_uniform_noise_merge_equals_a_stable_sort_of_everything():
         both = np.concatenate((inp, expected))
         assert np.array_equal(out, both[np.argsort(both["t"], kind="stable")])
         assert len(np.unique(noise["t"])) < 5000  # ties among the noise too
+
+
+def test_non_number_arguments_name_the_argument():
+    ev, frames = events(50), np.ones((2, H, W))
+    cases = [
+        (lambda: A.tonic_time_jitter(ev, std="1"), "std must be a number, got '1'"),
+        (lambda: A.tonic_time_jitter(ev, std=None), "std must be a number, got None"),
+        (lambda: A.hot_pixels(ev, None), "hot_pixel_frequency must be a number, got None"),
+        (lambda: A.hot_pixels_in_frames(frames, "a"), "max_count must be a number, got 'a'"),
+        (lambda: A.tonic_spatial_jitter(ev, (W, H), var_x="a"), "var_x must be a number, got 'a'"),
+        (lambda: A.tonic_spatial_jitter(ev, (W, H), 1, 1, True), "sigma_xy must be a number"),
+        (lambda: A.uniform_noise(ev, 5, 10), r"sensor_size is Tonic's \(W, H, P\), got 5"),
+        (lambda: A.uniform_noise(ev, "342", 10), "sensor_size is Tonic's"),
+        (lambda: A.uniform_noise(ev, (34, 34, "a"), 10), "sensor_size polarities must be a number"),
+        (lambda: A.uniform_noise(ev, (34, 34, 1.5), 10), "polarities must be a whole number >= 1"),
+        (lambda: A.uniform_noise(ev, (34, 34, float("inf")), 10), "a whole number >= 1"),
+    ]
+    for make, match in cases:
+        with pytest.raises(ConfigError, match=match):
+            make()
+    # numpy numbers still pass: the same draws as Python numbers
+    same = A.tonic_time_jitter(ev, np.float32(3), rng=np.random.default_rng(0))
+    assert np.array_equal(same, A.tonic_time_jitter(ev, 3.0, rng=np.random.default_rng(0)))
+    noisy = A.uniform_noise(ev, (W, H, np.int64(2)), 7, rng=np.random.default_rng(0))
+    assert len(noisy) == 57 and set(np.unique(noisy["p"])) <= {0, 1}

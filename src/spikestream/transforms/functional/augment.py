@@ -18,6 +18,17 @@ def _rng(rng: np.random.Generator | None) -> np.random.Generator:
     return rng if rng is not None else np.random.default_rng()
 
 
+def _number(name: str, value: object) -> float:
+    """``value`` as a float, else a ConfigError naming the argument (a string such as "1" is
+    refused, not parsed; the callers check the range)."""
+    if not isinstance(value, str | bytes | bool | np.bool_):
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            pass
+    raise ConfigError(f"{name} must be a number, got {value!r}")
+
+
 def drop_events(
     events: np.ndarray, p: float, *, rng: np.random.Generator | None = None
 ) -> np.ndarray:
@@ -282,6 +293,8 @@ def tonic_spatial_jitter(
     then outside ``[0, W) x [0, H)`` are dropped; without it they are kept, which needs signed
     x and y fields. Example: ``tonic_spatial_jitter(events, (34, 34), clip_outliers=True)``."""
     width, height = limits.sensor_dims(sensor_size)
+    var_x, var_y = _number("var_x", var_x), _number("var_y", var_y)
+    sigma_xy = _number("sigma_xy", sigma_xy)
     cov = np.array([var_x, var_y, sigma_xy], dtype=np.float64)
     if not np.isfinite(cov).all() or var_x < 0 or var_y < 0 or sigma_xy**2 > var_x * var_y:
         raise ConfigError(
@@ -325,6 +338,7 @@ def tonic_time_jitter(
     and written back in t's dtype (an integer t truncates toward zero); ``clip_negative`` drops
     the events whose stored t is then below 0, ``sort_timestamps`` re-sorts by t (stable, where
     Tonic's sort is not). Without ``clip_negative`` t must be a signed field."""
+    std = _number("std", std)
     if not 0 <= std < float("inf"):
         raise ConfigError(f"time jitter std must be a finite number >= 0, got {std}")
     _signed_unless(events, "t", clip_negative, "clip_negative")
@@ -353,12 +367,18 @@ def uniform_noise(
     fields truncate) and p a whole number in ``[0, P)``; then all sorted by t (stable: on equal
     times the input events come first). Other fields are 0. An empty input is returned as it
     is (it has no time range), as in Tonic."""
-    if len(sensor_size) != 3:
-        raise ConfigError(f"sensor_size is Tonic's (W, H, P), got {tuple(sensor_size)}")
-    width, height = limits.sensor_dims(sensor_size[:2])
-    n_pol = int(sensor_size[2])
-    if n_pol < 1:
-        raise ConfigError(f"sensor_size polarities must be >= 1, got {sensor_size[2]}")
+    try:
+        size = () if isinstance(sensor_size, str | bytes) else tuple(sensor_size)
+    except TypeError:  # a number
+        size = ()
+    if len(size) != 3:
+        raise ConfigError(f"sensor_size is Tonic's (W, H, P), got {sensor_size!r}")
+    width, height = limits.sensor_dims(size[:2])
+    polarities = _number("sensor_size polarities", size[2])
+    if not (polarities >= 1 and polarities.is_integer()):
+        raise ConfigError(f"sensor_size polarities must be a whole number >= 1, got "
+                          f"{size[2]!r}")  # fmt: skip
+    n_pol = int(polarities)
     if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 0:
         raise ConfigError(f"the number of noise events n must be a whole number >= 0, got {n!r}")
     if len(events) == 0:
@@ -435,6 +455,7 @@ def hot_pixels(events: np.ndarray, hot_pixel_frequency: float) -> np.ndarray:
     ``hot_pixel_frequency`` (Hz) times the recording's duration (t in µs, first to last
     timestamp) events, x-major. A recording of one timestamp has duration 0: every pixel that fired
     is hot, as in Tonic."""
+    hot_pixel_frequency = _number("hot_pixel_frequency", hot_pixel_frequency)
     if not 0 < hot_pixel_frequency < float("inf"):
         raise ConfigError(f"hot_pixel_frequency must be a number of Hz > 0, got "
                           f"{hot_pixel_frequency}")  # fmt: skip
@@ -509,6 +530,7 @@ def hot_pixels_in_frames(frames: np.ndarray, max_count: float) -> np.ndarray:
     """Tonic 1.7's ``identify_hot_pixel_raster``: the ``[K, 2]`` (x, y) of the pixels whose
     count summed over polarities (and frames) exceeds ``max_count``, y-major."""
     frames = _raster(frames)
+    max_count = _number("max_count", max_count)
     if not max_count < float("inf"):
         raise ConfigError(f"max_count must be a finite number, got {max_count}")
     counts = frames.reshape(-1, *frames.shape[-2:]).sum(axis=0, dtype=np.float64)
