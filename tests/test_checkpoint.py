@@ -82,6 +82,11 @@ def test_token_input_record():
         (b"junk\n", FormatError, "not a readable torch checkpoint"),  # KeyError in the unpickler
         (b"abc", FormatError, "not a readable torch checkpoint"),  # IndexError
         ({"state_dict": {}}, FormatError, "not a spikestream checkpoint"),
+        (
+            {"model": "csnn_ndigits", "config": {}, "state_dict": {}},
+            FormatError,
+            "an old export dict",
+        ),
         ([1, 2], FormatError, "not a spikestream checkpoint"),
         ({"spikestream": {"version": 9}, "state_dict": {}}, FormatError, "version 9"),
         (

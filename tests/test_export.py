@@ -676,7 +676,7 @@ def test_cli_refuses_the_old_checkpoint_dict(tmp_path, capsys):
                 "state_dict": model.state_dict()}, ckpt)  # fmt: skip
     assert main(["export", str(ckpt), "--out", str(tmp_path / "o.nir")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "not a spikestream checkpoint" in err[0] and "save_model" in err[0]
+    assert len(err) == 1 and "an old export dict" in err[0] and "save_model" in err[0]
     assert not (tmp_path / "o.nir").exists()
 
 

@@ -328,6 +328,18 @@ def _read(path: str | os.PathLike[str], map_location: Any) -> dict[str, Any]:
             f"data): {reason}; re-save it with spikestream.models.checkpoint.save_model",
             path=p,
         ) from None
+    if (
+        isinstance(ckpt, dict)
+        and "spikestream" not in ckpt
+        and {"model", "state_dict"} <= set(ckpt)
+    ):
+        raise FormatError(
+            "an old export dict ({'model', 'config', 'state_dict'}, no 'spikestream' record); "
+            "convert it once: d = torch.load(PATH); m = models.create(d['model'], "
+            "**(d.get('config') or {})); m.load_state_dict(d['state_dict']); "
+            "save_model(NEW_PATH, m, ModelRecord(d['model'], d.get('config') or {}))",
+            path=p,
+        )
     if not isinstance(ckpt, dict) or "spikestream" not in ckpt or "state_dict" not in ckpt:
         keys = sorted(map(str, ckpt))[:8] if isinstance(ckpt, dict) else type(ckpt).__name__
         raise FormatError(

@@ -58,8 +58,9 @@ def _backend(cls: str, backend: str | None) -> None:
     # one implementation: the torch loop (the compat modules map 'cupy' etc. to None)
     if backend not in (None, "torch", "auto", "torch_or_fused"):
         raise ConfigError(
-            f"{cls} runs a plain torch loop (no fused kernel); backend must be None or 'torch', "
-            f"got {backend!r}"
+            f"{cls} runs a plain torch loop (no fused kernel); backend must be None, 'torch', "
+            f"'auto' or 'torch_or_fused' (the spikingjelly compat names also take 'cupy'), got "
+            f"{backend!r}"
         )
 
 

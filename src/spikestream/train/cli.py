@@ -562,8 +562,10 @@ def _spikestream_cause(exc: BaseException) -> SpikestreamError | None:
 def main(verb: str, argv: Sequence[str]) -> int:
     """The ``spikestream <verb>`` entry: 0 on success; ``--help`` and ``--print_config`` exit
     through SystemExit(0) as argparse does."""
-    run_cli(verb, argv)
-    _end_process_group()
+    try:
+        run_cli(verb, argv)
+    finally:  # also after a ConfigError raised once DDP had started (every rank raises it)
+        _end_process_group()
     return 0
 
 
