@@ -236,32 +236,23 @@ def test_record_keeps_a_restarted_stream_whole():
     assert w.closed and rec.after_close == 3 and len(w.parts) == 3
 
 
-def _udp_run(monkeypatch, send) -> list[threading.Thread]:
-    """``live --source udp://127.0.0.1:0``: ``send(port)`` runs in a thread once the engine
-    reads the source (the real `open_source`, port 0: a free one), so that a small socket
-    buffer (CI's net.core.rmem_max) need not hold what is sent before."""
-    import time as _time
-
+def _udp_run(monkeypatch, send) -> list[int]:
+    """``live --source udp://127.0.0.1:0``: ``send(port)`` right after the real `open_source`
+    has bound its socket (port 0: a free one), in the test's thread; the kernel holds the few
+    small datagrams until the engine reads them. Returns the ports sent to."""
     import spikestream.live.sources as sources
 
     real = sources.open_source
-    senders: list[threading.Thread] = []
+    ports: list[int] = []
 
     def opening(spec, **kwargs):
         src = real(spec, **kwargs)
-
-        def when_read():
-            deadline = _time.monotonic() + 30
-            while not src._reading and _time.monotonic() < deadline:
-                _time.sleep(0.01)
-            send(src.port)
-
-        senders.append(threading.Thread(target=when_read, daemon=True))
-        senders[-1].start()
+        ports.append(src.port)
+        send(src.port)
         return src
 
     monkeypatch.setattr(sources, "open_source", opening)
-    return senders
+    return ports
 
 
 def test_udp_silence_after_data_is_the_normal_end(files, tmp_path, monkeypatch, capsys):
@@ -276,15 +267,16 @@ def test_udp_silence_after_data_is_the_normal_end(files, tmp_path, monkeypatch, 
 
     def send(port):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            send_events(sock, ("127.0.0.1", port), sent, int(sent["t"][0]))
+            sock.settimeout(5)
+            assert send_events(sock, ("127.0.0.1", port), sent, int(sent["t"][0])) == 32
 
-    senders = _udp_run(monkeypatch, send)
+    ports = _udp_run(monkeypatch, send)
     got = tmp_path / "got.aedat4"
     status = main(["live", "--checkpoint", str(ckpt), "--source", "udp://127.0.0.1:0",
                    "--sensor-size", "34x34", "--timeout", "1", "--quiet",
                    "--record", str(got)])  # fmt: skip
-    senders[0].join(10)
     captured = capsys.readouterr()
+    assert len(ports) == 1
     assert status == 0, captured.err
     assert captured.err == ""
     assert f"end of stream: no datagram for 1 s (--timeout) after {len(sent):,} events" in (
@@ -299,14 +291,12 @@ def test_udp_silence_after_data_is_the_normal_end(files, tmp_path, monkeypatch, 
 
 def test_udp_without_any_datagram_stays_an_error(files, monkeypatch, capsys):
     ckpt, _, _, _ = files
-    _udp_run(monkeypatch, lambda port: None)
+    ports = _udp_run(monkeypatch, lambda port: None)
     status = main(["live", "--checkpoint", str(ckpt), "--source", "udp://127.0.0.1:0",
                    "--sensor-size", "34x34", "--timeout", "0.3", "--quiet"])  # fmt: skip
     assert status == 2
     err = capsys.readouterr().err
-    assert err.startswith("spikestream: error: udp://127.0.0.1:") and err.endswith(
-        ": no data for 0.3 s\n"
-    )
+    assert err == f"spikestream: error: udp://127.0.0.1:{ports[0]}: no data for 0.3 s\n"
 
 
 def test_udp_garbage_only_is_an_error_saying_what_came(files, monkeypatch, capsys):
@@ -314,14 +304,15 @@ def test_udp_garbage_only_is_an_error_saying_what_came(files, monkeypatch, capsy
 
     def send(port):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(5)
             for _ in range(3):
                 sock.sendto(b"abc", ("127.0.0.1", port))  # not a multiple of 4 bytes
 
     ckpt, _, _, _ = files
-    _udp_run(monkeypatch, send)
+    ports = _udp_run(monkeypatch, send)
     status = main(["live", "--checkpoint", str(ckpt), "--source", "udp://127.0.0.1:0",
                    "--sensor-size", "34x34", "--timeout", "0.5", "--quiet"])  # fmt: skip
-    assert status == 2
+    assert status == 2 and len(ports) == 1
     err = capsys.readouterr().err
     assert err.endswith(": no data for 0.5 s; the 3 datagrams that came held no valid SPIF "
                         "event (3 did not decode)\n")  # fmt: skip
