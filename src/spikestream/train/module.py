@@ -407,18 +407,26 @@ class ClassificationModule(pl.LightningModule):
         )
         return lr
 
-    def _steps_per_epoch(self, what: str) -> int:
+    def _optimizer_steps_per_epoch(self) -> int | None:
         """Optimizer steps per training epoch (loads the training data once, as Lightning's
-        ``estimated_stepping_batches`` does); ``what`` names the setting that needs it."""
+        ``estimated_stepping_batches`` does); None when the data has no length."""
         trainer: Any = self.trainer
         if trainer.train_dataloader is None:
             trainer.fit_loop.setup_data()
         batches = trainer.num_training_batches
         if not math.isfinite(batches):  # before ceil: ceil(inf) raises OverflowError
+            return None
+        return max(1, math.ceil(batches / trainer.accumulate_grad_batches))
+
+    def _steps_per_epoch(self, what: str) -> int:
+        """`_optimizer_steps_per_epoch`, which ``what`` (a setting) needs: a ConfigError when
+        the training data has no length."""
+        steps = self._optimizer_steps_per_epoch()
+        if steps is None:
             raise ConfigError(f"{what} needs the training batches per epoch, and the training "
                               "data has no length (an iterable dataset); set "
                               "--trainer.limit_train_batches N")  # fmt: skip
-        return max(1, math.ceil(batches / trainer.accumulate_grad_batches))
+        return steps
 
     def _cosine_horizon(self) -> tuple[int, int]:
         """(scheduler steps of the whole run, of the warm-up) for ``scheduler='cosine'``."""
@@ -563,9 +571,7 @@ class ClassificationModule(pl.LightningModule):
         if saved == now:
             return
         trainer: Any = self.trainer
-        batches = trainer.num_training_batches
-        per_epoch = (max(1, math.ceil(batches / trainer.accumulate_grad_batches))
-                     if math.isfinite(batches) else 0)  # fmt: skip
+        per_epoch = self._optimizer_steps_per_epoch()
         epochs = saved // per_epoch if per_epoch and saved % per_epoch == 0 else None
         keep = (f"--trainer.max_epochs {epochs} (or --trainer.max_steps {saved})" if epochs
                 else f"--trainer.max_steps {saved}")  # fmt: skip
