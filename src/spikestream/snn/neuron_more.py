@@ -94,10 +94,7 @@ class _LoopNode(BaseNode):
         raise NotImplementedError
 
     def _reset(self, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        s_d = s.detach() if self.detach_reset else s
-        if self.v_reset is None:
-            return h - s_d * self.v_threshold
-        return s_d * self.v_reset + (1.0 - s_d) * h
+        return kernels.reset(self.spec(), h, s)  # the IF/LIF/PLIF rule: hard or soft
 
     def _initial_v(self, like: torch.Tensor) -> torch.Tensor:
         # SpikingJelly's rule: a state of another shape, dtype or device restarts at rest
