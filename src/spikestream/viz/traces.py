@@ -20,11 +20,12 @@ PLIFNet, CSNN) goes through `BaseNode.run_steps` / `run_steps_pool2x2`, which ca
 block runs (other models, in this thread or another, are untouched; a neuron fused with the
 pool after it runs as the two ops while observed, the same values). The charged potential is
 recomputed from the recorded input and previous potential with the kernels' own `charge` (one
-equation in one place). Norse cells are hooked with forward hooks, and RecurrentSNN's fused run
-is wrapped on the instance. Nothing is changed once the block exits, or when setting up fails
-part-way; one model is recorded by one block at a time (a nested block on it, or a node with
-a ``step_observer`` of its own, is a `ConfigError`). Memory is bounded: ``max_steps`` steps per
-layer are kept, later steps are counted in `NeuronTrace.dropped_steps`.
+equation in one place), or handed over by the plain-loop neurons of `snn.neuron_more`. Norse
+cells are hooked with forward hooks, and RecurrentSNN's fused run is wrapped on the instance.
+Nothing is changed once the block exits, or when setting up fails part-way; one model is
+recorded by one block at a time (a nested block on it, or a node with a ``step_observer`` of
+its own, is a `ConfigError`). Memory is bounded: ``max_steps`` steps per layer are kept, later
+steps are counted in `NeuronTrace.dropped_steps`.
 """
 
 from __future__ import annotations
@@ -183,9 +184,11 @@ _lock = threading.Lock()
 _recording: set[int] = set()
 
 
+_KIND_NAMES = {kernels.IF: "IF", kernels.LIF: "LIF", kernels.PLIF: "PLIF", **KIND_NAMES}
+
+
 def _kind(spec: kernels.NeuronSpec) -> str:
-    names = {kernels.IF: "IF", kernels.LIF: "LIF", kernels.PLIF: "PLIF", **KIND_NAMES}
-    return names.get(spec.kind, "?")
+    return _KIND_NAMES.get(spec.kind, "?")
 
 
 def _node_observer(recorder: NeuronRecorder, name: str) -> StepObserver:
