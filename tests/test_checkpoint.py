@@ -192,3 +192,11 @@ def test_frames_input_and_recording_stats():
     fixed = frames_input((35, 33), duration_us=1000, mean_duration_us=span, mean_events=count)
     assert (fixed["split_by"], fixed["step_us"], fixed["steps"]) == ("duration", 1000.0, None)
     assert fixed["events_per_frame"] is None
+
+
+def test_frame_shape_of_a_record():
+    """One input frame's (channels, height, width) for warm-ups and export; None for tokens."""
+    assert _record().frame_shape() == (2, 34, 34)
+    tokens = input_record("tokens", sensor_size=[240, 180], num_events=255, sampler="random",
+                          grid=[48, 36], norm_t="dataset", t_scale=521217.0)  # fmt: skip
+    assert ModelRecord("event2vec_asldvs", input=tokens).frame_shape() is None

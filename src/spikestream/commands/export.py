@@ -98,11 +98,7 @@ def load_model(target: str) -> tuple[Any, str, tuple[int, ...] | None]:
         )
     # the one checkpoint reader (demo, fit's Lightning .ckpt, save_model): weights_only, strict
     model, record = load_checkpoint(path)
-    inp = record.input
-    shape = None
-    if inp.get("kind") == "frames":
-        shape = (int(inp["channels"]), int(inp["height"]), int(inp["width"]))
-    return model, f"{target} ({record.name})", shape
+    return model, f"{target} ({record.name})", record.frame_shape()
 
 
 def run(args: argparse.Namespace) -> int:

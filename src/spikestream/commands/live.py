@@ -347,10 +347,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"spikestream: warning: {mismatch}", file=sys.stderr, flush=True)
 
     # before connecting: a server starts sending as soon as we connect
-    h, w = record.input.get("height"), record.input.get("width")
-    if h and w:
-        c = int(record.input.get("channels") or 2)
-        warm_up(model, (c, int(h), int(w)), policy.kind == "window")
+    shape = record.frame_shape()
+    if shape is not None:
+        warm_up(model, shape, policy.kind == "window")
     learner = None
     if args.learn:
         learner = _learner(args, model, record)

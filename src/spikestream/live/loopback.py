@@ -51,10 +51,9 @@ def replay_over_loopback(
         # the engine's clock runs at the server's speed (none for DV TCP as fast as possible)
         clock = speed if protocol == "dv-tcp" else (speed or 4.0)
         config = EngineConfig(bin_us=bin_width_us(record.input), overflow=overflow, speed=clock)
-    h, w = record.input.get("height"), record.input.get("width")
-    if h and w:  # before the first packet: the server sends as soon as we connect
-        warm_up(model, (int(record.input.get("channels") or 2), int(h), int(w)),
-                config.reset.kind == "window")  # fmt: skip
+    shape = record.frame_shape()
+    if shape is not None:  # before the first packet: the server sends as soon as we connect
+        warm_up(model, shape, config.reset.kind == "window")
     results: list[BinResult] = []
     watchers = [results.append, *observers]
     if protocol == "dv-tcp":

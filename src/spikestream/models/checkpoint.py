@@ -120,6 +120,14 @@ class ModelRecord:
     classes: list[str] = field(default_factory=list)
     input: dict[str, Any] = field(default_factory=dict)
 
+    def frame_shape(self) -> tuple[int, int, int] | None:
+        """``(channels, height, width)`` of one input frame; None for a model without one (a
+        token model)."""
+        h, w = self.input.get("height"), self.input.get("width")
+        if not (h and w):
+            return None
+        return int(self.input.get("channels") or 2), int(h), int(w)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": FORMAT_VERSION,
