@@ -197,6 +197,15 @@ def _misuses(tmp: Path) -> list[tuple[list[str], str]]:
         (["decode-samples", str(tmp / "nothing")], "no such folder"),
         (["demo", "--epochs", "0"], "--epochs"),
         (["demo", "--show", "-1"], "argument --show: expected a whole number >= 0"),
+        (["demo", "--epochs", "x"], "argument --epochs: expected a whole number >= 1, got 'x'"),
+        (
+            ["export", "csnn_ndigits", "--out", str(tmp / "o.nir"), "--dt", "inf"],
+            "argument --dt: expected a finite number > 0, got 'inf'",
+        ),
+        (
+            ["export", "csnn_ndigits", "--out", str(tmp / "o.nir"), "--dt", "x"],
+            "argument --dt: expected a number > 0, got 'x'",
+        ),
         (["nope"], "invalid choice: 'nope'"),
     ]
 
